@@ -1,0 +1,63 @@
+"""The composition root: settings, engines and clients are built here, in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from repo import __version__, errors
+from repo.centres.endpoints import router as centres_router
+from repo.clock import Clock
+from repo.config import Settings
+from repo.db import Database, upgrade
+from repo.deposit.endpoints import router as works_router
+from repo.files.endpoints import router as files_router
+from repo.oai.endpoints import router as oai_router
+from repo.search.endpoints import router as search_router
+from repo.web.endpoints import router as web_router
+from repo.middleware import BodyLimit
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.is_sqlite:
+            upgrade(settings.resolved_database_url)  # the embedded profile migrates itself
+        app.state.db = Database(settings.resolved_database_url)
+        try:
+            yield
+        finally:
+            app.state.db.dispose()
+
+    app = FastAPI(
+        title=settings.repository_name,
+        version=__version__,
+        summary="Deposit API of an open-access repository (OAI-PMH at /oai).",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or Clock()
+    app.state.on_commit = []
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes)
+    app.include_router(works_router)
+    app.include_router(centres_router)
+    app.include_router(files_router)
+    app.include_router(search_router)
+    app.include_router(oai_router)
+    app.include_router(web_router)
+
+    @app.get("/health", tags=["operations"], summary="Liveness and database check")
+    def health() -> dict[str, str]:
+        with app.state.db.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return {"status": "ok"}
+
+    return app

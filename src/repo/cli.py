@@ -1,0 +1,229 @@
+"""The ``repo`` command: serve, migrate, tokens, centres, collections, demo data.
+
+Each command builds its settings and database here (never at import) and runs in one unit of
+work as the ``cli`` administrator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from repo.clock import Clock
+from repo.config import Settings
+from repo.context import Context
+from repo.db import Database, upgrade
+from repo.deposit.auth import Principal, TokenRole
+from repo.errors import ProblemError
+
+app = typer.Typer(help="repo: open-access repository service.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+centre_app = typer.Typer(help="Member centres.", no_args_is_help=True)
+collection_app = typer.Typer(help="Collections.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+app.add_typer(centre_app, name="centre")
+app.add_typer(collection_app, name="collection")
+console = Console()
+CLI = Principal(token_id=0, name="cli", role=TokenRole.admin)
+
+
+@contextmanager
+def unit_of_work(migrate: bool = True) -> Iterator[Context]:
+    """Settings, an up-to-date database and a committed-on-success context for one command."""
+    settings = Settings()
+    if migrate:
+        upgrade(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url)
+    try:
+        with database.session() as session:
+            yield Context(session, CLI, Clock().now(), settings)
+    except ProblemError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        for error in exc.errors:
+            console.print(f"  {error['field']}: {error['message']}")
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the repository (the embedded SQLite database migrates itself)."""
+    import uvicorn
+
+    settings = Settings()
+    if settings.is_sqlite:
+        upgrade(settings.resolved_database_url)
+    console.print(f"Serving {settings.repository_name} on http://{host}:{port} (API docs: /api/docs, OAI-PMH: /oai)")
+    uvicorn.run("repo.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level, proxy_headers=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (production: run before starting new code)."""
+    settings = Settings()
+    upgrade(settings.resolved_database_url, revision)
+    console.print(f"Database at {revision}.")
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[TokenRole, typer.Option(help="admin or editor")],
+    centre: Annotated[Optional[list[str]], typer.Option(help="Centre slug (repeatable) for editors")] = None,
+    name: Annotated[str, typer.Option(help="Who holds the token")] = "",
+) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    from repo.deposit.auth import create_token
+
+    with unit_of_work() as ctx:
+        raw, token = create_token(ctx.session, name=name or f"{role}-{'-'.join(centre or [])}".rstrip("-"),
+                                  role=role, centre_slugs=centre or [], now=ctx.now)
+        ctx.session.flush()
+        console.print(f"Token {token.id} ({role}) created. It is shown only now:", style="green")
+        print(raw)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by its number."""
+    from repo.deposit.auth import revoke_token
+
+    with unit_of_work() as ctx:
+        revoke_token(ctx.session, token_id, ctx.now)
+        console.print(f"Token {token_id} revoked.")
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their values)."""
+    from repo.deposit.models import ApiToken
+
+    with unit_of_work() as ctx:
+        table = Table("id", "name", "role", "centres", "created", "revoked")
+        for t in ctx.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)):
+            table.add_row(str(t.id), t.name, t.role, ", ".join(c.slug for c in t.centres),
+                          f"{t.created_at:%Y-%m-%d %H:%M}", f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "")
+        console.print(table)
+
+
+@centre_app.command("add")
+def centre_add(
+    slug: str,
+    name: str,
+    country: Annotated[Optional[str], typer.Option(help="ISO 3166-1 code")] = None,
+    ror: Annotated[Optional[str], typer.Option(help="ROR id")] = None,
+) -> None:
+    """Add a member centre."""
+    from repo.centres import service
+    from repo.centres.schemas import CentreIn
+
+    with unit_of_work() as ctx:
+        service.create_centre(ctx, _validated(CentreIn, slug=slug, name=name, country=country, ror=ror))
+        console.print(f"Centre {slug} added.")
+
+
+@centre_app.command("list")
+def centre_list() -> None:
+    """List member centres."""
+    from repo.centres import service
+
+    with unit_of_work() as ctx:
+        table = Table("slug", "name", "country", "ror")
+        for c in service.list_centres(ctx):
+            table.add_row(c.slug, c.name, c.country or "", c.ror or "")
+        console.print(table)
+
+
+@collection_app.command("add")
+def collection_add(
+    slug: str,
+    name: str,
+    parent: Annotated[Optional[str], typer.Option(help="Parent collection slug")] = None,
+    centre: Annotated[Optional[str], typer.Option(help="Owning centre slug")] = None,
+    description: Annotated[Optional[str], typer.Option()] = None,
+) -> None:
+    """Add a collection (nested under --parent)."""
+    from repo.centres import service
+    from repo.centres.schemas import CollectionIn
+
+    with unit_of_work() as ctx:
+        service.create_collection(ctx, _validated(CollectionIn, slug=slug, name=name, parent=parent,
+                                                  centre=centre, description=description))
+        console.print(f"Collection {slug} added.")
+
+
+@collection_app.command("list")
+def collection_list() -> None:
+    """List collections with their OAI setSpecs."""
+    from repo.centres import service
+
+    with unit_of_work() as ctx:
+        table = Table("slug", "setSpec", "name", "centre")
+        for c in service.list_collections(ctx):
+            table.add_row(c.slug, f"collection:{c.path}", c.name, c.centre.slug if c.centre else "")
+        console.print(table)
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when the database has no works")] = False,
+    synthetic: Annotated[Optional[int], typer.Option(help="Generate N synthetic works instead")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic corpus")] = 1,
+) -> None:
+    """Load the demo collection (about 40 works), or a synthetic corpus of N works."""
+    from repo import demo as demo_data
+    from repo.works.models import Work
+
+    with unit_of_work() as ctx:
+        if if_empty and ctx.session.scalar(sa.select(sa.func.count()).select_from(Work)):
+            console.print("The database has works already; demo not loaded.")
+            return
+        if synthetic is not None:
+            count = demo_data.load_synthetic(ctx, synthetic, seed=seed, console=console)
+        else:
+            count = demo_data.load(ctx)
+        console.print(f"Loaded {count} works.", style="green")
+
+
+@app.command()
+def schema(out: Annotated[Path, typer.Option(help="Where to write it")] = Path("schemas/deposit-record.schema.json")) -> None:
+    """Write the JSON Schema of the deposit record."""
+    from repo.works.schemas import WorkIn
+
+    out.write_text(json.dumps(deposit_schema(WorkIn), indent=2, ensure_ascii=False) + "\n")
+    console.print(f"Wrote {out}.")
+
+
+def deposit_schema(model: type) -> dict[str, object]:
+    schema: dict[str, object] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://repo.example.org/schemas/deposit-record.schema.json",
+        **model.model_json_schema(),  # type: ignore[attr-defined]
+    }
+    return schema
+
+
+def _validated(model: type, **values: object):  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from repo.errors import Unprocessable, validation_errors
+
+    try:
+        return model.model_validate({k: v for k, v in values.items() if v is not None})  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        raise Unprocessable("Invalid values.", errors=validation_errors(exc.errors())) from None

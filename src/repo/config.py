@@ -1,0 +1,64 @@
+"""Settings, read once from the environment (prefix ``REPO_``).
+
+The defaults serve the embedded profile: everything lives under ``./var`` (SQLite database,
+embedded search index, stored files, the generated secret key), so nothing needs installing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REPO_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Where the embedded database, index and files live.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    search_url: str | None = Field(None, description="OpenSearch URL; default the embedded index.")
+    search_index: str = Field("repo-works", description="OpenSearch alias that holds the works.")
+    base_url: str = Field("http://127.0.0.1:8000", description="Public base URL, no trailing slash.")
+    repository_name: str = "CLACSO Open Repository"
+    admin_email: str = "admin@example.org"
+    oai_repository_identifier: str = Field(
+        "repo.example.org", pattern=r"^[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+$"
+    )
+    oai_page_size: int = Field(100, ge=1, le=10_000)
+    oai_token_ttl_seconds: int = Field(24 * 3600, ge=60)
+    secret_key: SecretStr | None = Field(None, description="Signs tokens and cursors.")
+    upload_max_bytes: int = Field(1 << 30, ge=1, description="Largest file upload.")
+    json_max_bytes: int = Field(2 << 20, ge=1024, description="Largest JSON request body.")
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _normalise(self) -> "Settings":
+        self.base_url = self.base_url.rstrip("/")
+        if self.secret_key is None and not self.is_sqlite:
+            raise ValueError("REPO_SECRET_KEY is required when the database is not the embedded SQLite")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'repo.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @cached_property
+    def secret(self) -> str:
+        """The signing key: configured, or generated once and kept in the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,35 @@
+"""The per-request context that handlers pass to services: session, principal, clock, settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from repo.config import Settings
+from repo.db import get_session
+from repo.deposit.auth import Principal, get_principal
+
+
+@dataclass
+class Context:
+    session: Session
+    principal: Principal
+    now: datetime
+    settings: Settings
+
+
+def get_context(
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    principal: Principal = Depends(get_principal),
+) -> Context:
+    return Context(session, principal, request.app.state.clock.now(), request.app.state.settings)
+
+
+def get_user_context(ctx: Context = Depends(get_context)) -> Context:
+    """The context of a write: 401 before the body is even validated when there is no token."""
+    ctx.principal.require_user()
+    return ctx

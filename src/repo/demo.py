@@ -1,0 +1,312 @@
+"""The demo collection: about 40 works of every type in Spanish, Portuguese, English and French,
+from five member centres, in nested collections; some drafts, one withdrawn, one embargoed.
+
+It goes through the same services as the API, so revisions, datestamps and the search outbox are
+those of real deposits.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from repo.centres import service as centres
+from repo.centres.schemas import CentreIn, CollectionIn
+from repo.context import Context
+from repo.works import service as works
+from repo.works.schemas import WithdrawIn, WorkIn
+
+CENTRES = [
+    ("flacso-ar", "Facultad Latinoamericana de Ciencias Sociales, Argentina", "AR", "https://ror.org/03cqe8w59"),
+    ("cebrap", "Centro Brasileiro de Análise e Planejamento", "BR", None),
+    ("colmex", "El Colegio de México", "MX", "https://ror.org/00gkhpw57"),
+    ("iep", "Instituto de Estudios Peruanos", "PE", None),
+    ("ird-fr", "Institut de recherche pour le développement", "FR", "https://ror.org/05q3vnk25"),
+]
+
+COLLECTIONS = [
+    # slug, name, parent, centre
+    ("biblioteca", "Biblioteca Virtual", None, None),
+    ("libros", "Libros", "biblioteca", None),
+    ("documentos-trabajo", "Documentos de trabajo", "biblioteca", None),
+    ("revistas", "Revistas", "biblioteca", None),
+    ("critica-juridica", "Crítica Jurídica", "revistas", None),
+    ("multimedia", "Colecciones audiovisuales", None, None),
+    ("conferencias", "Conferencias magistrales", "multimedia", None),
+    ("fotografia", "Archivo fotográfico", "multimedia", None),
+    ("tesis", "Tesis de posgrado", None, None),
+]
+
+P = dict  # a person
+
+
+def _t(value: str, lang: str, type: str = "main") -> dict[str, str]:
+    return {"value": value, "lang": lang, "type": type}
+
+
+# (centre, collections, type, access, metadata, lifecycle) — lifecycle: published|draft|withdrawn|embargoed
+WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
+    ("flacso-ar", ["libros"], "book", "open", {
+        "titles": [_t("Educación popular y movimientos sociales en América Latina", "spa"),
+                   _t("Popular education and social movements in Latin America", "eng", "translated")],
+        "abstracts": [{"value": "Un recorrido por las experiencias de educación popular inspiradas en Paulo Freire "
+                                "y su relación con los movimientos campesinos, indígenas y urbanos.", "lang": "spa"}],
+        "creators": [P(family="Gadotti", given="Moacir", orcid="0000-0002-1825-0097"),
+                     P(family="Torres", given="Carlos Alberto")],
+        "subjects": [{"value": "educación popular", "lang": "spa"}, {"value": "movimientos sociales", "lang": "spa"}],
+        "languages": ["spa"], "publication_date": "2019-05", "publisher": "CLACSO", "place": "Buenos Aires",
+        "isbn": ["978-987-722-432-0"], "license": "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+        "countries": ["AR", "BR"], "extent": {"pages": 312}, "version": "VoR"}, "published"),
+    ("cebrap", ["libros"], "book", "open", {
+        "titles": [_t("Trabalhadores e sindicatos no Brasil contemporâneo", "por")],
+        "abstracts": [{"value": "Análise das transformações do mundo do trabalho e da organização sindical "
+                                "no Brasil desde a redemocratização.", "lang": "por"}],
+        "creators": [P(family="Cardoso", given="Adalberto Moreira")],
+        "subjects": [{"value": "trabalhadores", "lang": "por"}, {"value": "sindicalismo", "lang": "por"}],
+        "languages": ["por"], "publication_date": "2015", "publisher": "Editora FGV", "place": "Rio de Janeiro",
+        "license": "https://creativecommons.org/licenses/by/4.0/", "countries": ["BR"]}, "published"),
+    ("colmex", ["documentos-trabajo"], "working_paper", "open", {
+        "titles": [_t("Políticas públicas de vivienda en la Ciudad de México, 1990-2020", "spa")],
+        "abstracts": [{"value": "Este documento examina las políticas de vivienda social y sus efectos en la "
+                                "segregación urbana.", "lang": "spa"}],
+        "creators": [P(family="Duhau", given="Emilio"), P(family="Giglia", given="Angela")],
+        "subjects": [{"value": "vivienda", "lang": "spa"}, {"value": "política urbana", "lang": "spa"}],
+        "languages": ["spa"], "publication_date": "2021-03-15",
+        "series": {"title": "Documentos de trabajo del Centro de Estudios Demográficos", "number": "12"},
+        "license": "https://creativecommons.org/licenses/by-nc/4.0/", "countries": ["MX"]}, "published"),
+    ("iep", ["critica-juridica"], "journal_article", "open", {
+        "titles": [_t("Derechos indígenas y consulta previa en los Andes", "spa"),
+                   _t("Indigenous rights and prior consultation in the Andes", "eng", "translated")],
+        "abstracts": [{"value": "Se analiza la implementación del derecho a la consulta previa en Perú y Bolivia.",
+                       "lang": "spa"},
+                      {"value": "The article analyses how the right to prior consultation is implemented in "
+                                "Peru and Bolivia.", "lang": "eng"}],
+        "creators": [P(family="Quispe Mamani", given="Rosa", affiliations=[{"name": "Instituto de Estudios Peruanos"}])],
+        "subjects": [{"value": "pueblos indígenas", "lang": "spa"}, {"value": "consulta previa", "lang": "spa"}],
+        "languages": ["spa"], "publication_date": "2022-07",
+        "journal": {"title": "Crítica Jurídica", "issn": "0188-7653", "volume": "18", "issue": "2",
+                    "pages": {"start": "45", "end": "71"}},
+        "doi": "10.1234/cj.2022.045", "license": "https://creativecommons.org/licenses/by/4.0/",
+        "countries": ["PE", "BO"], "version": "VoR"}, "published"),
+    ("ird-fr", ["libros"], "book_part", "open", {
+        "titles": [_t("Les migrations andines vers l'Europe : trajectoires et réseaux", "fra")],
+        "abstracts": [{"value": "Ce chapitre retrace les trajectoires migratoires des Andes vers l'Espagne et la "
+                                "France depuis les années 1990.", "lang": "fra"}],
+        "creators": [P(family="Lévy", given="Hélène")],
+        "subjects": [{"value": "migrations", "lang": "fra"}], "languages": ["fra"], "publication_date": "2018",
+        "book": {"title": "Mobilités et territoires en Amérique latine", "isbn": "978-2-7099-2451-1",
+                 "pages": {"start": "101", "end": "128"}},
+        "publisher": "IRD Éditions", "place": "Marseille",
+        "license": "https://creativecommons.org/licenses/by-nc-nd/4.0/", "countries": ["EC", "ES", "FR"]}, "published"),
+    ("flacso-ar", ["conferencias"], "lecture", "open", {
+        "titles": [_t("Conferencia magistral: la desigualdad en América Latina", "spa")],
+        "abstracts": [{"value": "Grabación de la conferencia inaugural de la Conferencia Latinoamericana y "
+                                "Caribeña de Ciencias Sociales.", "lang": "spa"}],
+        "creators": [P(family="Bárcena", given="Alicia", role="speaker")],
+        "subjects": [{"value": "desigualdad", "lang": "spa"}], "languages": ["spa"], "publication_date": "2018-11-19",
+        "license": "https://creativecommons.org/licenses/by/4.0/", "extent": {"duration": "PT1H12M"}}, "published"),
+    ("cebrap", ["conferencias"], "video", "open", {
+        "titles": [_t("Democracia e participação: debate em São Paulo", "por")],
+        "abstracts": [{"value": "Vídeo do debate sobre orçamento participativo e democracia local.", "lang": "por"}],
+        "creators": [P(family="Avritzer", given="Leonardo", role="speaker")],
+        "subjects": [{"value": "democracia", "lang": "por"}, {"value": "orçamento participativo", "lang": "por"}],
+        "languages": ["por"], "publication_date": "2017-04-03", "place": "São Paulo",
+        "license": "https://creativecommons.org/licenses/by-sa/4.0/", "extent": {"duration": "PT58M"}}, "published"),
+    ("colmex", ["fotografia"], "image", "open", {
+        "titles": [_t("Mercado de la Merced, 1968", "spa")],
+        "abstracts": [{"value": "Fotografía en blanco y negro del mercado de la Merced.", "lang": "spa"}],
+        "creators": [P(family="Mayo", given="Hermanos", role="photographer")],
+        "languages": ["zxx"], "publication_date": "1968", "countries": ["MX"],
+        "license": "https://creativecommons.org/publicdomain/mark/1.0/"}, "published"),
+    ("iep", ["multimedia"], "sound", "open", {
+        "titles": [_t("Testimonios orales de la reforma agraria", "spa")],
+        "abstracts": [{"value": "Entrevistas con campesinos de Cusco sobre la reforma agraria de 1969.", "lang": "spa"}],
+        "creators": [P(family="Fernández", given="Carmen", role="interviewer")],
+        "subjects": [{"value": "reforma agraria", "lang": "spa"}], "languages": ["spa", "que"],
+        "publication_date": "2009", "countries": ["PE"], "extent": {"duration": "PT2H5M"},
+        "license": "https://creativecommons.org/licenses/by-nc/4.0/"}, "published"),
+    ("flacso-ar", ["tesis"], "doctoral_thesis", "embargoed", {
+        "titles": [_t("Juventudes, trabajo y precariedad en el conurbano bonaerense", "spa")],
+        "abstracts": [{"value": "Tesis doctoral sobre las trayectorias laborales de jóvenes en el Gran Buenos Aires.",
+                       "lang": "spa"}],
+        "creators": [P(family="Pérez", given="Lucía")],
+        "contributors": [P(family="Svampa", given="Maristella", role="supervisor")],
+        "subjects": [{"value": "juventud", "lang": "spa"}, {"value": "precariedad laboral", "lang": "spa"}],
+        "languages": ["spa"], "publication_date": "2024-06", "publisher": "FLACSO Argentina",
+        "countries": ["AR"], "license": "https://creativecommons.org/licenses/by-nc-nd/4.0/"}, "embargoed"),
+    ("cebrap", ["tesis"], "master_thesis", "open", {
+        "titles": [_t("Políticas de saúde indígena na Amazônia", "por")],
+        "creators": [P(family="Souza", given="João")], "languages": ["por"], "publication_date": "2020",
+        "subjects": [{"value": "saúde indígena", "lang": "por"}], "countries": ["BR"],
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("colmex", ["documentos-trabajo"], "report", "open", {
+        "titles": [_t("Informe sobre la pobreza multidimensional en México", "spa")],
+        "creators": [P(name="El Colegio de México, Centro de Estudios Sociológicos")],
+        "languages": ["spa"], "publication_date": "2023", "publisher": "El Colegio de México",
+        "subjects": [{"value": "pobreza", "lang": "spa"}], "countries": ["MX"],
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("ird-fr", ["documentos-trabajo"], "preprint", "open", {
+        "titles": [_t("Climate change adaptation in Andean smallholder farming", "eng")],
+        "abstracts": [{"value": "We review adaptation strategies of smallholder farmers in Ecuador and Peru.",
+                       "lang": "eng"}],
+        "creators": [P(family="Martin", given="Sophie"), P(family="Ramírez", given="Diego")],
+        "languages": ["eng"], "publication_date": "2024-02-10", "version": "AO",
+        "subjects": [{"value": "climate change", "lang": "eng"}], "countries": ["EC", "PE"],
+        "funding": [{"funder": "Agence Nationale de la Recherche", "award_number": "ANR-20-CE03-0001"}],
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("iep", ["critica-juridica"], "review", "open", {
+        "titles": [_t("Reseña de «Las venas abiertas de América Latina», cincuenta años después", "spa")],
+        "creators": [P(family="Galindo", given="Alberto")], "languages": ["spa"], "publication_date": "2021",
+        "journal": {"title": "Crítica Jurídica", "issn": "0188-7653", "volume": "17", "issue": "1"},
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("flacso-ar", ["biblioteca"], "conference_paper", "open", {
+        "titles": [_t("Género y cuidados: una agenda para la política social", "spa")],
+        "creators": [P(family="Faur", given="Eleonor")], "languages": ["spa"], "publication_date": "2019-10",
+        "subjects": [{"value": "cuidados", "lang": "spa"}, {"value": "género", "lang": "spa"}],
+        "license": "https://creativecommons.org/licenses/by-nc/4.0/"}, "published"),
+    ("cebrap", ["documentos-trabajo"], "working_paper", "restricted", {
+        "titles": [_t("Desigualdade racial no mercado de trabalho brasileiro", "por")],
+        "creators": [P(family="Guimarães", given="Nadya Araujo")], "languages": ["por"],
+        "publication_date": "2016", "subjects": [{"value": "desigualdade racial", "lang": "por"}],
+        "series": {"title": "Textos para discussão", "number": "88"}}, "published"),
+    ("colmex", ["libros"], "book", "metadata_only", {
+        "titles": [_t("Historia mínima de la Revolución mexicana", "spa")],
+        "creators": [P(family="Garciadiego", given="Javier")], "languages": ["spa"], "publication_date": "2010",
+        "publisher": "El Colegio de México", "place": "Ciudad de México", "isbn": ["978-607-462-107-5"]}, "published"),
+    ("ird-fr", ["libros"], "book", "open", {
+        "titles": [_t("L'Amérique latine et ses villes : urbanisation et inégalités", "fra"),
+                   _t("América Latina y sus ciudades", "spa", "translated")],
+        "creators": [P(family="Dureau", given="Françoise")], "languages": ["fra"], "publication_date": "2014",
+        "publisher": "IRD Éditions", "place": "Marseille",
+        "license": "https://creativecommons.org/licenses/by-nc-sa/4.0/"}, "published"),
+    ("iep", ["libros"], "book", "open", {
+        "titles": [_t("Economía política del Perú: 1950-2020", "spa")],
+        "creators": [P(family="Cotler", given="Julio")], "languages": ["spa"], "publication_date": "2020",
+        "publisher": "IEP", "place": "Lima", "subjects": [{"value": "economía política", "lang": "spa"}],
+        "license": "https://creativecommons.org/licenses/by-nc/4.0/", "countries": ["PE"]}, "published"),
+    ("flacso-ar", ["documentos-trabajo"], "working_paper", "open", {
+        "titles": [_t("Número y territorio: estadísticas sociales en la Argentina", "spa")],
+        "creators": [P(family="Otero", given="Hernán")], "languages": ["spa"], "publication_date": "2012",
+        "series": {"title": "Documentos de trabajo FLACSO", "number": "45"},
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("cebrap", ["critica-juridica"], "journal_article", "open", {
+        "titles": [_t("Movimentos sociais urbanos em São Paulo", "por")],
+        "creators": [P(family="Gohn", given="Maria da Glória")], "languages": ["por"], "publication_date": "2013-08",
+        "journal": {"title": "Novos Estudos CEBRAP", "issn": "0101-3300", "volume": "32", "issue": "96",
+                    "pages": {"start": "9", "end": "27"}},
+        "subjects": [{"value": "movimentos sociais", "lang": "por"}],
+        "license": "https://creativecommons.org/licenses/by/4.0/", "countries": ["BR"]}, "published"),
+    ("colmex", ["conferencias"], "lecture", "open", {
+        "titles": [_t("Lecture: Migration between Mexico and the United States", "eng")],
+        "creators": [P(family="Durand", given="Jorge", role="speaker")], "languages": ["eng"],
+        "publication_date": "2016-09-22", "license": "https://creativecommons.org/licenses/by/4.0/",
+        "extent": {"duration": "PT47M"}, "countries": ["MX", "US"]}, "published"),
+    ("ird-fr", ["fotografia"], "image", "open", {
+        "titles": [_t("Marché de Otavalo", "fra")], "creators": [P(family="Bernard", given="Luc", role="photographer")],
+        "languages": ["zxx"], "publication_date": "1995", "countries": ["EC"],
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("iep", ["tesis"], "bachelor_thesis", "open", {
+        "titles": [_t("Organizaciones de mujeres en Villa El Salvador", "spa")],
+        "creators": [P(family="Huamán", given="Julia")], "languages": ["spa"], "publication_date": "2017",
+        "license": "https://creativecommons.org/licenses/by/4.0/", "countries": ["PE"]}, "published"),
+    ("flacso-ar", ["libros"], "book", "open", {
+        "titles": [_t("Pensamiento crítico latinoamericano: antología esencial", "spa")],
+        "creators": [P(family="Fals Borda", given="Orlando"), P(family="Quijano", given="Aníbal")],
+        "contributors": [P(family="Moreno", given="Víctor", role="editor")],
+        "languages": ["spa"], "publication_date": "2014", "publisher": "CLACSO", "place": "Buenos Aires",
+        "isbn": ["978-987-722-012-4"], "license": "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+        "subjects": [{"value": "pensamiento crítico", "lang": "spa"}, {"value": "colonialidad", "lang": "spa"}]}, "published"),
+    ("cebrap", ["libros"], "book_part", "open", {
+        "titles": [_t("A questão agrária e os trabalhadores rurais", "por")],
+        "creators": [P(family="Medeiros", given="Leonilde")], "languages": ["por"], "publication_date": "2011",
+        "book": {"title": "Campesinato e reforma agrária", "pages": {"start": "33", "end": "60"}},
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("colmex", ["documentos-trabajo"], "report", "open", {
+        "titles": [_t("Education and inequality in Latin America: a comparative report", "eng")],
+        "creators": [P(family="Reimers", given="Fernando")], "languages": ["eng"], "publication_date": "2019",
+        "subjects": [{"value": "education", "lang": "eng"}],
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("ird-fr", ["documentos-trabajo"], "working_paper", "open", {
+        "titles": [_t("Politiques éducatives en Haïti après le séisme", "fra")],
+        "creators": [P(family="Joseph", given="Marie-Claude")], "languages": ["fra"], "publication_date": "2015",
+        "countries": ["HT"], "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("iep", ["multimedia"], "video", "open", {
+        "titles": [_t("Documental: el agua en Cajamarca", "spa")],
+        "creators": [P(family="Vargas", given="Ernesto", role="director")], "languages": ["spa"],
+        "publication_date": "2012", "countries": ["PE"], "extent": {"duration": "PT35M"},
+        "license": "https://creativecommons.org/licenses/by-nc-nd/4.0/"}, "published"),
+    ("flacso-ar", ["critica-juridica"], "journal_article", "open", {
+        "titles": [_t("La protesta social como derecho", "spa")],
+        "creators": [P(family="Gargarella", given="Roberto")], "languages": ["spa"], "publication_date": "2008",
+        "journal": {"title": "Crítica Jurídica", "issn": "0188-7653", "volume": "4", "issue": "1"},
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("cebrap", ["biblioteca"], "other", "open", {
+        "titles": [_t("Cadernos de campo: pesquisa etnográfica na periferia", "por")],
+        "creators": [P(family="Feltran", given="Gabriel")], "languages": ["por"], "publication_date": "2010",
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("colmex", ["libros"], "book", "open", {
+        "titles": [_t("El Colegio de México: una historia institucional", "spa")],
+        "creators": [P(family="Lida", given="Clara")], "languages": ["spa"], "publication_date": "1990",
+        "publisher": "El Colegio de México", "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("ird-fr", ["conferencias"], "lecture", "open", {
+        "titles": [_t("Conférence : développement durable et savoirs autochtones", "fra")],
+        "creators": [P(family="Descola", given="Philippe", role="speaker")], "languages": ["fra"],
+        "publication_date": "2019-03-12", "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("iep", ["documentos-trabajo"], "working_paper", "open", {
+        "titles": [_t("Elecciones y partidos en el Perú del siglo XXI", "spa")],
+        "creators": [P(family="Tanaka", given="Martín")], "languages": ["spa"], "publication_date": "2016",
+        "series": {"title": "Documentos de trabajo IEP", "number": "220"},
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "withdrawn"),
+    # drafts: incomplete on purpose, as editors leave them
+    ("flacso-ar", ["libros"], "book", "open", {
+        "titles": [_t("Borrador: historia de la educación en Argentina", "spa")],
+        "creators": [P(family="Puiggrós", given="Adriana")]}, "draft"),
+    ("cebrap", [], "journal_article", "open", {
+        "titles": [_t("Rascunho: desigualdade e tributação", "por")]}, "draft"),
+    ("colmex", ["tesis"], "doctoral_thesis", "open", {
+        "titles": [_t("Borrador de tesis: migración y remesas", "spa")],
+        "creators": [P(family="García", given="Ana")], "languages": ["spa"]}, "draft"),
+    ("iep", ["libros"], "book", "open", {
+        "titles": [_t("Violencia política y memoria en Ayacucho", "spa")],
+        "creators": [P(family="Degregori", given="Carlos Iván")], "languages": ["spa"], "publication_date": "2011",
+        "publisher": "IEP", "place": "Lima", "license": "https://creativecommons.org/licenses/by-nc/4.0/"}, "published"),
+    ("ird-fr", ["libros"], "book", "open", {
+        "titles": [_t("Indigenous territories and extractivism in the Amazon", "eng"),
+                   _t("Territorios indígenas y extractivismo en la Amazonía", "spa", "translated"),
+                   _t("Territórios indígenas e extrativismo na Amazônia", "por", "translated")],
+        "creators": [P(family="Ulloa", given="Astrid")], "languages": ["eng"], "publication_date": "2023",
+        "countries": ["BR", "CO", "EC", "PE"], "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+    ("flacso-ar", ["conferencias"], "sound", "open", {
+        "titles": [_t("Podcast: economía feminista", "spa")], "creators": [P(family="Rodríguez Enríquez", given="Corina", role="speaker")],
+        "languages": ["spa"], "publication_date": "2022-03-08", "extent": {"duration": "PT42M"},
+        "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
+]
+
+
+def load(ctx: Context) -> int:
+    """Create the demo centres, collections and works; return the number of works."""
+    for slug, name, country, ror in CENTRES:
+        centres.create_centre(ctx, CentreIn(slug=slug, name=name, country=country, ror=ror))
+    for slug, name, parent, centre in COLLECTIONS:
+        centres.create_collection(ctx, CollectionIn(slug=slug, name=name, parent=parent, centre=centre))
+    for centre, collections, type_, access, metadata, lifecycle in WORKS:
+        embargo = ctx.now.date() + timedelta(days=365) if lifecycle == "embargoed" else None
+        work = works.create(ctx, WorkIn.model_validate({
+            "centre": centre, "collections": collections, "type": type_,
+            "access_right": "embargoed" if embargo else access, "embargo_end": embargo, "metadata": metadata,
+        }))
+        if lifecycle != "draft":
+            works.publish(ctx, work.id, None)
+        if lifecycle == "withdrawn":
+            works.withdraw(ctx, work.id, WithdrawIn(reason="Duplicate of a later edition deposited by the author."), None)
+    return len(WORKS)
+
+
+def load_synthetic(ctx: Context, count: int, *, seed: int, console: Any = None) -> int:
+    """A deterministic synthetic corpus of ``count`` works (for tests and benchmarks)."""
+    from repo.synthetic import generate
+
+    return generate(ctx, count, seed=seed, console=console)
+
+
+__all__ = ["load", "load_synthetic", "date"]

@@ -1,0 +1,155 @@
+"""Typed errors carry their HTTP status; one handler renders them as RFC 9457 problem+json.
+
+Every error a client can provoke is one of these (or a validation error mapped to one), so a
+request never ends in a 500 because of what it sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(dict[str, str]):
+    """One fault: ``{"field": "metadata.titles[0].lang", "message": "..."}``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field=field, message=message)
+
+
+class ProblemError(Exception):
+    status: int = 400
+    title: str = "Bad request"
+    type: str = "about:blank"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors or []
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            body["errors"] = list(self.errors)
+        return body
+
+
+class BadRequest(ProblemError):
+    status, title = 400, "Bad request"
+
+
+class Unauthorized(ProblemError):
+    status, title = 401, "Authentication required"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="repo"'})
+
+
+class Forbidden(ProblemError):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(ProblemError):
+    status, title = 404, "Not found"
+
+
+class Conflict(ProblemError):
+    status, title = 409, "Conflict"
+
+
+class Gone(ProblemError):
+    status, title = 410, "Gone"
+
+
+class PreconditionFailed(ProblemError):
+    status, title = 412, "Precondition failed"
+
+
+class PayloadTooLarge(ProblemError):
+    status, title = 413, "Payload too large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status, title = 415, "Unsupported media type"
+
+
+class RangeNotSatisfiable(ProblemError):
+    status, title = 416, "Range not satisfiable"
+
+
+class Unprocessable(ProblemError):
+    status, title = 422, "Unprocessable content"
+
+
+def problem_response(error: ProblemError) -> JSONResponse:
+    return JSONResponse(
+        error.body(), status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers
+    )
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "metadata", "titles", 0, "lang")`` → ``metadata.titles[0].lang``."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        source = parts.pop(0)
+        if source != "body" and parts:
+            return f"{source}.{parts[0]}" if len(parts) == 1 else field_path(parts)
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and not part.startswith("function-"):
+            out += f".{part}" if out else part
+    return out or "body"
+
+
+def validation_errors(errors: Any) -> list[FieldError]:
+    return [FieldError(field_path(e.get("loc", ())), _message(e)) for e in errors]
+
+
+def _message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def install(app: FastAPI) -> None:
+    """Register the single rendering of errors."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem_response(BadRequest("The request body is not valid JSON."))
+        return problem_response(
+            Unprocessable("The request has invalid fields.", errors=validation_errors(errors))
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = ProblemError(str(exc.detail))
+        error.status = exc.status_code
+        error.title = str(exc.detail)
+        error.headers = dict(exc.headers or {})
+        return problem_response(error)

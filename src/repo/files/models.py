@@ -1,0 +1,33 @@
+"""Files attached to works; bytes live in content-addressed storage under the data directory."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from repo.db import Base, UTCDateTime
+
+
+class File(Base):
+    __tablename__ = "files"
+    __table_args__ = (sa.UniqueConstraint("work_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(sa.ForeignKey("works.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(1024))
+    media_type: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    md5: Mapped[str] = mapped_column(sa.String(32))
+    # Own access right overriding the work's (None: follow the work).
+    access_right: Mapped[str | None] = mapped_column(sa.String(16))
+    embargo_end: Mapped[date | None] = mapped_column(sa.Date)
+    # Extraction: pending, done, failed, skipped.
+    text_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    text_error: Mapped[str | None] = mapped_column(sa.Text)
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    has_thumbnail: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

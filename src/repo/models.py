@@ -1,0 +1,22 @@
+"""Every mapped class, imported once so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from repo.centres.models import Collection, MemberCentre
+from repo.db import Base
+from repo.deposit.models import ApiToken, IdempotencyRecord, token_centres
+from repo.files.models import File
+from repo.search.models import OutboxEntry
+from repo.works.models import Revision, Work, work_collections
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Collection",
+    "File",
+    "IdempotencyRecord",
+    "MemberCentre",
+    "OutboxEntry",
+    "Revision",
+    "Work",
+    "token_centres",
+    "work_collections",
+]

@@ -1,0 +1,71 @@
+"""Works, their collection memberships and their revisions.
+
+Columns are promoted for what SQL filters or orders on; the descriptive metadata is one JSON
+document validated by :class:`repo.works.schemas.Metadata`. ``datestamp`` is the OAI-PMH
+datestamp: the last time what a harvester receives changed (indexed with ``id`` for keyset paging).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from repo.centres.models import Collection, MemberCentre
+from repo.db import Base, JSONDocument, UTCDateTime
+
+work_collections = sa.Table(
+    "work_collections",
+    Base.metadata,
+    sa.Column("work_id", sa.ForeignKey("works.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("collection_id", sa.ForeignKey("collections.id", ondelete="RESTRICT"), primary_key=True, index=True),
+)
+
+
+class Work(Base):
+    __tablename__ = "works"
+    __table_args__ = (
+        sa.Index("ix_works_datestamp_id", "datestamp", "id"),
+        sa.Index("ix_works_updated_at_id", "updated_at", "id"),
+        sa.Index("ix_works_embargo_pending_embargo_end", "embargo_pending", "embargo_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    type: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("member_centres.id", ondelete="RESTRICT"), index=True)
+    access_right: Mapped[str | None] = mapped_column(sa.String(16))
+    embargo_end: Mapped[date | None] = mapped_column(sa.Date)
+    # True while the stored datestamp predates the embargo's end (see service.lift_embargoes).
+    embargo_pending: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    publication_year: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    doc: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument)
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawal_reason: Mapped[str | None] = mapped_column(sa.Text)
+    datestamp: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    centre: Mapped[MemberCentre] = relationship(lazy="joined")
+    collections: Mapped[list[Collection]] = relationship(
+        secondary=work_collections, lazy="selectin", order_by=Collection.path
+    )
+
+
+class Revision(Base):
+    """One change of a work: who, when, what (a list of changed paths with old and new values)."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (sa.UniqueConstraint("work_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_id: Mapped[int] = mapped_column(sa.ForeignKey("works.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(sa.Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)

@@ -1,0 +1,56 @@
+"""Queries on works, shared by the services (one place for each lookup)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from repo.centres.models import Collection, MemberCentre
+from repo.works.models import Revision, Work, work_collections
+
+
+def get(session: Session, work_id: int, *, for_update: bool = False) -> Work | None:
+    query = sa.select(Work).where(Work.id == work_id)
+    if for_update:
+        query = query.with_for_update(of=Work)
+    return session.scalar(query)
+
+
+def centre_by_slug(session: Session, slug: str) -> MemberCentre | None:
+    return session.scalar(sa.select(MemberCentre).where(MemberCentre.slug == slug))
+
+
+def collection_by_slug(session: Session, slug: str) -> Collection | None:
+    return session.scalar(sa.select(Collection).where(Collection.slug == slug))
+
+
+def in_collection_tree(path: str) -> sa.ColumnElement[bool]:
+    """Works in the collection at ``path`` or any of its descendants."""
+    subtree = sa.select(Collection.id).where(
+        sa.or_(Collection.path == path, Collection.path.startswith(path + ":", autoescape=True))
+    )
+    members = sa.select(work_collections.c.work_id).where(work_collections.c.collection_id.in_(subtree))
+    return Work.id.in_(members)
+
+
+def page(
+    session: Session,
+    condition: sa.ColumnElement[bool],
+    *,
+    after: tuple[datetime, int] | None,
+    size: int,
+) -> Sequence[Work]:
+    """Keyset page ordered by ``(updated_at, id)``."""
+    query = sa.select(Work).where(condition)
+    if after is not None:
+        query = query.where(sa.tuple_(Work.updated_at, Work.id) > sa.tuple_(*after))
+    return session.scalars(query.order_by(Work.updated_at, Work.id).limit(size)).all()
+
+
+def revisions(session: Session, work_id: int) -> Sequence[Revision]:
+    return session.scalars(
+        sa.select(Revision).where(Revision.work_id == work_id).order_by(Revision.version)
+    ).all()

@@ -1,0 +1,362 @@
+"""The work lifecycle: draft → published → withdrawn (a tombstone, kept forever).
+
+Every change writes a revision (who, when, what), bumps ``version`` (the ETag) and writes an
+outbox row for search, in the caller's transaction. Every change of what a harvester receives
+also bumps the OAI ``datestamp``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from repo.config import Settings
+from repo.context import Context
+from repo.errors import (
+    BadRequest,
+    Conflict,
+    FieldError,
+    Gone,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+    validation_errors,
+)
+from repo.search import outbox
+from repo.signing import InvalidToken, Signer
+from repo.works import repository, visibility
+from repo.works.models import Revision, Work
+from repo.works.schemas import (
+    Links,
+    RevisionOut,
+    WithdrawIn,
+    Withdrawal,
+    WorkIn,
+    WorkOut,
+    WorkPage,
+    missing_for_publication,
+)
+from repo.works.vocabularies import AccessRight, Status
+
+# -- representation -------------------------------------------------------------------------------
+
+
+def deposit_record(work: Work) -> dict[str, Any]:
+    """The work in the shape editors send (``WorkIn``): the base of PATCH and of revision diffs."""
+    return {
+        "type": work.type,
+        "centre": work.centre.slug,
+        "collections": [c.slug for c in work.collections],
+        "access_right": work.access_right,
+        "embargo_end": work.embargo_end.isoformat() if work.embargo_end else None,
+        "metadata": work.doc,
+    }
+
+
+def etag(work: Work) -> str:
+    return f'"{work.version}"'
+
+
+def oai_identifier(settings: Settings, work_id: int) -> str:
+    return f"oai:{settings.oai_repository_identifier}:{work_id}"
+
+
+def to_out(work: Work, settings: Settings) -> WorkOut:
+    base_url = settings.base_url
+    api = f"{base_url}/api/works/{work.id}"
+    return WorkOut(
+        id=work.id,
+        status=Status(work.status),
+        type=work.type,  # type: ignore[arg-type]
+        centre=work.centre.slug,
+        collections=[c.slug for c in work.collections],
+        access_right=work.access_right,  # type: ignore[arg-type]
+        embargo_end=work.embargo_end,
+        metadata=work.doc,
+        created=work.created_at,
+        updated=work.updated_at,
+        published=work.published_at,
+        withdrawal=Withdrawal(at=work.withdrawn_at, reason=work.withdrawal_reason or "")
+        if work.withdrawn_at
+        else None,
+        version=work.version,
+        links=Links(
+            self=api,
+            html=f"{base_url}/works/{work.id}",
+            oai=f"{base_url}/oai?verb=GetRecord&metadataPrefix=oai_dc&identifier={oai_identifier(settings, work.id)}"
+            if work.status != Status.draft
+            else None,
+            revisions=f"{api}/revisions",
+        ),
+    )
+
+
+def diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
+    """Changed fields, one level into ``metadata``: ``[{"field", "old", "new"}]``."""
+    changes: list[dict[str, Any]] = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if key == "metadata" and not prefix and isinstance(before, dict) and isinstance(after, dict):
+            changes.extend(diff(before, after, "metadata."))
+        else:
+            changes.append({"field": prefix + key, "old": before, "new": after})
+    return changes
+
+
+# -- lookups ----------------------------------------------------------------------------------------
+
+
+def get_readable(ctx: Context, work_id: int) -> Work:
+    """A work this principal may read; 404 otherwise, 410 (with the reason) for a public tombstone."""
+    work = repository.get(ctx.session, work_id)
+    if work is None or not visibility.can_read(ctx.principal, work):
+        if work is not None and work.status == Status.withdrawn:
+            raise Gone(f"This work was withdrawn on {work.withdrawn_at:%Y-%m-%d}: {work.withdrawal_reason}")
+        raise NotFound(f"No work {work_id}.")
+    return work
+
+
+def get_editable(ctx: Context, work_id: int, if_match: str | None = None) -> Work:
+    """A work this principal may change: 401/403/404, and 412 when ``If-Match`` is stale."""
+    ctx.principal.require_user()
+    work = repository.get(ctx.session, work_id, for_update=True)
+    if work is None or not visibility.can_read(ctx.principal, work):
+        raise NotFound(f"No work {work_id}.")
+    ctx.principal.require_centre(work.centre_id)
+    if if_match is not None and if_match.strip() != "*":
+        tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
+        if etag(work) not in tags:
+            raise PreconditionFailed(
+                f"The work changed since you read it (now version {work.version}); fetch it again."
+            )
+    return work
+
+
+# -- changes ----------------------------------------------------------------------------------------
+
+
+def _apply(ctx: Context, work: Work, data: WorkIn) -> None:
+    centre = repository.centre_by_slug(ctx.session, data.centre)
+    if centre is None:
+        raise Unprocessable("Unknown member centre.", errors=[FieldError("centre", f"no centre '{data.centre}'")])
+    ctx.principal.require_centre(centre.id)
+    collections, errors = [], []
+    for i, slug in enumerate(dict.fromkeys(data.collections)):
+        collection = repository.collection_by_slug(ctx.session, slug)
+        if collection is None:
+            errors.append(FieldError(f"collections[{i}]", f"no collection '{slug}'"))
+        collections.append(collection)
+    if errors:
+        raise Unprocessable("Unknown collection.", errors=errors)
+    work.centre, work.centre_id = centre, centre.id
+    work.collections = collections  # type: ignore[assignment]
+    work.type = data.type
+    work.access_right = data.access_right
+    work.embargo_end = data.embargo_end
+    work.doc = data.metadata.model_dump(mode="json", exclude_none=True)
+    work.publication_year = data.metadata.publication_year
+
+
+def _require_publishable(data: WorkIn) -> None:
+    missing = missing_for_publication(data)
+    if missing:
+        raise Unprocessable(
+            "The work lacks what publishing requires.", errors=[FieldError(f, m) for f, m in missing]
+        )
+
+
+def _disseminated(work: Work, now: datetime) -> None:
+    """What harvesters receive changed now: bump the datestamp, re-arm a pending embargo lift."""
+    work.datestamp = max(now, work.datestamp) if work.datestamp else now
+    work.embargo_pending = bool(
+        work.status == Status.published
+        and work.access_right == AccessRight.embargoed
+        and work.embargo_end is not None
+        and visibility.embargo_lifts_at(work.embargo_end) > now
+    )
+
+
+def _record(ctx: Context, work: Work, action: str, changes: list[dict[str, Any]]) -> None:
+    work.updated_at = ctx.now
+    if action != "create":
+        work.version += 1
+    ctx.session.add(
+        Revision(work_id=work.id, version=work.version, at=ctx.now, actor=ctx.principal.name,
+                 action=action, changes=changes)
+    )
+    outbox.enqueue(ctx.session, work.id, action, ctx.now)
+
+
+def create(ctx: Context, data: WorkIn) -> Work:
+    ctx.principal.require_user()
+    work = Work(status=Status.draft, version=1, created_at=ctx.now, updated_at=ctx.now, embargo_pending=False)
+    _apply(ctx, work, data)
+    ctx.session.add(work)
+    ctx.session.flush()
+    _record(ctx, work, "create", diff({}, deposit_record(work)))
+    return work
+
+
+def replace(ctx: Context, work_id: int, data: WorkIn, if_match: str | None) -> Work:
+    work = get_editable(ctx, work_id, if_match)
+    if work.status == Status.withdrawn:
+        raise Conflict("A withdrawn work cannot be edited.")
+    before = deposit_record(work)
+    if work.status == Status.published:
+        _require_publishable(data)
+    _apply(ctx, work, data)
+    changes = diff(before, deposit_record(work))
+    if not changes:
+        return work
+    if work.status == Status.published:
+        _disseminated(work, ctx.now)
+    _record(ctx, work, "update", changes)
+    return work
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def patch(ctx: Context, work_id: int, changes: dict[str, Any], if_match: str | None) -> Work:
+    work = get_editable(ctx, work_id, if_match)
+    merged = merge_patch({k: v for k, v in deposit_record(work).items() if v is not None}, changes)
+    try:
+        data = WorkIn.model_validate(merged)
+    except ValidationError as exc:
+        raise Unprocessable("The patched work has invalid fields.", errors=validation_errors(exc.errors())) from None
+    return replace(ctx, work_id, data, None)
+
+
+def publish(ctx: Context, work_id: int, if_match: str | None) -> Work:
+    work = get_editable(ctx, work_id, if_match)
+    if work.status != Status.draft:
+        raise Conflict(f"Only drafts can be published; this work is {work.status}.")
+    _require_publishable(WorkIn.model_validate(deposit_record(work)))
+    work.status = Status.published
+    work.published_at = ctx.now
+    _disseminated(work, ctx.now)
+    _record(ctx, work, "publish", [{"field": "status", "old": Status.draft, "new": Status.published}])
+    return work
+
+
+def withdraw(ctx: Context, work_id: int, data: WithdrawIn, if_match: str | None) -> Work:
+    work = get_editable(ctx, work_id, if_match)
+    if work.status != Status.published:
+        raise Conflict(f"Only published works can be withdrawn; this work is {work.status}.")
+    work.status = Status.withdrawn
+    work.withdrawn_at = ctx.now
+    work.withdrawal_reason = data.reason
+    _disseminated(work, ctx.now)
+    _record(ctx, work, "withdraw", [
+        {"field": "status", "old": Status.published, "new": Status.withdrawn},
+        {"field": "withdrawal_reason", "old": None, "new": data.reason},
+    ])
+    return work
+
+
+def delete_draft(ctx: Context, work_id: int, if_match: str | None) -> None:
+    work = get_editable(ctx, work_id, if_match)
+    if work.status != Status.draft:
+        raise Conflict("Only drafts can be deleted; withdraw a published work instead.")
+    outbox.enqueue(ctx.session, work.id, "delete", ctx.now)
+    ctx.session.delete(work)
+    ctx.session.flush()
+
+
+def touch(ctx: Context, work: Work, action: str, changes: list[dict[str, Any]]) -> None:
+    """Record a change made through another part of the work (its files): revision, datestamp, outbox."""
+    if work.status == Status.published:
+        _disseminated(work, ctx.now)
+    _record(ctx, work, action, changes)
+
+
+def lift_embargoes(session: Any, now: datetime) -> int:
+    """Give every work whose embargo ended a datestamp at the moment it ended.
+
+    An ended embargo changes what harvesters receive (access becomes open), so the record must
+    reappear in incremental harvests whose ``from`` is at or before that moment. Called before
+    OAI-PMH list requests and by the indexer; cheap when nothing is due (an indexed lookup).
+    """
+    due = session.scalars(
+        sa.select(Work).where(Work.embargo_pending.is_(True), Work.embargo_end <= now.date())
+    ).all()
+    for work in due:
+        lifted = visibility.embargo_lifts_at(work.embargo_end)
+        if lifted <= now:
+            work.embargo_pending = False
+            if work.status == Status.published:
+                work.datestamp = max(work.datestamp or lifted, lifted)
+                outbox.enqueue(session, work.id, "embargo_end", now)
+    session.flush()
+    return len(due)
+
+
+# -- listing ------------------------------------------------------------------------------------
+
+
+def list_works(
+    ctx: Context,
+    *,
+    status: Status | None,
+    centre: str | None,
+    collection: str | None,
+    type: str | None,
+    updated_since: datetime | None,
+    cursor: str | None,
+    size: int,
+) -> WorkPage:
+    signer = Signer(ctx.settings.secret, "works-cursor")
+    conditions = [visibility.readable_by(ctx.principal)]
+    if status is not None:
+        conditions.append(Work.status == status)
+    if centre is not None:
+        found = repository.centre_by_slug(ctx.session, centre)
+        conditions.append(Work.centre_id == (found.id if found else -1))
+    if collection is not None:
+        found_collection = repository.collection_by_slug(ctx.session, collection)
+        conditions.append(repository.in_collection_tree(found_collection.path) if found_collection else sa.false())
+    if type is not None:
+        conditions.append(Work.type == type)
+    if updated_since is not None:
+        conditions.append(Work.updated_at >= updated_since)
+    after = None
+    if cursor:
+        try:
+            at, last_id = signer.loads(cursor)
+            after = (datetime.fromisoformat(at), int(last_id))
+        except (InvalidToken, ValueError, TypeError):
+            raise BadRequest("Invalid cursor.", errors=[FieldError("query.cursor", "not a cursor this API issued")]) from None
+    works = repository.page(ctx.session, sa.and_(*conditions), after=after, size=size + 1)
+    more = len(works) > size
+    works = works[:size]
+    next_cursor = signer.dumps([works[-1].updated_at.isoformat(), works[-1].id]) if more else None
+    return WorkPage(
+        items=[to_out(w, ctx.settings) for w in works],
+        next_cursor=next_cursor,
+        links={"next": next_cursor} if next_cursor else {},
+    )
+
+
+def revisions(ctx: Context, work_id: int) -> Sequence[RevisionOut]:
+    work = get_readable(ctx, work_id)
+    ctx.principal.require_centre(work.centre_id)
+    return [
+        RevisionOut(version=r.version, at=r.at, actor=r.actor, action=r.action, changes=r.changes)
+        for r in repository.revisions(ctx.session, work.id)
+    ]

@@ -1,0 +1,76 @@
+"""What a reader may see, defined once.
+
+* A work's *record* is public when it is published (a withdrawn work is a public tombstone,
+  never its metadata).
+* A work's *files and full text* are public when its effective access right is open at this
+  moment: ``open``, or ``embargoed`` with an embargo end on or before today.
+
+Each rule exists as a SQL condition (reading room, API, OAI-PMH, sitemaps, downloads) and as a
+Python predicate on loaded rows; the search backends build their filter from the same fields
+(``public`` and ``open_from`` in the search document).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from repo.deposit.auth import Principal
+from repo.works.models import Work
+from repo.works.vocabularies import AccessRight, Status
+
+
+def embargo_lifts_at(embargo_end: date) -> datetime:
+    """The instant an embargo ends: the start (UTC) of its end date."""
+    return datetime.combine(embargo_end, time(0), tzinfo=UTC)
+
+
+def is_open(access_right: str | None, embargo_end: date | None, now: datetime) -> bool:
+    """Whether content under this access right is open to anyone at ``now``."""
+    if access_right == AccessRight.open:
+        return True
+    return (
+        access_right == AccessRight.embargoed
+        and embargo_end is not None
+        and embargo_lifts_at(embargo_end) <= now
+    )
+
+
+def effective_access(access_right: str | None, embargo_end: date | None, now: datetime) -> str | None:
+    """The access right as disseminated now: an ended embargo reads as open."""
+    if access_right == AccessRight.embargoed and is_open(access_right, embargo_end, now):
+        return AccessRight.open
+    return access_right
+
+
+def public_record() -> ColumnElement[bool]:
+    """SQL: works whose metadata anonymous readers may see."""
+    return Work.status == Status.published
+
+
+def public_or_tombstone() -> ColumnElement[bool]:
+    """SQL: works that exist publicly (published or withdrawn): OAI-PMH, sitemaps."""
+    return Work.status.in_([Status.published, Status.withdrawn])
+
+
+def content_open(now: datetime) -> ColumnElement[bool]:
+    """SQL twin of :func:`is_open` for the work's own access right."""
+    return sa.or_(
+        Work.access_right == AccessRight.open,
+        sa.and_(Work.access_right == AccessRight.embargoed, Work.embargo_end <= now.date()),
+    )
+
+
+def readable_by(principal: Principal) -> ColumnElement[bool]:
+    """SQL: works this principal may read through the API."""
+    if principal.is_admin:
+        return sa.true()
+    if principal.centre_ids:
+        return sa.or_(public_record(), Work.centre_id.in_(principal.centre_ids))
+    return public_record()
+
+
+def can_read(principal: Principal, work: Work) -> bool:
+    return principal.is_admin or work.status == Status.published or work.centre_id in principal.centre_ids

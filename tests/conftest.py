@@ -1,0 +1,150 @@
+"""Shared fixtures: real SQLite and real PostgreSQL, the app, tokens for every role.
+
+``database_url`` is parametrised over both databases, so every test that uses it (directly or
+through ``settings``/``client``) runs on each. PostgreSQL tests skip with the reason printed when
+no PostgreSQL binaries are found, and fail instead when ``REPO_REQUIRE_POSTGRES=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from repo.app import create_app
+from repo.clock import ManualClock
+from repo.config import Settings
+from repo.db import Database, upgrade
+
+sys.path.insert(0, str(Path(__file__).parent))
+from pg import Cluster, find_bindir  # noqa: E402
+
+_counter = itertools.count()
+
+
+def _required(variable: str) -> bool:
+    return os.environ.get(variable, "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """URL (without database) of a PostgreSQL cluster started for this test session."""
+    bindir = find_bindir()
+    if bindir is None:
+        if _required("REPO_REQUIRE_POSTGRES"):
+            pytest.fail("REPO_REQUIRE_POSTGRES=1 but no PostgreSQL binaries (initdb, pg_ctl) were found")
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: install Debian's 'postgresql'")
+    cluster = Cluster(bindir)
+    try:
+        url = cluster.start()
+    except RuntimeError as exc:
+        if _required("REPO_REQUIRE_POSTGRES"):
+            pytest.fail(str(exc))
+        pytest.skip(f"could not start PostgreSQL: {exc}")
+    engine = sa.create_engine(f"{url}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE DATABASE repo_template")
+    engine.dispose()
+    upgrade(f"{url}/repo_template")
+    yield url
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "repo.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test, on each supported database."""
+    if request.param == "sqlite":
+        path = tmp_path / "repo.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"test_{os.getpid()}_{next(_counter)}"
+    admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE repo_template")
+    yield f"{server}/{name}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        secret_key="test-secret-key",
+        base_url="http://testserver",
+        oai_repository_identifier="repo.example.org",
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that moves only when a test moves it (starts at the real now)."""
+    return ManualClock()
+
+
+@pytest.fixture
+def app(settings: Settings, clock: ManualClock):  # type: ignore[no-untyped-def]
+    return create_app(settings, clock)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    """Direct access to the test's database (arranging data, checking nothing changed)."""
+    db = Database(settings.resolved_database_url)
+    yield db
+    db.dispose()
+
+
+@dataclass
+class Auth:
+    """Authorization headers for each role, over two member centres ``centre-a`` and ``centre-b``."""
+
+    admin: dict[str, str]
+    editor_a: dict[str, str]
+    editor_b: dict[str, str]
+    anonymous: dict[str, str]
+
+
+@pytest.fixture
+def auth(client: TestClient, database: Database, clock: ManualClock) -> Auth:
+    from repo.centres.models import MemberCentre
+    from repo.deposit.auth import TokenRole, create_token
+
+    with database.session() as session:
+        for slug, name, country in (("centre-a", "Centro A de Estudios", "AR"),
+                                    ("centre-b", "Centro B de Pesquisas", "BR")):
+            session.add(MemberCentre(slug=slug, name=name, country=country, created_at=clock.now(),
+                                     updated_at=clock.now()))
+        session.flush()
+        admin, _ = create_token(session, name="admin", role=TokenRole.admin, centre_slugs=[], now=clock.now())
+        editor_a, _ = create_token(session, name="editor-a", role=TokenRole.editor, centre_slugs=["centre-a"],
+                                   now=clock.now())
+        editor_b, _ = create_token(session, name="editor-b", role=TokenRole.editor, centre_slugs=["centre-b"],
+                                   now=clock.now())
+    bearer = lambda raw: {"Authorization": f"Bearer {raw}"}  # noqa: E731
+    return Auth(admin=bearer(admin), editor_a=bearer(editor_a), editor_b=bearer(editor_b), anonymous={})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 
 from repo.context import Context, get_context, get_user_context
 from repo.deposit.idempotency import Idempotency, idempotency
@@ -22,6 +22,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(prefix="/api/works", tags=["works"], responses=PROBLEMS)
 IfMatch = Annotated[str | None, Header(description="ETag of the version you edit; 412 when stale")]
+WorkId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Work number")]
 
 
 def _work(ctx: Context, work: Any, response: Response | None = None) -> tuple[WorkOut, dict[str, str]]:
@@ -52,40 +53,40 @@ def list_works(
 
 
 @router.get("/{work_id}", response_model=WorkOut, summary="Get a work")
-def get_work(work_id: int, response: Response, ctx: Context = Depends(get_context)) -> WorkOut:
+def get_work(work_id: WorkId, response: Response, ctx: Context = Depends(get_context)) -> WorkOut:
     return _work(ctx, service.get_readable(ctx, work_id), response)[0]
 
 
 @router.put("/{work_id}", response_model=WorkOut, summary="Replace a work's record")
-def replace_work(work_id: int, data: WorkIn, response: Response, if_match: IfMatch = None,
+def replace_work(work_id: WorkId, data: WorkIn, response: Response, if_match: IfMatch = None,
                  ctx: Context = Depends(get_user_context)) -> WorkOut:
     return _work(ctx, service.replace(ctx, work_id, data, if_match), response)[0]
 
 
 @router.patch("/{work_id}", response_model=WorkOut, summary="Update a work (JSON Merge Patch)")
-def patch_work(work_id: int, response: Response, changes: dict[str, Any] = Body(...),
+def patch_work(work_id: WorkId, response: Response, changes: dict[str, Any] = Body(...),
                if_match: IfMatch = None, ctx: Context = Depends(get_user_context)) -> WorkOut:
     return _work(ctx, service.patch(ctx, work_id, changes, if_match), response)[0]
 
 
 @router.delete("/{work_id}", status_code=204, summary="Delete a draft")
-def delete_work(work_id: int, if_match: IfMatch = None, ctx: Context = Depends(get_user_context)) -> Response:
+def delete_work(work_id: WorkId, if_match: IfMatch = None, ctx: Context = Depends(get_user_context)) -> Response:
     service.delete_draft(ctx, work_id, if_match)
     return Response(status_code=204)
 
 
 @router.post("/{work_id}/publish", response_model=WorkOut, summary="Publish a draft")
-def publish_work(work_id: int, if_match: IfMatch = None, ctx: Context = Depends(get_user_context),
+def publish_work(work_id: WorkId, if_match: IfMatch = None, ctx: Context = Depends(get_user_context),
                  idem: Idempotency = Depends(idempotency)) -> Response:
     return idem.run(200, lambda: _work(ctx, service.publish(ctx, work_id, if_match)))
 
 
 @router.post("/{work_id}/withdraw", response_model=WorkOut, summary="Withdraw a published work")
-def withdraw_work(work_id: int, data: WithdrawIn, if_match: IfMatch = None,
+def withdraw_work(work_id: WorkId, data: WithdrawIn, if_match: IfMatch = None,
                   ctx: Context = Depends(get_user_context), idem: Idempotency = Depends(idempotency)) -> Response:
     return idem.run(200, lambda: _work(ctx, service.withdraw(ctx, work_id, data, if_match)))
 
 
 @router.get("/{work_id}/revisions", response_model=list[RevisionOut], summary="Revision history")
-def work_revisions(work_id: int, ctx: Context = Depends(get_context)) -> Any:
+def work_revisions(work_id: WorkId, ctx: Context = Depends(get_context)) -> Any:
     return service.revisions(ctx, work_id)

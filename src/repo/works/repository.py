@@ -12,7 +12,12 @@ from repo.centres.models import Collection, MemberCentre
 from repo.works.models import Revision, Work, work_collections
 
 
+MAX_ID = 2**63 - 1
+
+
 def get(session: Session, work_id: int, *, for_update: bool = False) -> Work | None:
+    if not 0 < work_id <= MAX_ID:  # beyond any stored id (and beyond what the drivers accept)
+        return None
     query = sa.select(Work).where(Work.id == work_id)
     if for_update:
         query = query.with_for_update(of=Work)

@@ -1,0 +1,67 @@
+"""Test helpers: a publishable deposit, problem+json assertions, whole-database snapshots."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from repo.db import Database
+from repo.models import Base
+
+SAMPLE: dict[str, Any] = {
+    "type": "journal_article",
+    "centre": "centre-a",
+    "collections": [],
+    "access_right": "open",
+    "metadata": {
+        "titles": [{"value": "Educación popular en América Latina", "lang": "spa"},
+                   {"value": "Popular education in Latin America", "lang": "eng", "type": "translated"}],
+        "abstracts": [{"value": "Un estudio de la educación popular.", "lang": "spa"}],
+        "creators": [{"family": "Freire", "given": "Paulo", "orcid": "0000-0002-1825-0097",
+                      "affiliations": [{"name": "CLACSO", "ror": "https://ror.org/03cqe8w59"}]}],
+        "subjects": [{"value": "educación", "lang": "spa"}],
+        "languages": ["spa"],
+        "publication_date": "2021-05-04",
+        "journal": {"title": "Crítica Jurídica", "issn": "0188-7653", "volume": "3", "issue": "1"},
+        "doi": "10.1234/ABC.5",
+        "license": "https://creativecommons.org/licenses/by/4.0/",
+        "countries": ["AR"],
+    },
+}
+
+
+def sample(**overrides: Any) -> dict[str, Any]:
+    """A complete, publishable deposit record; ``metadata__x=`` overrides a metadata field."""
+    record = copy.deepcopy(SAMPLE)
+    for key, value in overrides.items():
+        if key.startswith("metadata__"):
+            record["metadata"][key.removeprefix("metadata__")] = value
+        else:
+            record[key] = value
+    return record
+
+
+def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with ``status`` (and names ``field`` when given)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    if field is not None:
+        fields = [e["field"] for e in body.get("errors", [])]
+        assert field in fields, f"{field!r} not in {fields}"
+    return body
+
+
+def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table: compare before/after to prove a request changed nothing."""
+    with database.engine.connect() as connection:
+        return {
+            table.name: sorted(
+                (tuple(str(v) for v in row) for row in connection.execute(sa.select(table))), key=str
+            )
+            for table in Base.metadata.sorted_tables
+        }

@@ -1,0 +1,221 @@
+"""The search document: a work as the index sees it, built from its SQL rows next to the domain.
+
+The document carries everything the visibility filter needs, so search applies the same rule as
+``repo.works.visibility``: ``status`` and ``centre_id`` (who may see the record) and ``open_from``
+(the instant the full text becomes readable by anyone: never for restricted or metadata-only
+content). Full text is indexed apart from the metadata and matched, counted and highlighted only
+when ``open_from <= now`` at query time, so an index that lags behind the clock never leaks it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from repo.centres.models import Collection
+from repo.files.models import File
+from repo.search.query import fold
+from repo.works import visibility
+from repo.works.models import Work
+from repo.works.vocabularies import AccessRight
+
+#: Longest full text indexed per work (characters); the rest of a huge file is not searchable.
+MAX_FULLTEXT = 2_000_000
+#: ``open_from`` of content that is open from the start.
+ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
+#: Analysed languages (ISO 639-3 → analyser); any other language is folded, not stemmed.
+ANALYSED = {"spa": "es", "por": "pt", "eng": "en", "fra": "fr"}
+_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127], " ")
+
+
+def analyser(lang: str | None) -> str:
+    return ANALYSED.get(lang or "", "und")
+
+
+@dataclass
+class SearchDocument:
+    """One work in the index. ``display`` is what a result line shows (no second query needed)."""
+
+    id: int
+    version: int
+    status: str
+    centre_id: int
+    centre: str
+    type: str | None
+    year: int | None
+    languages: list[str]
+    countries: list[str]
+    collections: list[str]  # slugs of the work's collections and of all their ancestors
+    access_right: str | None
+    embargo_end: date | None
+    open_from: datetime | None  # full text readable by anyone from this instant; None: never / no text
+    titles: list[tuple[str, str]]  # (text, analyser); the main title first
+    abstracts: list[tuple[str, str]]
+    authors: list[str]
+    subjects: list[tuple[str, str]]
+    fulltext: str
+    fulltext_lang: str
+    display: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title_key(self) -> str:
+        return fold(self.titles[0][0])[:200] if self.titles else "\uffff"
+
+    @property
+    def fingerprint(self) -> str:
+        """Digest of what decides who sees what (``index check``: wrong visibility)."""
+        return _digest([self.status, self.centre_id, self.access_right,
+                        self.embargo_end.isoformat() if self.embargo_end else None,
+                        self.open_from.isoformat() if self.open_from else None])
+
+    @property
+    def digest(self) -> str:
+        """Digest of the whole document (``index check``: stale)."""
+        data = asdict(self)
+        return _digest([data, self.fingerprint])
+
+
+def _digest(value: Any) -> str:
+    raw = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
+
+
+def access_at(document: SearchDocument | dict[str, Any], now: datetime) -> str | None:
+    """The access right as disseminated at ``now`` (an ended embargo reads open)."""
+    if isinstance(document, SearchDocument):
+        right, end = document.access_right, document.embargo_end
+    else:
+        right = document.get("access_right")
+        end = date.fromisoformat(document["embargo_end"]) if document.get("embargo_end") else None
+    return visibility.effective_access(right, end, now)
+
+
+def fulltext_open(display: dict[str, Any], now: datetime) -> bool:
+    """Whether the document's full text is readable by anyone at ``now``."""
+    start = display.get("open_from")
+    return start is not None and datetime.fromisoformat(start) <= now
+
+
+def _person(person: dict[str, Any]) -> str:
+    if person.get("family"):
+        return f"{person['family']}, {person['given']}" if person.get("given") else str(person["family"])
+    return str(person.get("name") or person.get("given") or "")
+
+
+def _open_from(access_right: str | None, embargo_end: date | None) -> datetime | None:
+    if access_right == AccessRight.open:
+        return ALWAYS
+    if access_right == AccessRight.embargoed and embargo_end is not None:
+        return visibility.embargo_lifts_at(embargo_end)
+    return None
+
+
+def build(work: Work, files: Sequence[File], collection_paths: dict[int, str], slugs_by_path: dict[str, str]) -> SearchDocument:
+    """The document of ``work`` given its files with extracted text and the collection tree."""
+    doc = work.doc or {}
+    languages = list(doc.get("languages") or [])
+    default_lang = languages[0] if languages else None
+    titles = sorted(doc.get("titles") or [], key=lambda t: t.get("type", "main") != "main")
+    texts: list[str] = []
+    open_from: datetime | None = ALWAYS
+    for file in files:
+        if file.text_state != "done" or not file.text:
+            continue
+        own = file.access_right is not None
+        start = _open_from(file.access_right if own else work.access_right,
+                           file.embargo_end if own else work.embargo_end)
+        if start is None:
+            continue  # never readable: never indexed
+        open_from = max(open_from, start) if open_from else start  # conservative: all parts readable
+        texts.append(file.text.translate(_CONTROL))
+    fulltext = "\n".join(texts)[:MAX_FULLTEXT]
+    collections: list[str] = []
+    for collection in work.collections:
+        path = collection_paths.get(collection.id, collection.path)
+        for depth in range(1, path.count(":") + 2):
+            slug = slugs_by_path.get(":".join(path.split(":")[:depth]))
+            if slug and slug not in collections:
+                collections.append(slug)
+    abstracts = doc.get("abstracts") or []
+    main = titles[0] if titles else None
+    creators = [_person(p) for p in doc.get("creators") or []]
+    display = {
+        "title": main["value"] if main else None,
+        "title_lang": (main.get("lang") or default_lang) if main else None,
+        "creators": [c for c in creators if c][:20],
+        "year": work.publication_year,
+        "type": work.type,
+        "languages": languages,
+        "centre": work.centre.slug,
+        "centre_name": work.centre.name,
+        "collections": [c.slug for c in work.collections],
+        "access_right": work.access_right,
+        "embargo_end": work.embargo_end.isoformat() if work.embargo_end else None,
+        "status": work.status,
+        "abstract": abstracts[0]["value"][:300] if abstracts else None,
+    }
+    open_from = open_from if fulltext else None
+    display["open_from"] = open_from.isoformat() if open_from else None
+    return SearchDocument(
+        id=work.id,
+        version=work.version,
+        status=work.status,
+        centre_id=work.centre_id,
+        centre=work.centre.slug,
+        type=work.type,
+        year=work.publication_year,
+        languages=languages,
+        countries=list(doc.get("countries") or []),
+        collections=collections,
+        access_right=work.access_right,
+        embargo_end=work.embargo_end,
+        open_from=open_from,
+        titles=[(t["value"], analyser(t.get("lang") or default_lang)) for t in titles],
+        abstracts=[(a["value"], analyser(a.get("lang") or default_lang)) for a in abstracts],
+        authors=[c for c in creators + [_person(p) for p in doc.get("contributors") or []] if c],
+        subjects=[(s["value"], analyser(s.get("lang") or default_lang)) for s in doc.get("subjects") or []],
+        fulltext=fulltext,
+        fulltext_lang=analyser(default_lang),
+        display=display,
+    )
+
+
+def load(session: Session, work_ids: Iterable[int]) -> dict[int, SearchDocument]:
+    """The current documents of ``work_ids`` (absent: the work no longer exists)."""
+    ids = sorted(set(work_ids))
+    if not ids:
+        return {}
+    works = session.scalars(sa.select(Work).where(Work.id.in_(ids))).all()
+    return {d.id: d for d in _build_many(session, works)}
+
+
+def batches(session: Session, size: int = 1000) -> Iterable[list[SearchDocument]]:
+    """Every work's document, in batches of ``size`` (keyset over ids: constant memory)."""
+    last = 0
+    while True:
+        works = session.scalars(sa.select(Work).where(Work.id > last).order_by(Work.id).limit(size)).all()
+        if not works:
+            return
+        last = works[-1].id
+        yield _build_many(session, works)
+        session.expunge_all()
+
+
+def _build_many(session: Session, works: Sequence[Work]) -> list[SearchDocument]:
+    ids = [w.id for w in works]
+    files: dict[int, list[File]] = {}
+    for file in session.scalars(
+        sa.select(File).where(File.work_id.in_(ids), File.text_state == "done").order_by(File.work_id, File.id)
+    ):
+        files.setdefault(file.work_id, []).append(file)
+    tree = session.execute(sa.select(Collection.id, Collection.path, Collection.slug)).all()
+    paths = {row.id: row.path for row in tree}
+    slugs = {row.path: row.slug for row in tree}
+    return [build(work, files.get(work.id, []), paths, slugs) for work in works]

@@ -1,0 +1,124 @@
+"""The search API's public shapes: the query a reader sends and the result page it gets back.
+
+These models are the contract the reading room (``repo.web``) and ``GET /api/search`` program
+against; the backends never see them directly (the service turns a :class:`SearchQuery` into a
+backend request and a backend response into a :class:`SearchResult`).
+
+Filters are flat query parameters. The list-valued ones may be repeated
+(``?type=book&type=report``): values of one dimension are alternatives (OR), dimensions combine
+with AND. Unknown parameters are rejected (422), so a typo never silently widens a search.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: Most values a list filter accepts (a longer list is a 422, not a slow query).
+MAX_FILTER_VALUES = 50
+#: Longest accepted ``q`` (characters); longer is a 422.
+MAX_QUERY_LENGTH = 1000
+#: page × size beyond this must use the cursor (deep pages cost what page 1 costs).
+MAX_PAGE_DEPTH = 10_000
+
+FilterValues = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=MAX_FILTER_VALUES)]
+
+
+class Sort(StrEnum):
+    relevance = "relevance"  # best match first (newest first when there is no free text)
+    newest = "newest"  # publication year, latest first; works without a year last
+    oldest = "oldest"  # publication year, earliest first; works without a year last
+    title = "title"  # main title, accent- and case-insensitive A→Z
+
+
+class SearchQuery(BaseModel):
+    """What a reader asks for. Every field is optional; the empty query lists everything visible.
+
+    ``q`` syntax: words (all required), ``"a phrase"``, ``-excluded`` (word or phrase),
+    ``title:word``, ``author:"a name"``, ``subject:word``. Matching is case- and accent-insensitive.
+    Anything else (operators, ``*``, brackets) is read as plain text, never as engine syntax.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(None, max_length=MAX_QUERY_LENGTH, description="Free text (see the query syntax)")
+    type: FilterValues = Field(default_factory=list, description="Work type keys (COAR-based), e.g. book")
+    language: FilterValues = Field(default_factory=list, description="ISO 639-3 codes, e.g. spa")
+    year_from: int | None = Field(None, ge=0, le=9999, description="Publication year, inclusive")
+    year_to: int | None = Field(None, ge=0, le=9999, description="Publication year, inclusive")
+    centre: FilterValues = Field(default_factory=list, description="Member centre slugs")
+    collection: FilterValues = Field(
+        default_factory=list, description="Collection slugs (a collection includes its sub-collections)"
+    )
+    country: FilterValues = Field(default_factory=list, description="ISO 3166-1 alpha-2 codes (coverage)")
+    access: FilterValues = Field(
+        default_factory=list, description="Access right as disseminated now: open, embargoed, restricted, metadata_only"
+    )
+    has_fulltext: bool | None = Field(None, description="Only works whose full text is searchable (or not)")
+    sort: Sort = Sort.relevance
+    page: int = Field(1, ge=1, description="1-based page number (ignored when a cursor is given)")
+    size: int = Field(20, ge=1, le=100, description="Hits per page")
+    cursor: str | None = Field(
+        None, max_length=4000, description="Opaque cursor from a previous result's next_cursor (deep pages)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "SearchQuery":
+        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
+            raise ValueError("year_from must not be after year_to")
+        if self.cursor is None and self.page * self.size > MAX_PAGE_DEPTH:
+            raise ValueError(f"page × size must not exceed {MAX_PAGE_DEPTH}; follow next_cursor for deeper pages")
+        return self
+
+
+class FacetValue(BaseModel):
+    value: str = Field(description="The filter value to send back (e.g. ?type=<value>)")
+    count: int = Field(description="Hits of the current search that have this value")
+    label: str = Field(description="Human-readable name (English)")
+
+
+#: A facet: its values by descending count (the dimension name is the key in ``SearchResult.facets``).
+Facet = list[FacetValue]
+
+
+class SearchHit(BaseModel):
+    """One work in a result list: enough to render a result line without another query.
+
+    ``highlights`` maps ``title``, ``abstract`` and ``fulltext`` to snippets in which matched words
+    are wrapped in ``<mark>…</mark>``; everything else in a snippet is HTML-escaped, so a snippet can
+    be inserted into a page as markup as it is. Full-text snippets appear only where the reader may
+    see the full text at this moment.
+    """
+
+    id: int
+    title: str | None = Field(description="Main title (plain text, not escaped)")
+    title_lang: str | None = None
+    creators: list[str] = Field(description="Display names of the creators, in order (at most 20)")
+    year: int | None
+    type: str | None = Field(description="Work type key")
+    type_label: str | None = None
+    languages: list[str] = Field(default_factory=list, description="ISO 639-3 codes")
+    centre: str = Field(description="Member centre slug")
+    centre_name: str
+    collections: list[str] = Field(default_factory=list, description="Collection slugs the work is filed in")
+    access: str | None = Field(description="Access right as disseminated now (an ended embargo reads open)")
+    status: str = Field(description="published, or draft/withdrawn for editors of the work's centre")
+    has_fulltext: bool = Field(description="Whether the work has extracted full text readable now")
+    abstract: str | None = Field(None, description="Start of the first abstract (plain text, ≤ 300 chars)")
+    url: str = Field(description="Landing page in the reading room")
+    highlights: dict[str, list[str]] = Field(default_factory=dict)
+    score: float | None = Field(None, description="Relevance (backend-specific scale; only for sort=relevance)")
+
+
+class SearchResult(BaseModel):
+    total: int = Field(description="Number of visible works that match")
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetValue]] = Field(
+        description="type, language, year, centre, collection, country, access, has_fulltext — counts over "
+        "the matching works (values by descending count, year by descending year; at most 50 each)"
+    )
+    page: int = Field(description="Page number (1 when the page was reached by a cursor)")
+    size: int
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")

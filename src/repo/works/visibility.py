@@ -13,6 +13,7 @@ Python predicate on loaded rows; the search backends build their filter from the
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +21,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from repo.deposit.auth import Principal
 from repo.works.models import Work
 from repo.works.vocabularies import AccessRight, Status
+
+if TYPE_CHECKING:
+    from repo.files.models import File
 
 
 def embargo_lifts_at(embargo_end: date) -> datetime:
@@ -74,3 +78,20 @@ def readable_by(principal: Principal) -> ColumnElement[bool]:
 
 def can_read(principal: Principal, work: Work) -> bool:
     return principal.is_admin or work.status == Status.published or work.centre_id in principal.centre_ids
+
+
+def file_access(work: Work, file: File) -> tuple[str | None, date | None]:
+    """A file's own access right and embargo end when it has one, else its work's."""
+    if file.access_right is not None:
+        return file.access_right, file.embargo_end
+    return work.access_right, work.embargo_end
+
+
+def file_is_open(work: Work, file: File, now: datetime) -> bool:
+    """Whether anyone may read this file's bytes, thumbnail and text at ``now`` (record public too)."""
+    return work.status == Status.published and is_open(*file_access(work, file), now)
+
+
+def can_read_file(principal: Principal, work: Work, file: File, now: datetime) -> bool:
+    """Editors of the work's centre and admins always; everyone else while the file is open."""
+    return principal.can_edit_centre(work.centre_id) or file_is_open(work, file, now)

@@ -81,6 +81,22 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     console.print(f"Database at {revision}.")
 
 
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("--message", "-m", help="What the migration does")],
+    rev_id: Annotated[str, typer.Option(help="Short revision id, e.g. 0006")],
+) -> None:
+    """Autogenerate a dated migration from the difference between models and database."""
+    from alembic import command
+
+    from repo.db import alembic_config
+
+    settings = Settings()
+    upgrade(settings.resolved_database_url)
+    command.revision(alembic_config(settings.resolved_database_url), message=message, autogenerate=True,
+                     rev_id=rev_id)
+
+
 @token_app.command("create")
 def token_create(
     role: Annotated[TokenRole, typer.Option(help="admin or editor")],

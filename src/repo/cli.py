@@ -34,6 +34,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(centre_app, name="centre")
 app.add_typer(collection_app, name="collection")
 console = Console()
+err_console = Console(stderr=True)
 CLI = Principal(token_id=0, name="cli", role=TokenRole.admin)
 
 
@@ -48,9 +49,9 @@ def unit_of_work(migrate: bool = True) -> Iterator[Context]:
         with database.session() as session:
             yield Context(session, CLI, Clock().now(), settings)
     except ProblemError as exc:
-        console.print(f"[red]error:[/red] {exc.detail}")
+        err_console.print(f"[red]error:[/red] {exc.detail}")
         for error in exc.errors:
-            console.print(f"  {error['field']}: {error['message']}")
+            err_console.print(f"  {error['field']}: {error['message']}")
         raise typer.Exit(1) from None
     finally:
         database.dispose()

@@ -1,0 +1,212 @@
+"""``oai_dc``: unqualified Dublin Core following the DRIVER 2.0 / OpenAIRE Literature 3 profile
+that LA Referencia, BASE and OpenAIRE read (OAI-PMH.md §2.2–2.3).
+
+* ``dc:title`` and ``dc:description`` carry ``xml:lang`` (BCP 47: ISO 639-1 when one exists);
+* the first ``dc:type`` is the ``info:eu-repo/semantics/*`` type, then the version term;
+* ``dc:rights``: the ``info:eu-repo/semantics/*Access`` term of the access right *as it is now*
+  (an ended embargo reads as open), then the licence URI;
+* ``dc:date``: the publication date, and ``info:eu-repo/date/embargoEnd/YYYY-MM-DD`` while an
+  embargo lasts;
+* ``dc:identifier``: the landing page first, then DOI/handle/URL resolvers, then links to files
+  only when they are open now;
+* ``dc:relation``: ``info:eu-repo/semantics/altIdentifier/{doi,isbn,issn,eissn,handle}/…``,
+  ``info:eu-repo/grantAgreement/…`` for funded work, the series;
+* ``dc:language``: ISO 639-3; ``dc:source``: the journal (or host book) citation.
+
+Stored metadata is read defensively (a document written outside the API may have odd shapes)
+and every string passes :func:`repo.oai.envelope.text`, so no stored value breaks the XML.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote
+
+import pycountry
+from lxml import etree
+
+from repo.oai.envelope import XML_NS, XSI_NS, text
+from repo.oai.formats.base import MetadataFormat
+from repo.oai.records import Disseminated, RenderContext
+from repo.works.vocabularies import (
+    ACCESS_RIGHTS,
+    EU_REPO,
+    VERSIONS,
+    WORK_TYPES,
+    AccessRight,
+    Version,
+    WorkType,
+    country_name,
+)
+
+OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+NSMAP = {"oai_dc": OAI_DC_NS, "dc": DC_NS, "xsi": XSI_NS}
+ROOT = f"{{{OAI_DC_NS}}}dc"
+SCHEMA_LOCATION = {f"{{{XSI_NS}}}schemaLocation": f"{OAI_DC_NS} {OAI_DC_SCHEMA}"}
+LANG = f"{{{XML_NS}}}lang"
+_TAGS = {name: f"{{{DC_NS}}}{name}" for name in (
+    "title", "creator", "subject", "description", "publisher", "contributor", "date", "type",
+    "format", "identifier", "source", "language", "relation", "coverage", "rights")}
+_BCP47 = re.compile(r"[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*")
+
+
+@lru_cache(maxsize=1024)
+def xml_lang(code: str) -> str | None:
+    """The ``xml:lang`` of an ISO 639-3 code: its ISO 639-1 twin when there is one (BCP 47
+    prefers the shortest tag), else the code itself; ``None`` when it is not a language tag."""
+    if not _BCP47.fullmatch(code):
+        return None
+    found = pycountry.languages.get(alpha_3=code.lower()) if len(code) == 3 else None
+    return getattr(found, "alpha_2", None) or code
+
+
+def _dicts(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = doc.get(key)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _strings(value: Any) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _person(person: dict[str, Any]) -> str | None:
+    family, given, name = _str(person.get("family")), _str(person.get("given")), _str(person.get("name"))
+    if family:
+        return f"{family}, {given}" if given else family
+    return name
+
+
+def _pages(host: dict[str, Any]) -> str | None:
+    pages = host.get("pages")
+    if not isinstance(pages, dict):
+        return None
+    start, end = _str(pages.get("start")), _str(pages.get("end"))
+    if start and end:
+        return f"{start}-{end}"
+    return start or end
+
+
+def journal_citation(journal: dict[str, Any], year: str | None) -> str | None:
+    """``Title; Vol. 18, No. 2 (2022): 45-71`` (the DRIVER ``dc:source`` citation)."""
+    title = _str(journal.get("title"))
+    if not title:
+        return None
+    parts = [f"Vol. {v}" for v in [_str(journal.get("volume"))] if v]
+    parts += [f"No. {i}" for i in [_str(journal.get("issue"))] if i]
+    citation = title + ("; " + ", ".join(parts) if parts else "")
+    if year:
+        citation += f" ({year})"
+    if pages := _pages(journal):
+        citation += f": {pages}"
+    for key, label in (("issn", "ISSN"), ("eissn", "eISSN")):
+        if issn := _str(journal.get(key)):
+            citation += f"; {label} {issn}"
+    return citation
+
+
+def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
+    doc = work.doc
+    root = etree.Element(ROOT, SCHEMA_LOCATION, nsmap=NSMAP)
+
+    def add(name: str, value: Any, lang: Any = None) -> None:
+        if not isinstance(value, str):
+            return
+        value = text(value).strip()
+        if not value:
+            return
+        element = etree.SubElement(root, _TAGS[name])
+        element.text = value
+        if isinstance(lang, str) and (tag := xml_lang(lang)):
+            element.set(LANG, tag)
+
+    titles = _dicts(doc, "titles")
+    titles.sort(key=lambda t: t.get("type") != "main")  # the main title first
+    for title in titles:
+        add("title", title.get("value"), title.get("lang"))
+    for person in _dicts(doc, "creators"):
+        add("creator", _person(person))
+    for subject in _dicts(doc, "subjects"):
+        add("subject", subject.get("value"), subject.get("lang"))
+    for abstract in _dicts(doc, "abstracts"):
+        add("description", abstract.get("value"), abstract.get("lang"))
+    add("publisher", doc.get("publisher"))
+    for person in _dicts(doc, "contributors"):
+        add("contributor", _person(person))
+    add("date", doc.get("publication_date"))
+    access = context.effective_access(work)
+    if access == AccessRight.embargoed and work.embargo_end is not None:
+        add("date", f"info:eu-repo/date/embargoEnd/{work.embargo_end.isoformat()}")
+
+    kind = WORK_TYPES.get(work.type) if work.type in WorkType.__members__ else None  # type: ignore[call-overload]
+    add("type", kind.driver_uri if kind else EU_REPO + "other")
+    version = doc.get("version")
+    if isinstance(version, str) and version in Version.__members__ and (term := VERSIONS[Version(version)][2]):
+        add("type", EU_REPO + term)
+
+    open_files = context.open_files(work)
+    for media_type in dict.fromkeys(f.media_type for f in open_files):
+        add("format", media_type)
+
+    add("identifier", context.landing_page(work))
+    doi = _str(doc.get("doi"))
+    handle = _str(doc.get("handle"))
+    if doi:
+        add("identifier", f"https://doi.org/{doi}")
+    if handle:
+        add("identifier", f"https://hdl.handle.net/{handle}")
+    for url in _strings(doc.get("urls")):
+        add("identifier", url)
+    for file in open_files:
+        add("identifier", context.file_url(work, file))
+
+    year = doc.get("publication_date")[:4] if _str(doc.get("publication_date")) else None
+    journal = doc.get("journal") if isinstance(doc.get("journal"), dict) else None
+    book = doc.get("book") if isinstance(doc.get("book"), dict) else None
+    if journal:
+        add("source", journal_citation(journal, year))
+    elif book and (book_title := _str(book.get("title"))):
+        pages = _pages(book)
+        add("source", f"{book_title}: {pages}" if pages else book_title)
+
+    for language in _strings(doc.get("languages")):
+        add("language", language)
+
+    if doi:
+        add("relation", f"{EU_REPO}altIdentifier/doi/{doi}")
+    if handle:
+        add("relation", f"{EU_REPO}altIdentifier/handle/{handle}")
+    for isbn in _strings(doc.get("isbn")):
+        add("relation", f"{EU_REPO}altIdentifier/isbn/{isbn}")
+    if book and (isbn := _str(book.get("isbn"))):
+        add("relation", f"{EU_REPO}altIdentifier/isbn/{isbn}")
+    if journal:
+        for key in ("issn", "eissn"):
+            if issn := _str(journal.get(key)):
+                add("relation", f"{EU_REPO}altIdentifier/{key}/{issn}")
+    for funding in _dicts(doc, "funding"):
+        funder, award = _str(funding.get("funder")), _str(funding.get("award_number"))
+        if funder and award:
+            add("relation", f"info:eu-repo/grantAgreement/{quote(funder)}//{quote(award, safe='')}")
+    series = doc.get("series")
+    if isinstance(series, dict) and (series_title := _str(series.get("title"))):
+        number = _str(series.get("number"))
+        add("relation", f"{series_title}; {number}" if number else series_title)
+
+    for code in _strings(doc.get("countries")):
+        add("coverage", country_name(code) if len(code) == 2 and code.isalpha() else code)
+
+    access_info = ACCESS_RIGHTS.get(access) if access in AccessRight.__members__ else None  # type: ignore[call-overload]
+    add("rights", access_info.driver_uri if access_info else EU_REPO + "closedAccess")
+    add("rights", doc.get("license"))
+    return root
+
+
+OAI_DC = MetadataFormat(prefix="oai_dc", namespace=OAI_DC_NS, schema=OAI_DC_SCHEMA, crosswalk=crosswalk)

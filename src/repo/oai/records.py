@@ -1,0 +1,182 @@
+"""Reading OAI records from SQL: the keyset list query, chunk loading and the record header.
+
+OAI-PMH is served from SQL, never from the search index, so a lagging index cannot make a
+harvester miss a record. Records are the works that exist publicly
+(:func:`repo.works.visibility.public_or_tombstone`): published works, and withdrawn works as
+persistent deletions (§2.5.1, ``deletedRecord=persistent``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from lxml import etree
+from sqlalchemy.orm import Session
+
+from repo.centres.models import Collection, MemberCentre
+from repo.config import Settings
+from repo.files.models import File
+from repo.oai import envelope
+from repo.oai.envelope import oai
+from repo.works import visibility
+from repo.works.models import Work, work_collections
+from repo.works.vocabularies import Status
+
+HEADER_COLUMNS = (Work.id, Work.status, Work.type, Work.centre_id, Work.access_right, Work.embargo_end,
+                  Work.datestamp)
+RECORD_COLUMNS = (*HEADER_COLUMNS, Work.doc)
+
+
+@dataclass(frozen=True)
+class FileView:
+    name: str
+    media_type: str
+    access_right: str | None
+    embargo_end: date | None
+
+
+@dataclass
+class Disseminated:
+    """A work as the OAI layer reads it: the promoted columns, the metadata document, and the
+    centre, collections and files it belongs to (loaded per chunk, not per work)."""
+
+    id: int
+    status: str
+    type: str | None
+    access_right: str | None
+    embargo_end: date | None
+    datestamp: datetime
+    centre: str
+    doc: dict[str, Any] = field(default_factory=dict)
+    collections: list[str] = field(default_factory=list)  # collection paths
+    files: list[FileView] = field(default_factory=list)
+
+    @property
+    def deleted(self) -> bool:
+        return self.status == Status.withdrawn
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What a crosswalk may know besides the work: settings and the moment of the response."""
+
+    settings: Settings
+    now: datetime
+
+    def identifier(self, work_id: int) -> str:
+        return f"oai:{self.settings.oai_repository_identifier}:{work_id}"
+
+    def landing_page(self, work: Disseminated) -> str:
+        return f"{self.settings.base_url}/works/{work.id}"
+
+    def file_url(self, work: Disseminated, file: FileView) -> str:
+        return f"{self.settings.base_url}/works/{work.id}/files/{quote(file.name, safe='')}"
+
+    def effective_access(self, work: Disseminated) -> str | None:
+        return visibility.effective_access(work.access_right, work.embargo_end, self.now)
+
+    def open_files(self, work: Disseminated) -> list[FileView]:
+        """Files anyone may download now: a file's own access right and embargo, when set,
+        override the work's; embargoed or closed files are never linked."""
+        opened = []
+        for file in work.files:
+            access = file.access_right if file.access_right is not None else work.access_right
+            embargo = file.embargo_end if file.embargo_end is not None else work.embargo_end
+            if visibility.is_open(access, embargo, self.now):
+                opened.append(file)
+        return opened
+
+
+def id_from_identifier(settings: Settings, identifier: str) -> int | None:
+    """The work id an ``oai:<repositoryIdentifier>:<id>`` identifier names, if it is one."""
+    prefix = f"oai:{settings.oai_repository_identifier}:"
+    local = identifier[len(prefix):] if identifier.startswith(prefix) else ""
+    if not (local.isascii() and local.isdigit()) or local.startswith("0") or len(local) > 10:
+        return None
+    value = int(local)
+    return value if value < 2**31 else None
+
+
+def centre_slugs(session: Session) -> dict[int, str]:
+    return dict(session.execute(sa.select(MemberCentre.id, MemberCentre.slug)).tuples().all())
+
+
+def keyset(
+    session: Session,
+    condition: sa.ColumnElement[bool],
+    after: tuple[datetime, int] | None,
+    limit: int,
+    *,
+    with_metadata: bool,
+) -> Sequence[sa.Row[Any]]:
+    """Up to ``limit`` records after ``after`` in ``(datestamp, id)`` order: an index range scan
+    on ``ix_works_datestamp_id`` whatever the depth (never OFFSET)."""
+    query = sa.select(*(RECORD_COLUMNS if with_metadata else HEADER_COLUMNS)).where(condition)
+    if after is not None:
+        at, last_id = after
+        query = query.where(sa.or_(Work.datestamp > at, sa.and_(Work.datestamp == at, Work.id > last_id)))
+    return session.execute(query.order_by(Work.datestamp, Work.id).limit(limit)).all()
+
+
+def load(
+    session: Session, rows: Sequence[sa.Row[Any]], centres: dict[int, str], *, with_metadata: bool
+) -> list[Disseminated]:
+    """Rows as :class:`Disseminated`, with collections (and files) fetched in one query each."""
+    ids = [row.id for row in rows]
+    paths: dict[int, list[str]] = defaultdict(list)
+    files: dict[int, list[FileView]] = defaultdict(list)
+    if ids:
+        for work_id, path in session.execute(
+            sa.select(work_collections.c.work_id, Collection.path)
+            .join(Collection, Collection.id == work_collections.c.collection_id)
+            .where(work_collections.c.work_id.in_(ids))
+            .order_by(work_collections.c.work_id, Collection.path)
+        ):
+            paths[work_id].append(path)
+        if with_metadata:
+            for file in session.execute(
+                sa.select(File.work_id, File.name, File.media_type, File.access_right, File.embargo_end)
+                .where(File.work_id.in_(ids))
+                .order_by(File.work_id, File.id)
+            ):
+                files[file.work_id].append(FileView(file.name, file.media_type, file.access_right, file.embargo_end))
+    return [
+        Disseminated(
+            id=row.id, status=row.status, type=row.type, access_right=row.access_right,
+            embargo_end=row.embargo_end, datestamp=row.datestamp, centre=centres.get(row.centre_id, ""),
+            doc=(row.doc if with_metadata and isinstance(row.doc, dict) else {}),
+            collections=paths.get(row.id, []), files=files.get(row.id, []),
+        )
+        for row in rows
+    ]
+
+
+def get(session: Session, work_id: int) -> Disseminated | None:
+    """One record (published or withdrawn) with its metadata, or ``None``."""
+    rows = session.execute(
+        sa.select(*RECORD_COLUMNS).where(Work.id == work_id, visibility.public_or_tombstone())
+    ).all()
+    if not rows:
+        return None
+    return load(session, rows, centre_slugs(session), with_metadata=True)[0]
+
+
+def earliest_datestamp(session: Session) -> datetime | None:
+    return session.scalar(sa.select(sa.func.min(Work.datestamp)).where(visibility.public_or_tombstone()))
+
+
+def header(work: Disseminated, context: RenderContext, set_specs: list[str]) -> etree._Element:
+    """``<header>``: identifier, datestamp, setSpecs, and ``status="deleted"`` for a withdrawn
+    work (§2.5.1: a persistent deletion keeps its header, with the withdrawal as datestamp)."""
+    element = oai("header", attrib={"status": "deleted"} if work.deleted else None)
+    oai("identifier", context.identifier(work.id), parent=element)
+    oai("datestamp", envelope.datestamp(work.datestamp), parent=element)
+    for spec in set_specs:
+        oai("setSpec", spec, parent=element)
+    return element

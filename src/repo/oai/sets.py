@@ -1,0 +1,105 @@
+"""OAI sets (OAI-PMH §2.6, §2.7.2): what each setSpec contains, as SQL and as a header predicate.
+
+* ``centre`` / ``centre:<slug>``: the works of a member centre (``centre`` alone: all records).
+* ``collection`` / ``collection:<path>``: a collection and all its descendants (``path`` is the
+  colon-joined slugs, so ``collection:a`` includes ``collection:a:b``).
+* ``type`` / ``type:<work type>``: by work type (COAR-mapped keys such as ``journal_article``).
+* ``openaire`` and ``driver`` (the DRIVER / OpenAIRE-3 harvesting sets): published works whose
+  *work-level* effective access is open at this moment (``open``, or an embargo that has ended),
+  whether or not a file is attached (open-access metadata where no file exists), plus every deleted
+  record, so harvesters of the set see withdrawals. An embargo that ends brings the work into the
+  set with a new datestamp (see ``lift_embargoes``), so incremental set harvests pick it up.
+
+The same rule is written twice, once as SQL (:func:`condition`) and once on a loaded record
+(:func:`specs`), so a header lists exactly the sets whose list contains it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from repo.centres.models import Collection, MemberCentre
+from repo.oai.records import Disseminated
+from repo.works import repository, visibility
+from repo.works.models import Work, work_collections
+from repo.works.vocabularies import WORK_TYPES, Status, WorkType
+
+OPEN_SETS = {
+    "openaire": ("OpenAIRE", "Open-access works (OpenAIRE Guidelines for Literature Repositories 3) and deletions."),
+    "driver": ("DRIVER", "Open-access works (DRIVER Guidelines 2.0) and deletions."),
+}
+
+
+def _open_condition(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        Work.status == Status.withdrawn,
+        sa.and_(Work.status == Status.published, visibility.content_open(now)),
+    )
+
+
+def in_open_sets(work: Disseminated, now: datetime) -> bool:
+    return work.deleted or visibility.is_open(work.access_right, work.embargo_end, now)
+
+
+def condition(session: Session, spec: str, now: datetime) -> sa.ColumnElement[bool] | None:
+    """SQL for the records of set ``spec``; ``None`` when no such set exists."""
+    head, _, tail = spec.partition(":")
+    if spec in OPEN_SETS:
+        return _open_condition(now)
+    if head == "centre":
+        if not tail:
+            return sa.true()
+        centre_id = session.scalar(sa.select(MemberCentre.id).where(MemberCentre.slug == tail))
+        return None if centre_id is None else Work.centre_id == centre_id
+    if head == "collection":
+        if not tail:
+            return Work.id.in_(sa.select(work_collections.c.work_id))
+        exists = session.scalar(sa.select(Collection.id).where(Collection.path == tail))
+        return None if exists is None else repository.in_collection_tree(tail)
+    if head == "type":
+        if not tail:
+            return Work.type.is_not(None)
+        return Work.type == tail if tail in WorkType.__members__ else None
+    return None
+
+
+def specs(work: Disseminated, now: datetime) -> list[str]:
+    """The setSpecs of a record's header (the most specific node of each hierarchy)."""
+    found = [f"centre:{work.centre}"] if work.centre else []
+    found.extend(f"collection:{path}" for path in work.collections)
+    if work.type in WorkType.__members__:
+        found.append(f"type:{work.type}")
+    if in_open_sets(work, now):
+        found.extend(OPEN_SETS)
+    return found
+
+
+@dataclass(frozen=True)
+class SetInfo:
+    spec: str
+    name: str
+    description: str | None = None
+
+
+def all_sets(session: Session) -> Iterator[SetInfo]:
+    """Every set, parents before children (ListSets)."""
+    for spec, (name, description) in OPEN_SETS.items():
+        yield SetInfo(spec, name, description)
+    yield SetInfo("centre", "Member centres", "Works grouped by the member centre that deposited them.")
+    for slug, name, description in session.execute(
+        sa.select(MemberCentre.slug, MemberCentre.name, MemberCentre.description).order_by(MemberCentre.slug)
+    ):
+        yield SetInfo(f"centre:{slug}", name, description)
+    yield SetInfo("collection", "Collections", "Works grouped by collection; a collection includes its sub-collections.")
+    for path, name, description in session.execute(
+        sa.select(Collection.path, Collection.name, Collection.description).order_by(Collection.path)
+    ):
+        yield SetInfo(f"collection:{path}", name, description)
+    yield SetInfo("type", "Work types", "Works grouped by COAR resource type.")
+    for key, info in WORK_TYPES.items():
+        yield SetInfo(f"type:{key}", info.label.capitalize(), f"Works of type {info.label} ({info.coar_uri}).")

@@ -1,0 +1,11 @@
+"""ListIdentifiers (OAI-PMH §4.3): headers only, deleted ones included (persistent deletes)."""
+
+from __future__ import annotations
+
+from repo.oai.arguments import ParsedRequest
+from repo.oai.service import Provider, Reply
+from repo.oai.verbs import listing
+
+
+def handle(provider: Provider, request: ParsedRequest) -> Reply:
+    return listing.handle(provider, request, with_metadata=False)

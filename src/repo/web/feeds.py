@@ -1,0 +1,133 @@
+"""Sitemaps (sitemaps.org protocol 0.9) and Atom feeds (RFC 4287), built as lxml elements.
+
+Sitemaps scale to any number of works: the index lists one sitemap per block of
+``SITEMAP_BLOCK`` consecutive work ids that holds at least one published work, and each
+sitemap is an indexed range scan on the primary key — keyset pages with stable URLs, so page
+50 costs what page 1 costs and a URL keeps its content as works are added. A block therefore
+never lists more than ``SITEMAP_BLOCK`` URLs, well under the protocol's 50,000.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from lxml import etree
+
+from repo.centres.models import Collection, MemberCentre
+from repo.context import Context
+from repo.errors import NotFound
+from repo.web.service import parse_id, summary
+from repo.works import visibility
+from repo.works.models import Work
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+SITEMAP_BLOCK = 10_000
+
+
+def _w3c(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _xml(root: etree._Element) -> bytes:
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def sitemap_index(ctx: Context) -> bytes:
+    base = ctx.settings.base_url
+    root = etree.Element(f"{{{SITEMAP_NS}}}sitemapindex", nsmap={None: SITEMAP_NS})
+    entry = etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
+    etree.SubElement(entry, f"{{{SITEMAP_NS}}}loc").text = f"{base}/sitemaps/pages.xml"
+    block = (Work.id // SITEMAP_BLOCK).label("block")
+    rows = ctx.session.execute(
+        sa.select(block, sa.func.max(Work.updated_at)).where(visibility.public_record())
+        .group_by(block).order_by(block)
+    ).all()
+    for number, lastmod in rows:
+        entry = etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
+        etree.SubElement(entry, f"{{{SITEMAP_NS}}}loc").text = f"{base}/sitemaps/works-{number}.xml"
+        if lastmod is not None:
+            etree.SubElement(entry, f"{{{SITEMAP_NS}}}lastmod").text = _w3c(lastmod)
+    return _xml(root)
+
+
+def _urlset() -> etree._Element:
+    return etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS})
+
+
+def _url(root: etree._Element, loc: str, lastmod: datetime | None = None) -> None:
+    url = etree.SubElement(root, f"{{{SITEMAP_NS}}}url")
+    etree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = loc
+    if lastmod is not None:
+        etree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = _w3c(lastmod)
+
+
+def sitemap_works(ctx: Context, raw_block: str) -> bytes:
+    number = parse_id(raw_block)
+    if number is None or number > 2**31 // SITEMAP_BLOCK:
+        raise NotFound("No such sitemap.")
+    start = number * SITEMAP_BLOCK
+    rows = ctx.session.execute(
+        sa.select(Work.id, Work.updated_at)
+        .where(visibility.public_record(), Work.id >= start, Work.id < start + SITEMAP_BLOCK)
+        .order_by(Work.id)
+    ).all()
+    if not rows:
+        raise NotFound("No such sitemap.")
+    root = _urlset()
+    base = ctx.settings.base_url
+    for work_id, updated in rows:
+        _url(root, f"{base}/works/{work_id}", updated)
+    return _xml(root)
+
+
+def sitemap_pages(ctx: Context) -> bytes:
+    """The home page, the centre and collection pages."""
+    base = ctx.settings.base_url
+    root = _urlset()
+    _url(root, f"{base}/")
+    _url(root, f"{base}/centres")
+    for slug, updated in ctx.session.execute(sa.select(MemberCentre.slug, MemberCentre.updated_at)
+                                             .order_by(MemberCentre.slug)):
+        _url(root, f"{base}/centres/{slug}", updated)
+    for slug, updated in ctx.session.execute(sa.select(Collection.slug, Collection.updated_at)
+                                             .order_by(Collection.slug)):
+        _url(root, f"{base}/collections/{slug}", updated)
+    return _xml(root)
+
+
+def atom(ctx: Context, works: list[Work], *, title: str, feed_path: str, page_path: str) -> bytes:
+    """An Atom feed of new works (newest published first)."""
+    base = ctx.settings.base_url
+    a = lambda name: f"{{{ATOM_NS}}}{name}"  # noqa: E731
+    root = etree.Element(a("feed"), nsmap={None: ATOM_NS})
+    etree.SubElement(root, a("id")).text = base + feed_path
+    etree.SubElement(root, a("title")).text = title
+    updated = max((w.published_at or w.updated_at for w in works), default=ctx.now)
+    etree.SubElement(root, a("updated")).text = _w3c(updated)
+    etree.SubElement(root, a("link"), rel="self", type="application/atom+xml", href=base + feed_path)
+    etree.SubElement(root, a("link"), rel="alternate", type="text/html", href=base + page_path)
+    author = etree.SubElement(root, a("author"))
+    etree.SubElement(author, a("name")).text = ctx.settings.repository_name
+    etree.SubElement(root, a("generator")).text = "repo"
+    for work in works:
+        line = summary(work, "", ctx)
+        entry = etree.SubElement(root, a("entry"))
+        url = f"{base}/works/{work.id}"
+        etree.SubElement(entry, a("id")).text = url
+        etree.SubElement(entry, a("title")).text = line.title
+        etree.SubElement(entry, a("updated")).text = _w3c(work.updated_at)
+        if work.published_at:
+            etree.SubElement(entry, a("published")).text = _w3c(work.published_at)
+        etree.SubElement(entry, a("link"), rel="alternate", type="text/html", href=url)
+        for name in line.authors or [work.centre.name]:
+            person = etree.SubElement(entry, a("author"))
+            etree.SubElement(person, a("name")).text = name
+        if work.type:
+            etree.SubElement(entry, a("category"), term=work.type)
+        abstracts = [x for x in (work.doc or {}).get("abstracts", []) if isinstance(x, dict)]
+        if abstracts:
+            text = str(abstracts[0].get("value", ""))
+            etree.SubElement(entry, a("summary")).text = text if len(text) <= 600 else text[:597] + "…"
+    return _xml(root)

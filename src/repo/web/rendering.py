@@ -1,0 +1,114 @@
+"""Rendering of reading-room pages: one Jinja2 environment per interface language, the
+language cookie, and HTML error pages for every error a reader can provoke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from repo.errors import ProblemError
+from repo.web import citations, exports, i18n, labels
+from repo.works.vocabularies import licence_label
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+@lru_cache(maxsize=None)
+def environment(lang: str) -> Environment:
+    """The template environment of one language (its gettext catalog installed once)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["licence_label"] = licence_label
+    env.filters["bcp47"] = lambda code: i18n._alpha2(code) or code  # HTML wants "es", not "spa"
+    env.globals["labels"] = labels
+    env.globals["exports"] = exports
+    env.globals["citations"] = citations
+    env.globals["LANGUAGES"] = i18n.LANGUAGES
+    return env
+
+
+def query_url(request: Request, **changes: Any) -> str:
+    """This page's URL with some query parameters replaced (None removes one)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            params += [(key, str(v)) for v in value]
+        else:
+            params.append((key, str(value)))
+    query = urlencode(params)
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    lang = i18n.negotiate(request)
+    settings = request.app.state.settings
+    page = environment(lang).get_template(template).render(
+        request=request,
+        lang=lang,
+        fmt=i18n.Formatter(lang),
+        settings=settings,
+        site=settings.repository_name,
+        base_url=settings.base_url,
+        query_url=lambda **changes: query_url(request, **changes),
+        **context,
+    )
+    response = HTMLResponse(page, status_code=status, headers=headers)
+    response.headers["Content-Language"] = lang
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    chosen = i18n.from_param(request.query_params.get("lang"))
+    if chosen is not None and chosen != request.cookies.get(i18n.COOKIE):
+        response.set_cookie(i18n.COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="lax", httponly=True)
+    return response
+
+
+def error_page(
+    request: Request, status: int, detail: str | None = None, headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    template = "tombstone.html" if "tombstone" in context else "error.html"
+    return render(request, template, {"status": status, "detail": detail, **context}, status=status,
+                  headers=headers)
+
+
+class HTMLRoute(APIRoute):
+    """A route whose errors are pages, not problem+json: readers get a page in their language."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ProblemError as exc:
+                extra = getattr(exc, "page_context", {})
+                return error_page(request, exc.status, exc.detail, headers=exc.headers or None, **extra)
+            except RequestValidationError:
+                return error_page(request, 404)
+
+        return route

@@ -1,0 +1,265 @@
+"""Page data of the reading room, assembled from SQL (never from the search index).
+
+Every query goes through the public-record rule of :mod:`repo.works.visibility`: drafts do not
+exist for readers, withdrawn works are tombstones. Lists are built with a fixed number of
+queries whatever their length (no N+1), on indexed columns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from repo.centres.models import Collection, MemberCentre
+from repo.context import Context
+from repo.errors import Gone, NotFound
+from repo.files.models import File
+from repo.web import exports
+from repo.web.record import Record, build
+from repo.works import visibility
+from repo.works.models import Work, work_collections
+from repo.works.vocabularies import Status
+
+PAGE_SIZE = 20
+MAX_PAGE = 10_000
+LATEST = 10
+
+
+class WorkWithdrawn(Gone):
+    """410 with the tombstone page: what was withdrawn, when and why."""
+
+    def __init__(self, work: Work, url: str) -> None:
+        super().__init__(f"This work was withdrawn: {work.withdrawal_reason}",
+                         headers={"Link": exports.link_header(exports.tombstone_signposting(url))})
+        self.page_context = {"tombstone": work, "url": url}
+
+
+def parse_id(raw: str) -> int | None:
+    """A work id from a URL segment; None for anything that is not one (→ 404, never 500)."""
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw)
+
+
+def parse_page(raw: str | None) -> int:
+    """A page number from the query string: garbage or < 1 reads as 1; capped far above any list."""
+    try:
+        page = int(raw) if raw is not None else 1
+    except ValueError:
+        return 1
+    return min(max(page, 1), MAX_PAGE)
+
+
+# -- landing page ---------------------------------------------------------------------------------
+
+
+def record(ctx: Context, raw_id: str) -> Record:
+    """The public record of a work: 404 for unknown ids and drafts, 410 for withdrawn works."""
+    work_id = parse_id(raw_id)
+    work = ctx.session.scalar(sa.select(Work).where(Work.id == work_id)) if work_id is not None else None
+    if work is None or work.status == Status.draft:
+        raise NotFound(f"No work {raw_id[:40]}.")
+    url = f"{ctx.settings.base_url}/works/{work.id}"
+    if work.status == Status.withdrawn:
+        raise WorkWithdrawn(work, url)
+    files = ctx.session.scalars(sa.select(File).where(File.work_id == work.id).order_by(File.name)).all()
+    return build(work, list(files), ctx.settings.base_url, ctx.now)
+
+
+# -- lists ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One line of a list of works, in the reader's language where the metadata allows."""
+
+    id: int
+    title: str
+    title_lang: str | None
+    authors: list[str]
+    more_authors: bool
+    year: int | None
+    type: str | None
+    centre: str
+    access: str | None
+    embargo_end: Any
+
+
+def summary(work: Work, lang3: str, ctx: Context) -> Summary:
+    doc = work.doc or {}
+    titles = [t for t in doc.get("titles", []) if isinstance(t, dict)]
+    chosen = next((t for t in titles if t.get("lang") == lang3), None) or next(
+        (t for t in titles if t.get("type", "main") == "main"), titles[0] if titles else {})
+    creators = [c for c in doc.get("creators", []) if isinstance(c, dict)]
+    names = [c.get("family") and (f"{c['family']}, {c['given']}" if c.get("given") else c["family"]) or
+             c.get("name", "") for c in creators[:3]]
+    return Summary(
+        id=work.id, title=str(chosen.get("value") or f"#{work.id}"), title_lang=chosen.get("lang"),
+        authors=names, more_authors=len(creators) > 3, year=work.publication_year, type=work.type,
+        centre=work.centre.name, access=visibility.effective_access(work.access_right, work.embargo_end, ctx.now),
+        embargo_end=work.embargo_end,
+    )
+
+
+def _newest(query: sa.Select[Any]) -> sa.Select[Any]:
+    return query.order_by(Work.published_at.desc(), Work.id.desc())
+
+
+def latest(ctx: Context, lang3: str, limit: int = LATEST, condition: Any = None) -> list[Summary]:
+    query = sa.select(Work).where(visibility.public_record())
+    if condition is not None:
+        query = query.where(condition)
+    works = ctx.session.scalars(_newest(query).limit(limit)).all()
+    return [summary(w, lang3, ctx) for w in works]
+
+
+@dataclass
+class Listing:
+    items: list[Summary]
+    total: int
+    page: int
+    pages: int
+
+
+def listing(ctx: Context, condition: Any, lang3: str, raw_page: str | None) -> Listing:
+    """A numbered page of the public works matching ``condition``, newest first."""
+    page = parse_page(raw_page)
+    base = sa.select(Work).where(visibility.public_record(), condition)
+    total = ctx.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    if page > pages:
+        raise NotFound(f"There is no page {page}; the last is {pages}.")
+    works = ctx.session.scalars(_newest(base).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return Listing([summary(w, lang3, ctx) for w in works], total, page, pages)
+
+
+# -- home ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CollectionCount:
+    collection: Collection
+    depth: int
+    count: int
+
+
+@dataclass
+class Home:
+    total: int
+    latest: list[Summary]
+    centres: list[tuple[MemberCentre, int]]
+    collections: list[CollectionCount]
+    types: list[tuple[str, int]]
+    years: list[tuple[int, int]]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def collection_counts(ctx: Context, root: Collection | None = None) -> list[CollectionCount]:
+    """Every collection (or the subtree under ``root``) with its number of public works,
+    counting each work once however deep in the subtree it sits (one query)."""
+    ancestor = sa.orm.aliased(Collection)
+    member = sa.orm.aliased(Collection)
+    counts = dict(ctx.session.execute(
+        sa.select(ancestor.id, sa.func.count(sa.distinct(work_collections.c.work_id)))
+        .select_from(ancestor)
+        .join(member, sa.or_(member.id == ancestor.id,
+                             member.path.startswith(ancestor.path + ":")))
+        .join(work_collections, work_collections.c.collection_id == member.id)
+        .join(Work, Work.id == work_collections.c.work_id)
+        .where(visibility.public_record())
+        .group_by(ancestor.id)
+    ).all())
+    query = sa.select(Collection).order_by(Collection.path)
+    if root is not None:
+        query = query.where(Collection.path.startswith(root.path + ":", autoescape=True))
+    collections = ctx.session.scalars(query).all()
+    base_depth = root.path.count(":") + 1 if root is not None else 0
+    return [CollectionCount(c, c.path.count(":") - base_depth, counts.get(c.id, 0)) for c in collections]
+
+
+def home(ctx: Context, lang3: str) -> Home:
+    public = visibility.public_record()
+    total = ctx.session.scalar(sa.select(sa.func.count()).select_from(Work).where(public)) or 0
+    centre_counts = ctx.session.execute(
+        sa.select(MemberCentre, sa.func.count(Work.id))
+        .join(Work, sa.and_(Work.centre_id == MemberCentre.id, public))
+        .group_by(MemberCentre.id).order_by(sa.func.count(Work.id).desc(), MemberCentre.name)
+    ).all()
+    types = ctx.session.execute(
+        sa.select(Work.type, sa.func.count()).where(public).group_by(Work.type).order_by(sa.func.count().desc())
+    ).all()
+    years = ctx.session.execute(
+        sa.select(Work.publication_year, sa.func.count()).where(public, Work.publication_year.is_not(None))
+        .group_by(Work.publication_year).order_by(Work.publication_year.desc()).limit(12)
+    ).all()
+    return Home(
+        total=total,
+        latest=latest(ctx, lang3),
+        centres=[(c, n) for c, n in centre_counts],
+        collections=[c for c in collection_counts(ctx) if c.count],
+        types=[(t, n) for t, n in types if t],
+        years=[(y, n) for y, n in years],
+    )
+
+
+# -- centres and collections ----------------------------------------------------------------------------
+
+
+def centres(ctx: Context) -> list[tuple[MemberCentre, int]]:
+    public = visibility.public_record()
+    return [(c, n) for c, n in ctx.session.execute(
+        sa.select(MemberCentre, sa.func.count(Work.id))
+        .outerjoin(Work, sa.and_(Work.centre_id == MemberCentre.id, public))
+        .group_by(MemberCentre.id).order_by(MemberCentre.name)
+    ).all()]
+
+
+def centre(ctx: Context, slug: str, lang3: str, raw_page: str | None) -> dict[str, Any]:
+    found = ctx.session.scalar(sa.select(MemberCentre).where(MemberCentre.slug == slug[:64]))
+    if found is None:
+        raise NotFound(f"No member centre '{slug[:64]}'.")
+    collections = ctx.session.scalars(
+        sa.select(Collection).where(Collection.centre_id == found.id).order_by(Collection.path)).all()
+    return {"centre": found, "collections": collections,
+            "listing": listing(ctx, Work.centre_id == found.id, lang3, raw_page)}
+
+
+def collection_by_slug(ctx: Context, slug: str) -> Collection:
+    found = ctx.session.scalar(sa.select(Collection).where(Collection.slug == slug[:64]))
+    if found is None:
+        raise NotFound(f"No collection '{slug[:64]}'.")
+    return found
+
+
+def in_tree(collection: Collection) -> Any:
+    from repo.works.repository import in_collection_tree
+
+    return in_collection_tree(collection.path)
+
+
+def collection(ctx: Context, slug: str, lang3: str, raw_page: str | None) -> dict[str, Any]:
+    found = collection_by_slug(ctx, slug)
+    slugs = found.path.split(":")[:-1]
+    ancestors = {c.slug: c for c in ctx.session.scalars(sa.select(Collection).where(Collection.slug.in_(slugs)))}
+    return {
+        "collection": found,
+        "ancestors": [ancestors[s] for s in slugs if s in ancestors],
+        "children": [c for c in collection_counts(ctx, found) if c.depth == 0],
+        "listing": listing(ctx, in_tree(found), lang3, raw_page),
+    }
+
+
+def collection_works(ctx: Context, slug: str, lang3: str) -> tuple[Collection, list[Work]]:
+    found = collection_by_slug(ctx, slug)
+    return found, feed_works(ctx, in_tree(found))
+
+
+def feed_works(ctx: Context, condition: Any = None, limit: int = 50) -> list[Work]:
+    query = sa.select(Work).where(visibility.public_record())
+    if condition is not None:
+        query = query.where(condition)
+    return list(ctx.session.scalars(_newest(query).limit(limit)).all())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 
 from repo.centres.models import Collection, MemberCentre
 from repo.centres.schemas import (
@@ -18,6 +20,8 @@ from repo.centres.schemas import (
 from repo.context import Context
 from repo.errors import Conflict, FieldError, NotFound, Unprocessable
 from repo.works import repository
+
+E = TypeVar("E", MemberCentre, Collection)
 
 
 def centre_out(centre: MemberCentre) -> CentreOut:
@@ -58,13 +62,7 @@ def create_centre(ctx: Context, data: CentreIn) -> MemberCentre:
 
 def update_centre(ctx: Context, slug: str, data: CentreUpdate) -> MemberCentre:
     ctx.principal.require_admin()
-    centre = get_centre(ctx, slug)
-    for key, value in data.model_dump(exclude_unset=True).items():
-        if key == "name" and value is None:
-            raise Unprocessable("The name cannot be removed.", errors=[FieldError("name", "required")])
-        setattr(centre, key, value)
-    centre.updated_at = ctx.now
-    return centre
+    return _update(get_centre(ctx, slug), data, ctx)
 
 
 def list_collections(ctx: Context) -> Sequence[Collection]:
@@ -103,10 +101,14 @@ def create_collection(ctx: Context, data: CollectionIn) -> Collection:
 
 def update_collection(ctx: Context, slug: str, data: CollectionUpdate) -> Collection:
     ctx.principal.require_admin()
-    collection = get_collection(ctx, slug)
+    return _update(get_collection(ctx, slug), data, ctx)
+
+
+def _update(entity: E, data: BaseModel, ctx: Context) -> E:
+    """Apply the fields the client sent; ``name`` may change but not disappear."""
     for key, value in data.model_dump(exclude_unset=True).items():
         if key == "name" and value is None:
             raise Unprocessable("The name cannot be removed.", errors=[FieldError("name", "required")])
-        setattr(collection, key, value)
-    collection.updated_at = ctx.now
-    return collection
+        setattr(entity, key, value)
+    entity.updated_at = ctx.now
+    return entity

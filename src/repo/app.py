@@ -16,6 +16,7 @@ from repo.deposit.endpoints import router as works_router
 from repo.files.endpoints import router as files_router
 from repo.oai.endpoints import router as oai_router
 from repo.search.endpoints import router as search_router
+from repo.search import runtime as search_runtime
 from repo.web.endpoints import router as web_router
 from repo.middleware import BodyLimit
 
@@ -28,9 +29,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if settings.is_sqlite:
             upgrade(settings.resolved_database_url)  # the embedded profile migrates itself
         app.state.db = Database(settings.resolved_database_url)
+        search_runtime.start(app)  # app.state.search (backend) and the background indexer
         try:
             yield
         finally:
+            search_runtime.stop(app)
             app.state.db.dispose()
 
     app = FastAPI(

@@ -87,10 +87,11 @@ class BackendResult:
 
 @dataclass(frozen=True)
 class IndexedState:
-    """What ``index check`` compares with SQL: the version and visibility fingerprint indexed."""
+    """What ``index check`` compares with SQL (see ``SearchDocument.fingerprint``/``digest``)."""
 
     version: int
-    fingerprint: str
+    fingerprint: str  # who may see what
+    digest: str  # the whole document
 
 
 class SearchBackend(Protocol):

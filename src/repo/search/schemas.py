@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 #: Most values a list filter accepts (a longer list is a 422, not a slow query).
 MAX_FILTER_VALUES = 50
@@ -58,19 +58,27 @@ class SearchQuery(BaseModel):
     )
     has_fulltext: bool | None = Field(None, description="Only works whose full text is searchable (or not)")
     sort: Sort = Sort.relevance
-    page: int = Field(1, ge=1, description="1-based page number (ignored when a cursor is given)")
     size: int = Field(20, ge=1, le=100, description="Hits per page")
+    page: int = Field(1, ge=1, description="1-based page number (ignored when a cursor is given)")
     cursor: str | None = Field(
         None, max_length=4000, description="Opaque cursor from a previous result's next_cursor (deep pages)"
     )
 
-    @model_validator(mode="after")
-    def _check(self) -> "SearchQuery":
-        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
-            raise ValueError("year_from must not be after year_to")
-        if self.cursor is None and self.page * self.size > MAX_PAGE_DEPTH:
+    @field_validator("year_to")
+    @classmethod
+    def _year_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        start = info.data.get("year_from")
+        if value is not None and start is not None and start > value:
+            raise ValueError("year_to must not be before year_from")
+        return value
+
+    @field_validator("page")
+    @classmethod
+    def _depth(cls, value: int, info: ValidationInfo) -> int:
+        size = info.data.get("size") or 1
+        if value * size > MAX_PAGE_DEPTH:
             raise ValueError(f"page × size must not exceed {MAX_PAGE_DEPTH}; follow next_cursor for deeper pages")
-        return self
+        return value
 
 
 class FacetValue(BaseModel):
@@ -119,6 +127,6 @@ class SearchResult(BaseModel):
         description="type, language, year, centre, collection, country, access, has_fulltext — counts over "
         "the matching works (values by descending count, year by descending year; at most 50 each)"
     )
-    page: int = Field(description="Page number (1 when the page was reached by a cursor)")
+    page: int = Field(description="Page number (counted along the cursor chain for cursor pages)")
     size: int
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")

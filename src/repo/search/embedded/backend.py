@@ -1,0 +1,430 @@
+"""The embedded backend: SQLite FTS5 in its own file (``<data_dir>/search.sqlite3``).
+
+Nothing to install. Layout (every table carries the index *generation* as a suffix, so a rebuild
+fills fresh tables and swaps them in with one committed write of ``meta.generation``):
+
+* ``docs_N``: one row per work — the visibility fields (status, centre, access right, embargo,
+  ``open_from``), the sort keys and the display JSON;
+* ``vals_N``: ``(dim, value, doc)`` for multi-valued filters and facets (language, country,
+  collection with its ancestors), aggregated in SQL;
+* ``meta_fts_N`` (title, title_alt, author, subject, abstract) and ``text_fts_N`` (full text),
+  FTS5 with ``unicode61 remove_diacritics 2``: case- and accent-insensitive, no stemming.
+
+Full text lives in its own table so that it can be matched, excluded and highlighted only for
+documents whose ``open_from <= now`` — the query-time twin of ``visibility.is_open``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from repo.search.backend import (
+    FACET_SIZE,
+    BackendHit,
+    BackendQuery,
+    BackendResult,
+    Filters,
+    IndexedState,
+    Viewer,
+)
+from repo.search.documents import SearchDocument
+from repo.search.highlight import END, START
+from repo.search.query import Clause
+
+TOKENIZER = "unicode61 remove_diacritics 2"
+#: bm25 weights of meta_fts columns: title, title_alt, author, subject, abstract.
+WEIGHTS = "10.0, 6.0, 4.0, 4.0, 2.0"
+#: A full-text match counts this much of a metadata match (bm25 scores are negative).
+TEXT_WEIGHT = 0.3
+_FIELD_COLUMNS = {"title": "{title title_alt}", "author": "{author}", "subject": "{subject}"}
+_MULTI = ("language", "country", "collection")
+_NO_YEAR_NEWEST = -1
+_NO_YEAR_OLDEST = 99_999
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def _fts(clause: Clause) -> str:
+    """A clause as an FTS5 expression: always a quoted phrase (tokens hold only letters/digits)."""
+    phrase = '"' + " ".join(t.replace('"', "") for t in clause.tokens) + '"'
+    return f"{_FIELD_COLUMNS[clause.field]} : {phrase}" if clause.field else phrase
+
+
+def _any(clauses: Sequence[Clause]) -> str:
+    return " OR ".join(f"({_fts(c)})" for c in clauses)
+
+
+class EmbeddedBackend:
+    name = "embedded"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()  # one writer at a time within this process
+        self._registry = threading.Lock()
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA mmap_size=268435456")
+            self._local.conn = conn
+            with self._registry:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._registry:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _generation(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0])
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        conn = self._conn()
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                if conn.execute("SELECT 1 FROM meta WHERE key = 'generation'").fetchone() is None:
+                    self._create_tables(conn, 1)
+                    conn.execute("INSERT INTO meta VALUES ('generation', '1')")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _create_tables(self, conn: sqlite3.Connection, g: int) -> None:
+        conn.execute(f"""
+            CREATE TABLE docs_{g} (
+                id INTEGER PRIMARY KEY, version INTEGER NOT NULL, fingerprint TEXT NOT NULL, digest TEXT NOT NULL,
+                status TEXT NOT NULL, centre_id INTEGER NOT NULL, centre TEXT NOT NULL, type TEXT,
+                year INTEGER, ynew INTEGER NOT NULL, yold INTEGER NOT NULL, title_key TEXT NOT NULL,
+                access_right TEXT, embargo_from REAL, open_from REAL, display TEXT NOT NULL)""")
+        for name, columns in (("status_ynew", "status, ynew, id"), ("status_yold", "status, yold, id"),
+                              ("status_title", "status, title_key, id"), ("centre", "centre_id, status"),
+                              ("year", "year"), ("type", "type")):
+            conn.execute(f"CREATE INDEX ix_docs_{g}_{name} ON docs_{g} ({columns})")
+        conn.execute(f"CREATE TABLE vals_{g} (dim TEXT NOT NULL, value TEXT NOT NULL, doc INTEGER NOT NULL, "
+                     f"PRIMARY KEY (dim, value, doc)) WITHOUT ROWID")
+        conn.execute(f"CREATE INDEX ix_vals_{g}_doc ON vals_{g} (doc)")
+        conn.execute(f"CREATE VIRTUAL TABLE meta_fts_{g} USING fts5("
+                     f"title, title_alt, author, subject, abstract, tokenize='{TOKENIZER}')")
+        conn.execute(f"CREATE VIRTUAL TABLE text_fts_{g} USING fts5(body, tokenize='{TOKENIZER}')")
+
+    def _drop_tables(self, conn: sqlite3.Connection, g: int) -> None:
+        for table in (f"docs_{g}", f"vals_{g}", f"meta_fts_{g}", f"text_fts_{g}"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _write(self, conn: sqlite3.Connection, g: int, d: SearchDocument, replace: bool) -> None:
+        if replace:
+            self._remove(conn, g, d.id)
+        display = dict(d.display)
+        conn.execute(
+            f"INSERT INTO docs_{g} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (d.id, d.version, d.fingerprint, d.digest, d.status, d.centre_id, d.centre, d.type, d.year,
+             d.year if d.year is not None else _NO_YEAR_NEWEST, d.year if d.year is not None else _NO_YEAR_OLDEST,
+             d.title_key, d.access_right,
+             _epoch(datetime.combine(d.embargo_end, datetime.min.time(), tzinfo=UTC)) if d.embargo_end else None,
+             _epoch(d.open_from), json.dumps(display, ensure_ascii=False)),
+        )
+        values = {("language", v) for v in d.languages} | {("country", v) for v in d.countries} | {
+            ("collection", v) for v in d.collections}
+        conn.executemany(f"INSERT INTO vals_{g} VALUES (?,?,?)", [(dim, v, d.id) for dim, v in values])
+        titles = [t for t, _ in d.titles]
+        conn.execute(
+            f"INSERT INTO meta_fts_{g} (rowid, title, title_alt, author, subject, abstract) VALUES (?,?,?,?,?,?)",
+            (d.id, titles[0] if titles else "", "\n".join(titles[1:]), "\n".join(d.authors),
+             "\n".join(s for s, _ in d.subjects), "\n".join(a for a, _ in d.abstracts)),
+        )
+        if d.fulltext and d.open_from is not None:
+            conn.execute(f"INSERT INTO text_fts_{g} (rowid, body) VALUES (?, ?)", (d.id, d.fulltext))
+
+    def _remove(self, conn: sqlite3.Connection, g: int, work_id: int) -> None:
+        conn.execute(f"DELETE FROM docs_{g} WHERE id = ?", (work_id,))
+        conn.execute(f"DELETE FROM vals_{g} WHERE doc = ?", (work_id,))
+        conn.execute(f"DELETE FROM meta_fts_{g} WHERE rowid = ?", (work_id,))
+        conn.execute(f"DELETE FROM text_fts_{g} WHERE rowid = ?", (work_id,))
+
+    def index(self, documents: Sequence[SearchDocument]) -> dict[int, str]:
+        failed: dict[int, str] = {}
+        conn = self._conn()
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                g = self._generation(conn)
+                for d in documents:
+                    conn.execute("SAVEPOINT doc")
+                    try:
+                        self._write(conn, g, d, replace=True)
+                        conn.execute("RELEASE doc")
+                    except (sqlite3.Error, ValueError, TypeError) as exc:
+                        conn.execute("ROLLBACK TO doc")
+                        conn.execute("RELEASE doc")
+                        failed[d.id] = f"{type(exc).__name__}: {exc}"
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return failed
+
+    def delete(self, work_ids: Iterable[int]) -> None:
+        conn = self._conn()
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                g = self._generation(conn)
+                for work_id in work_ids:
+                    self._remove(conn, g, work_id)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def rebuild(self, documents: Iterable[Sequence[SearchDocument]]) -> int:
+        conn = self._conn()
+        with self._lock:
+            current = self._generation(conn)
+        fresh = current + 1
+        # Fill fresh tables outside the writer lock (batch commits) so live indexing goes on.
+        conn.execute("BEGIN IMMEDIATE")
+        self._drop_tables(conn, fresh)  # leftovers of an interrupted rebuild
+        self._create_tables(conn, fresh)
+        conn.execute("COMMIT")
+        count = 0
+        try:
+            for batch in documents:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for d in batch:
+                        self._write(conn, fresh, d, replace=False)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                count += len(batch)
+        except BaseException:
+            conn.execute("BEGIN IMMEDIATE")
+            self._drop_tables(conn, fresh)
+            conn.execute("COMMIT")
+            raise
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(fresh),))
+                self._drop_tables(conn, current)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return count
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        conn = self._conn()
+        g = self._generation(conn)
+        return int(conn.execute(f"SELECT count(*) FROM docs_{g}").fetchone()[0])
+
+    def states(self) -> dict[int, IndexedState]:
+        conn = self._conn()
+        g = self._generation(conn)
+        return {row[0]: IndexedState(row[1], row[2], row[3])
+                for row in conn.execute(f"SELECT id, version, fingerprint, digest FROM docs_{g}")}
+
+    def search(self, query: BackendQuery) -> BackendResult:
+        conn = self._conn()
+        conn.execute("BEGIN")  # one snapshot for count, page, facets and snippets
+        try:
+            try:
+                return self._search(conn, self._generation(conn), query)
+            except sqlite3.OperationalError as exc:
+                if "fts5" in str(exc).lower():  # defensive: the AST never produces engine syntax
+                    return BackendResult(0, [], {})
+                raise
+        finally:
+            conn.execute("COMMIT")
+
+    def _search(self, conn: sqlite3.Connection, g: int, query: BackendQuery) -> BackendResult:
+        now = query.now.timestamp()
+        params: dict[str, Any] = {"now": now}
+        where = [_visibility(query.viewer, params)] + _filters(query.filters, params, g)
+        positive = [c for c in query.clauses if not c.negated]
+        for i, clause in enumerate(c for c in query.clauses if c.negated):
+            params[f"n{i}"] = _fts(clause)
+            text = (f" OR (d.open_from <= :now AND d.id IN (SELECT rowid FROM text_fts_{g} "
+                    f"WHERE text_fts_{g} MATCH :n{i}))") if clause.field is None else ""
+            where.append(f"NOT (d.id IN (SELECT rowid FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :n{i}){text})")
+        sort = query.sort if positive or query.sort != "relevance" else "newest"
+        if positive:
+            for i, clause in enumerate(positive):
+                params[f"p{i}"] = _fts(clause)
+                text = (f" OR (d.open_from <= :now AND d.id IN (SELECT rowid FROM text_fts_{g} "
+                        f"WHERE text_fts_{g} MATCH :p{i}))") if clause.field is None else ""
+                if len(positive) > 1:
+                    where.append(f"(d.id IN (SELECT rowid FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :p{i}){text})")
+            params["any"] = _any(positive)
+            unfielded = [c for c in positive if c.field is None]
+            text_part = ""
+            if unfielded:
+                params["any_text"] = _any(unfielded)
+                text_part = (f" UNION ALL SELECT rowid, bm25(text_fts_{g}) * {TEXT_WEIGHT}, 1 FROM text_fts_{g} "
+                             f"WHERE text_fts_{g} MATCH :any_text")
+            conn.execute("DROP TABLE IF EXISTS temp.hits")
+            conn.execute(
+                f"CREATE TEMP TABLE hits AS SELECT d.id AS id, min(c.r) AS rank, d.ynew, d.yold, d.title_key "
+                f"FROM (SELECT rowid AS id, bm25(meta_fts_{g}, {WEIGHTS}) AS r, 0 AS t FROM meta_fts_{g} "
+                f"WHERE meta_fts_{g} MATCH :any{text_part}) c JOIN docs_{g} d ON d.id = c.id "
+                f"WHERE (c.t = 0 OR d.open_from <= :now) AND {' AND '.join(where)} GROUP BY d.id",
+                params,
+            )
+            source, condition, base = "temp.hits h JOIN docs_{g} d ON d.id = h.id".format(g=g), "1", "h"
+        else:
+            source, condition, base = f"docs_{g} d", " AND ".join(where), "d"
+        total = int(conn.execute(f"SELECT count(*) FROM {source} WHERE {condition}", params).fetchone()[0])
+        order, keyset, key_columns = _order(sort, base)
+        page_sql = f"SELECT d.id, d.display, {key_columns} FROM {source} WHERE {condition}"
+        if query.after is not None:
+            for i, value in enumerate(query.after):
+                params[f"a{i}"] = value
+            page_sql += f" AND {keyset}"
+        page_sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
+        params.update(limit=query.limit, offset=query.offset)
+        rows = conn.execute(page_sql, params).fetchall()
+        hits = [BackendHit(id=row[0], display=json.loads(row[1]), sort_key=list(row[2:]),
+                           score=-row[2] if sort == "relevance" else None) for row in rows]
+        if positive and hits:
+            self._highlight(conn, g, hits, positive, now)
+        facets = self._facets(conn, g, source, condition, params, now) if query.facets else {}
+        return BackendResult(total, hits, facets)
+
+    def _highlight(self, conn: sqlite3.Connection, g: int, hits: list[BackendHit], positive: list[Clause],
+                   now: float) -> None:
+        by_id = {h.id: h for h in hits}
+        ids = ",".join(str(i) for i in by_id)
+        for row in conn.execute(
+            f"SELECT rowid, highlight(meta_fts_{g}, 0, ?, ?), snippet(meta_fts_{g}, 4, ?, ?, '…', 40) "
+            f"FROM meta_fts_{g} WHERE meta_fts_{g} MATCH ? AND rowid IN ({ids})",
+            (START, END, START, END, _any(positive)),
+        ):
+            hit = by_id[row[0]]
+            if START in (row[1] or ""):
+                hit.highlights["title"] = [row[1]]
+            if START in (row[2] or ""):
+                hit.highlights["abstract"] = [row[2]]
+        unfielded = [c for c in positive if c.field is None]
+        readable = [h.id for h in hits if (h.display.get("open_from") is not None
+                                            and datetime.fromisoformat(h.display["open_from"]).timestamp() <= now)]
+        if unfielded and readable:
+            ids = ",".join(str(i) for i in readable)
+            for row in conn.execute(
+                f"SELECT rowid, snippet(text_fts_{g}, 0, ?, ?, '…', 40) FROM text_fts_{g} "
+                f"WHERE text_fts_{g} MATCH ? AND rowid IN ({ids})",
+                (START, END, _any(unfielded)),
+            ):
+                if START in (row[1] or ""):
+                    by_id[row[0]].highlights["fulltext"] = [row[1]]
+
+    def _facets(self, conn: sqlite3.Connection, g: int, source: str, condition: str, params: dict[str, Any],
+                now: float) -> dict[str, list[tuple[str, int]]]:
+        facets: dict[str, list[tuple[str, int]]] = {}
+        single = {
+            "type": ("d.type", "count(*) DESC, 1"),
+            "year": ("d.year", "1 DESC"),
+            "centre": ("d.centre", "count(*) DESC, 1"),
+            "access": (_ACCESS_NOW, "count(*) DESC, 1"),
+            "has_fulltext": ("CASE WHEN d.open_from <= :now THEN 'true' ELSE 'false' END", "count(*) DESC, 1"),
+        }
+        for dim in ("type", "language", "year", "centre", "collection", "country", "access", "has_fulltext"):
+            if dim in _MULTI:
+                sql = (f"SELECT v.value, count(*) FROM {source} JOIN vals_{g} v ON v.doc = d.id AND v.dim = '{dim}' "
+                       f"WHERE {condition} GROUP BY v.value ORDER BY count(*) DESC, 1 LIMIT {FACET_SIZE}")
+            else:
+                expression, order = single[dim]
+                sql = (f"SELECT {expression}, count(*) FROM {source} WHERE {condition} AND {expression} IS NOT NULL "
+                       f"GROUP BY 1 ORDER BY {order} LIMIT {FACET_SIZE}")
+            facets[dim] = [(str(value), int(count)) for value, count in conn.execute(sql, params)]
+        return facets
+
+
+_ACCESS_NOW = ("CASE WHEN d.access_right = 'embargoed' AND d.embargo_from <= :now THEN 'open' "
+               "ELSE d.access_right END")
+
+
+def _visibility(viewer: Viewer, params: dict[str, Any]) -> str:
+    """The twin of ``visibility.readable_by``: published, or one of the viewer's centres."""
+    if viewer.everything:
+        return "1"
+    if viewer.centre_ids:
+        ids = ",".join(str(int(i)) for i in sorted(viewer.centre_ids))
+        return f"(d.status = 'published' OR d.centre_id IN ({ids}))"
+    return "d.status = 'published'"
+
+
+def _in(name: str, values: Sequence[str], params: dict[str, Any]) -> str:
+    keys = []
+    for i, value in enumerate(values):
+        params[f"{name}{i}"] = value
+        keys.append(f":{name}{i}")
+    return ", ".join(keys)
+
+
+def _filters(filters: Filters, params: dict[str, Any], g: int) -> list[str]:
+    where: list[str] = []
+    if filters.types:
+        where.append(f"d.type IN ({_in('ft', filters.types, params)})")
+    if filters.centres:
+        where.append(f"d.centre IN ({_in('fc', filters.centres, params)})")
+    if filters.access:
+        where.append(f"{_ACCESS_NOW} IN ({_in('fa', filters.access, params)})")
+    if filters.year_from is not None:
+        params["yf"] = filters.year_from
+        where.append("d.year >= :yf")
+    if filters.year_to is not None:
+        params["yt"] = filters.year_to
+        where.append("d.year <= :yt")
+    if filters.has_fulltext is True:
+        where.append("d.open_from <= :now")
+    elif filters.has_fulltext is False:
+        where.append("(d.open_from IS NULL OR d.open_from > :now)")
+    for dim, values in (("language", filters.languages), ("country", filters.countries),
+                        ("collection", filters.collections)):
+        if values:
+            keys = _in(f"f{dim[:3]}", values, params)
+            where.append(f"d.id IN (SELECT doc FROM vals_{g} WHERE dim = '{dim}' AND value IN ({keys}))")
+    return where
+
+
+def _order(sort: str, base: str) -> tuple[str, str, str]:
+    """(ORDER BY, keyset condition after the previous page's last key, key columns)."""
+    if sort == "relevance":
+        return "h.rank, d.id", "(h.rank, d.id) > (:a0, :a1)", "h.rank, d.id"
+    if sort == "oldest":
+        return "d.yold, d.id", "(d.yold, d.id) > (:a0, :a1)", "d.yold, d.id"
+    if sort == "title":
+        return "d.title_key, d.id", "(d.title_key, d.id) > (:a0, :a1)", "d.title_key, d.id"
+    return "d.ynew DESC, d.id DESC", "(d.ynew, d.id) < (:a0, :a1)", "d.ynew, d.id"

@@ -13,7 +13,7 @@ from repo.context import Context
 from repo.db import get_session
 from repo.deposit.auth import Principal
 from repo.errors import NotFound
-from repo.web import exports, feeds, i18n, service
+from repo.web import exports, feeds, i18n, results, service
 from repo.web.rendering import HTMLRoute, render
 
 router = APIRouter(route_class=HTMLRoute, include_in_schema=False)
@@ -36,6 +36,12 @@ def lang3(request: Request) -> str:
 @router.api_route("/", methods=["GET", "HEAD"])
 def home(request: Request, ctx: Context = Depends(reader)) -> HTMLResponse:
     return render(request, "home.html", {"home": service.home(ctx, lang3(request))})
+
+
+@router.get("/search")
+def search(request: Request, ctx: Context = Depends(reader)) -> HTMLResponse:
+    found = results.run(ctx, request.query_params, getattr(request.app.state, "search", None))
+    return render(request, "search.html", {"results": found})
 
 
 @router.api_route("/works/{work_id}", methods=["GET", "HEAD"])

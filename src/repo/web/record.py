@@ -1,8 +1,7 @@
 """A work as the reading room shows it: metadata parsed once, files with their access now.
 
-Built from SQL rows only (never from the search index). File access follows
-:mod:`repo.works.visibility`: a file's own ``access_right`` / ``embargo_end`` override the
-work's when they are set.
+Built from SQL rows only (never from the search index). File access is decided by
+:mod:`repo.works.visibility` only (``file_access``, ``file_is_open``, ``effective_access``).
 """
 
 from __future__ import annotations
@@ -123,8 +122,7 @@ def parse_metadata(doc: dict[str, Any]) -> Metadata:
 
 
 def file_view(work: Work, file: File, base_url: str, now: datetime) -> FileView:
-    access = file.access_right if file.access_right is not None else work.access_right
-    embargo_end = file.embargo_end if file.embargo_end is not None else work.embargo_end
+    access, embargo_end = visibility.file_access(work, file)
     return FileView(
         name=file.name,
         url=f"{base_url}/works/{work.id}/files/{quote(file.name, safe='')}",
@@ -132,7 +130,7 @@ def file_view(work: Work, file: File, base_url: str, now: datetime) -> FileView:
         size=file.size,
         access=visibility.effective_access(access, embargo_end, now),
         embargo_end=embargo_end if access == "embargoed" else None,
-        readable=visibility.is_open(access, embargo_end, now),
+        readable=visibility.file_is_open(work, file, now),
     )
 
 

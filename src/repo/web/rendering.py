@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from repo.errors import ProblemError
-from repo.web import citations, exports, i18n, labels
+from repo.web import citations, exports, i18n, labels, results
 from repo.works.vocabularies import licence_label
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -40,6 +40,8 @@ def environment(lang: str) -> Environment:
     env.globals["labels"] = labels
     env.globals["exports"] = exports
     env.globals["citations"] = citations
+    env.globals["snippet"] = results.safe_snippet
+    env.globals["page_url"] = results.page_url
     env.globals["LANGUAGES"] = i18n.LANGUAGES
     return env
 

@@ -1,0 +1,151 @@
+"""Full-text extraction and thumbnails, contained in a child process with time and memory limits.
+
+State per file (``File.text_state``): ``pending`` (accepted, not yet extracted), ``done``,
+``failed`` (``text_error`` says why: time limit, memory limit, unreadable PDF…) or ``skipped``
+(a kind with no text to extract). A failure is recorded on the file and never undoes or blocks
+the deposit; ``repo files extract`` retries pending and failed files.
+
+PDF text and the first-page thumbnail come from pypdfium2 (PDFium: the engine of Chrome's
+viewer — fast, tolerant of damaged files, and it ignores XFA, so an XFA packet's external entities
+are never resolved). Plain text is decoded in process (bounded, cheap). When a file's text is
+stored, an outbox row (reason ``file_text``) makes search reindex its work.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from repo.db import Database
+from repo.files.models import File
+from repo.files.sniff import PDF, TEXT
+from repo.files.storage import Storage
+from repo.search import outbox
+
+PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
+CHILD = Path(__file__).with_name("_extract_child.py")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one extraction may use: wall-clock and CPU seconds, heap bytes, characters kept."""
+
+    seconds: float = 120.0
+    memory_bytes: int = 1 << 30
+    max_chars: int = 10_000_000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str
+    text: str | None = None
+    thumbnail: bool = False
+    error: str | None = None
+
+
+def extract(storage: Storage, sha256: str, media_type: str, limits: Limits = Limits()) -> Outcome:
+    """Extract the text (and, for PDFs, a thumbnail stored beside the blob) of one stored blob."""
+    source = storage.path(sha256)
+    if not source.is_file():
+        return Outcome(FAILED, error="the stored file is missing")
+    if media_type == TEXT:
+        with source.open("rb") as handle:
+            data = handle.read(limits.max_chars * 4)
+        return Outcome(DONE, text=data.decode("utf-8", errors="replace")[: limits.max_chars])
+    if media_type != PDF:
+        return Outcome(SKIPPED)
+    return _extract_pdf(storage, source, sha256, limits)
+
+
+def _extract_pdf(storage: Storage, source: Path, sha256: str, limits: Limits) -> Outcome:
+    storage.tmp.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=storage.tmp, prefix="thumb-", suffix=".png")
+    os.close(fd)
+    thumbnail = Path(name)
+    # Run by path in isolated mode: the child imports nothing but the standard library and pdfium.
+    command = [sys.executable, "-I", str(CHILD), str(source), str(thumbnail),
+               str(limits.max_chars), str(limits.memory_bytes), str(max(1, int(limits.seconds)))]
+    try:
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=limits.seconds, check=False,
+                                  stdin=subprocess.DEVNULL, env=_child_env())
+        except subprocess.TimeoutExpired:
+            return Outcome(FAILED, error=f"time limit: extraction took longer than {limits.seconds:g} s")
+        if done.returncode != 0:
+            return Outcome(FAILED, error=_reason(done.returncode, done.stderr))
+        has_thumbnail = thumbnail.stat().st_size > 0
+        if has_thumbnail:
+            storage.place(thumbnail, storage.thumbnail_path(sha256))
+        return Outcome(DONE, text=done.stdout.decode("utf-8", errors="replace"), thumbnail=has_thumbnail)
+    finally:
+        thumbnail.unlink(missing_ok=True)
+
+
+def _child_env() -> dict[str, str]:
+    # Nothing of the server's environment (secrets, database URL) reaches the parser.
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+
+
+def _reason(returncode: int, stderr: bytes) -> str:
+    if returncode == -signal.SIGXCPU or returncode == -signal.SIGKILL:
+        return "time limit: CPU time exhausted"
+    if returncode == 3:
+        return "memory limit reached"
+    lines = stderr.decode("utf-8", errors="replace").strip().splitlines()
+    message = lines[-1] if lines else f"exit status {returncode}"
+    if "MemoryError" in message or "Cannot allocate memory" in message or returncode == -signal.SIGSEGV:
+        return f"memory limit reached or crashed ({message[:200]})"
+    return f"unreadable: {message[:300]}"
+
+
+def process(
+    database: Database,
+    storage: Storage,
+    file_ids: Iterable[int],
+    now: Callable[[], datetime],
+    limits: Limits = Limits(),
+    on_commit: Iterable[Callable[[], None]] = (),
+) -> dict[int, Outcome]:
+    """Extract each file and store the outcome, one short transaction per file.
+
+    The child process runs outside any transaction. A result is only stored when the row still
+    holds the bytes that were extracted (it may have been replaced or deleted meanwhile).
+    """
+    outcomes: dict[int, Outcome] = {}
+    for file_id in file_ids:
+        with database.session() as session:
+            row = session.get(File, file_id)
+            if row is None:
+                continue
+            sha256, media_type = row.sha256, row.media_type
+        outcome = extract(storage, sha256, media_type, limits)
+        with database.session() as session:
+            row = session.get(File, file_id)
+            if row is None or row.sha256 != sha256:
+                continue
+            row.text_state, row.text, row.text_error = outcome.state, outcome.text, outcome.error
+            row.has_thumbnail = outcome.thumbnail
+            row.updated_at = now()
+            if outcome.state == DONE:
+                outbox.enqueue(session, row.work_id, "file_text", now())
+        outcomes[file_id] = outcome
+        for callback in on_commit:
+            callback()  # wake the search indexer
+    return outcomes
+
+
+def retry_ids(database: Database) -> list[int]:
+    """Files whose extraction is pending or failed (``repo files extract``)."""
+    with database.session() as session:
+        return list(session.scalars(
+            sa.select(File.id).where(File.text_state.in_([PENDING, FAILED])).order_by(File.id)
+        ))

@@ -23,6 +23,7 @@ from repo.context import Context
 from repo.db import Database, upgrade
 from repo.deposit.auth import Principal, TokenRole
 from repo.errors import ProblemError
+from repo.files.cli import app as files_app
 from repo.search.cli import index_app, reindex as reindex_command
 
 app = typer.Typer(help="repo: open-access repository service.", no_args_is_help=True)
@@ -35,6 +36,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(centre_app, name="centre")
 app.add_typer(collection_app, name="collection")
 app.add_typer(index_app, name="index")
+app.add_typer(files_app, name="files")
 app.command("reindex")(reindex_command)
 console = Console()
 err_console = Console(stderr=True)

@@ -48,3 +48,4 @@ def make_work(client: TestClient, auth: Any) -> MakeWork:
         return work_id
 
     return make
+

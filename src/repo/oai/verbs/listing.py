@@ -31,10 +31,9 @@ from repo.works.models import Work
 CHUNK = 250  # rows fetched per query while a page streams
 
 
-def _condition(session: sa.orm.Session, position: Position, now: datetime) -> sa.ColumnElement[bool]:
-    conditions = [visibility.public_or_tombstone(), Work.datestamp <= position.upper]
-    if position.lower is not None:
-        conditions.append(Work.datestamp >= position.lower)
+def _membership(session: sa.orm.Session, position: Position, now: datetime) -> sa.ColumnElement[bool]:
+    """Which works are records of this list, datestamps aside: public (or tombstones), in the set."""
+    conditions = [visibility.public_or_tombstone()]
     if position.set_spec is not None:
         in_set = sets.condition(session, position.set_spec, now)
         if in_set is None:
@@ -67,14 +66,16 @@ def handle(provider: Provider, request: ParsedRequest, *, with_metadata: bool) -
     page_size = provider.settings.oai_page_size
     first_limit = min(CHUNK, page_size + 1)
     with provider.db.session() as session:
-        condition = _condition(session, position, now)
+        condition = _membership(session, position, now)
         if position.after is None:
-            total = session.scalar(sa.select(sa.func.count()).select_from(Work).where(condition)) or 0
+            total = session.scalar(sa.select(sa.func.count()).select_from(Work).where(
+                condition, records.in_range(position.lower, position.upper))) or 0
             if total == 0:
                 raise NoRecordsMatch("No record matches the combination of from, until, set and metadataPrefix.")
             position = replace(position, total=total)
         centres = records.centre_slugs(session)
-        rows = records.keyset(session, condition, position.after, first_limit, with_metadata=with_metadata)
+        rows = records.keyset(session, condition, position.lower, position.upper, position.after, first_limit,
+                              with_metadata=with_metadata)
         first = records.load(session, rows, centres, with_metadata=with_metadata)
     if not first:
         # Every remaining record changed after this harvest began (they are past the frozen
@@ -113,7 +114,8 @@ def _items(
             break
         requested = min(CHUNK, page_size - sent + 1)
         with provider.db.sessionmaker() as session:
-            rows = records.keyset(session, condition, last, requested, with_metadata=with_metadata)
+            rows = records.keyset(session, condition, position.lower, position.upper, last, requested,
+                                  with_metadata=with_metadata)
             chunk = records.load(session, rows, centres, with_metadata=with_metadata)
     token = _token(provider, position, last, sent, more, context.now)
     if token is not None:

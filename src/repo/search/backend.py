@@ -74,7 +74,7 @@ class BackendHit:
     display: dict[str, Any]  # SearchDocument.display: what a result line shows
     sort_key: list[Any]
     score: float | None = None
-    # field -> snippets with \x01 / \x02 around matches (see repo.search.highlight)
+    # field -> snippets with highlight.START/END around matches (see repo.search.highlight)
     highlights: dict[str, list[str]] = field(default_factory=dict)
 
 

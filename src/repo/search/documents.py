@@ -32,7 +32,12 @@ MAX_FULLTEXT = 2_000_000
 ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
 #: Analysed languages (ISO 639-3 → analyser); any other language is folded, not stemmed.
 ANALYSED = {"spa": "es", "por": "pt", "eng": "en", "fra": "fr"}
-_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127], " ")
+# Control characters and the highlight markers (repo.search.highlight) never reach the index.
+_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127, 0xE000, 0xE001], " ")
+
+
+def _clean(text: str) -> str:
+    return text.translate(_CONTROL)
 
 
 def analyser(lang: str | None) -> str:
@@ -134,7 +139,7 @@ def build(work: Work, files: Sequence[File], collection_paths: dict[int, str], s
         if start is None:
             continue  # never readable: never indexed
         open_from = max(open_from, start) if open_from else start  # conservative: all parts readable
-        texts.append(file.text.translate(_CONTROL))
+        texts.append(_clean(file.text))
     fulltext = "\n".join(texts)[:MAX_FULLTEXT]
     collections: list[str] = []
     for collection in work.collections:
@@ -177,10 +182,10 @@ def build(work: Work, files: Sequence[File], collection_paths: dict[int, str], s
         access_right=work.access_right,
         embargo_end=work.embargo_end,
         open_from=open_from,
-        titles=[(t["value"], analyser(t.get("lang") or default_lang)) for t in titles],
-        abstracts=[(a["value"], analyser(a.get("lang") or default_lang)) for a in abstracts],
-        authors=[c for c in creators + [_person(p) for p in doc.get("contributors") or []] if c],
-        subjects=[(s["value"], analyser(s.get("lang") or default_lang)) for s in doc.get("subjects") or []],
+        titles=[(_clean(t["value"]), analyser(t.get("lang") or default_lang)) for t in titles],
+        abstracts=[(_clean(a["value"]), analyser(a.get("lang") or default_lang)) for a in abstracts],
+        authors=[_clean(c) for c in creators + [_person(p) for p in doc.get("contributors") or []] if c],
+        subjects=[(_clean(s["value"]), analyser(s.get("lang") or default_lang)) for s in doc.get("subjects") or []],
         fulltext=fulltext,
         fulltext_lang=analyser(default_lang),
         display=display,

@@ -1,15 +1,16 @@
-"""Snippet markup: backends mark matches with control characters, the service renders HTML.
+"""Snippet markup: backends mark matches with private-use characters, the service renders HTML.
 
-Backends wrap matches in ``\\x01``…``\\x02`` (characters that never occur in indexed text: the
-documents strip control characters). :func:`render` HTML-escapes everything and only then turns
-the markers into ``<mark>``/``</mark>``, so a title like ``<script>`` comes out inert.
+Backends wrap matches in U+E000…U+E001 (the documents strip both from indexed text; they are
+printable, so no highlighter trims them at a fragment's edge as it may trim whitespace).
+:func:`render` HTML-escapes everything and only then turns the markers into ``<mark>`` and
+``</mark>``, so a title like ``<script>`` comes out inert.
 """
 
 from __future__ import annotations
 
 import html
 
-START, END = "\x01", "\x02"
+START, END = "\ue000", "\ue001"
 
 
 def render(snippet: str) -> str:

@@ -144,10 +144,10 @@ def _facets(ctx: Context, facets: dict[str, list[tuple[str, int]]]) -> dict[str,
     collections = {v for v, _ in facets.get("collection", [])}
     centre_names = dict(ctx.session.execute(
         sa.select(MemberCentre.slug, MemberCentre.name).where(MemberCentre.slug.in_(centres))
-    ).tuples().all()) if centres else {}
+    ).all()) if centres else {}
     collection_names = dict(ctx.session.execute(
         sa.select(Collection.slug, Collection.name).where(Collection.slug.in_(collections))
-    ).tuples().all()) if collections else {}
+    ).all()) if collections else {}
 
     def label(dimension: str, value: str) -> str:
         if dimension == "type":

@@ -296,9 +296,10 @@ class EmbeddedBackend:
                              f"WHERE text_fts_{g} MATCH :any_text")
             conn.execute("DROP TABLE IF EXISTS temp.hits")
             conn.execute(
-                f"CREATE TEMP TABLE hits AS SELECT d.id AS id, min(c.r) AS rank, d.ynew, d.yold, d.title_key "
-                f"FROM (SELECT rowid AS id, bm25(meta_fts_{g}, {WEIGHTS}) AS r, 0 AS t FROM meta_fts_{g} "
-                f"WHERE meta_fts_{g} MATCH :any{text_part}) c JOIN docs_{g} d ON d.id = c.id "
+                f"CREATE TEMP TABLE hits AS WITH c AS MATERIALIZED ("
+                f"SELECT rowid AS id, bm25(meta_fts_{g}, {WEIGHTS}) AS r, 0 AS t FROM meta_fts_{g} "
+                f"WHERE meta_fts_{g} MATCH :any{text_part}) "
+                f"SELECT d.id AS id, min(c.r) AS rank, d.ynew, d.yold, d.title_key FROM c JOIN docs_{g} d ON d.id = c.id "
                 f"WHERE (c.t = 0 OR d.open_from <= :now) AND {' AND '.join(where)} GROUP BY d.id",
                 params,
             )

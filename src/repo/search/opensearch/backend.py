@@ -295,8 +295,13 @@ class OpenSearchBackend:
         else:
             body["from"] = query.offset
         if positive:
+            # The highlighter gets the bare phrases (no visibility filters, which are not about
+            # terms); closed full text is dropped from the snippets below, per hit.
+            every = _ANY_META + _FULLTEXT
             body["highlight"] = {
                 "pre_tags": [START], "post_tags": [END],
+                "highlight_query": {"bool": {"should": [
+                    _phrase(f, b, c) for c in positive for f, b in (_META[c.field] if c.field else every)]}},
                 "fields": {
                     **{f: {"number_of_fragments": 0} for f in _sub("title")},
                     **{f: {"fragment_size": 200, "number_of_fragments": 1} for f in _sub("abstract") + _sub("fulltext")},

@@ -45,7 +45,7 @@ def safe_snippet(snippet: str) -> Markup:
 
 
 def _int(raw: str | None) -> int | None:
-    if raw is None or not raw.strip().isdigit() or len(raw.strip()) > 9:
+    if raw is None or not raw.strip().isascii() or not raw.strip().isdigit() or len(raw.strip()) > 18:
         return None
     return int(raw)
 

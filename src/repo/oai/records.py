@@ -105,7 +105,7 @@ def id_from_identifier(settings: Settings, identifier: str) -> int | None:
 
 
 def centre_slugs(session: Session) -> dict[int, str]:
-    return dict(session.execute(sa.select(MemberCentre.id, MemberCentre.slug)).tuples().all())
+    return {row.id: row.slug for row in session.execute(sa.select(MemberCentre.id, MemberCentre.slug))}
 
 
 class not_indexed(sa.sql.expression.ColumnElement[bool]):  # noqa: N801 (reads like a function)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -84,7 +84,8 @@ def gc(
     settings, database = _open()
     try:
         with database.session() as session:
-            removed = service.collect_garbage(session, Storage(settings.data_dir), Clock().now(),
+            # File times are compared with the precise wall clock (the service clock drops sub-seconds).
+            removed = service.collect_garbage(session, Storage(settings.data_dir), datetime.now(UTC),
                                               timedelta(hours=grace_hours))
         console.print(f"Removed {len(removed)} unreferenced file(s).")
     finally:

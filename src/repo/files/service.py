@@ -523,7 +523,7 @@ def collect_garbage(session: Session, storage: Storage, now: datetime, grace: ti
     if storage.tmp.is_dir():
         candidates += list(storage.tmp.iterdir())
     for path in candidates:
-        if path.stat().st_mtime < cutoff:
+        if path.stat().st_mtime <= cutoff:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed

@@ -163,8 +163,9 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, live_url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh browser context (no cookies) per test; a screenshot in tests/artifacts/ on failure."""
-    context = browser.new_context(base_url=live_url, accept_downloads=True, locale="en-US")
+    context = browser.new_context(base_url=live_url, accept_downloads=True, locale="es-ES")
     tab = context.new_page()
+    tab.set_default_timeout(10_000)
     yield tab
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:

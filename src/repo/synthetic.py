@@ -295,6 +295,10 @@ def generate(ctx: Context, count: int, *, seed: int = 1, console: Any = None) ->
     finally:
         if progress is not None:
             progress.stop()
+    if session.get_bind().dialect.name == "postgresql":
+        # Explicit ids do not move the sequence: move it past them, or the next deposit collides.
+        session.execute(sa.text("SELECT setval(pg_get_serial_sequence('works', 'id'), "
+                                "(SELECT coalesce(max(id), 1) FROM works))"))
     return count
 
 

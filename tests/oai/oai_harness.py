@@ -260,10 +260,55 @@ class LiveServer:
     url: str
     settings: Settings
     database: Database
+    validated: list[int]  # how many /oai responses the validating wrapper checked
 
     @property
     def oai(self) -> str:
         return self.url + "/oai"
+
+
+class ValidatingApp:
+    """ASGI wrapper: every /oai response the live server sends (to sickle, scythe or raw HTTP) is
+    collected, decompressed if needed, and put through the same checks as :func:`_check`."""
+
+    def __init__(self, app: Any, schemas: ModuleType, failures: list[str], validated: list[int]) -> None:
+        self.app, self.schemas, self.failures, self.validated = app, schemas, failures, validated
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/oai":
+            await self.app(scope, receive, send)
+            return
+        status: list[int] = []
+        headers: dict[str, str] = {}
+        body: list[bytes] = []
+
+        async def tee(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+                headers.update({k.decode().lower(): v.decode() for k, v in message.get("headers", [])})
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    self._check(status[0], headers, b"".join(body))
+            await send(message)
+
+        await self.app(scope, receive, tee)
+
+    def _check(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        import gzip
+        import zlib
+
+        encoding = headers.get("content-encoding")
+        if encoding == "gzip":
+            data = gzip.decompress(data)
+        elif encoding == "deflate":
+            data = zlib.decompress(data)
+        response = httpx.Response(status, headers={"content-type": headers.get("content-type", "")}, content=data)
+        try:
+            _check(self.schemas, response)
+            self.validated[0] += 1
+        except AssertionError as exc:
+            self.failures.append(str(exc)[:2000])
 
 
 def _free_port() -> int:
@@ -273,16 +318,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(database_url: str, tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """Start the app under uvicorn (real clock) in a thread; call it with Settings overrides."""
+def live_server(database_url: str, tmp_path: Path, schemas: ModuleType) -> Iterator[Callable[..., LiveServer]]:
+    """Start the app under uvicorn (real clock) in a thread; call it with Settings overrides.
+    Every /oai response it sends is validated; the test fails at teardown if one was not valid."""
     servers: list[tuple[uvicorn.Server, threading.Thread, Database]] = []
+    failures: list[str] = []
 
     def start(**overrides: Any) -> LiveServer:
         port = _free_port()
         settings = Settings(data_dir=tmp_path / "live", database_url=database_url, secret_key="live-secret",
                             base_url=f"http://127.0.0.1:{port}", **overrides)
-        config = uvicorn.Config(create_app(settings, Clock()), host="127.0.0.1", port=port, log_level="warning",
-                                lifespan="on")
+        validated = [0]
+        app = ValidatingApp(create_app(settings, Clock()), schemas, failures, validated)
+        # as `repo serve` runs it: h11 with a request head large enough for 100 KB query strings
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                http="h11", h11_max_incomplete_event_size=256 * 1024)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -293,10 +343,11 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Liv
             time.sleep(0.02)
         database = Database(settings.resolved_database_url)
         servers.append((server, thread, database))
-        return LiveServer(f"http://127.0.0.1:{port}", settings, database)
+        return LiveServer(f"http://127.0.0.1:{port}", settings, database, validated)
 
     yield start
     for server, thread, database in servers:
         server.should_exit = True
         thread.join(timeout=30)
         database.dispose()
+    assert not failures, f"{len(failures)} invalid OAI responses, first: {failures[0]}"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import anyio.to_thread
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -41,6 +42,7 @@ from repo.errors import (
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
+    ProblemError,
     Unprocessable,
     UnsupportedMediaType,
     validation_errors,
@@ -284,23 +286,43 @@ async def upload_form(
 
 
 async def _pump(body: AsyncIterator[bytes], sink: Callable[[bytes], None], max_total: int) -> None:
-    """Feed the body to ``sink`` in ~1 MiB batches on a worker thread (hashing and disk I/O off the
-    event loop); 413 as soon as more than ``max_total`` bytes arrived."""
-    pending: list[bytes] = []
-    size = total = 0
-    async for chunk in body:
-        total += len(chunk)
-        if total > max_total:
-            raise PayloadTooLarge(f"The request body exceeds the upload limit of {max_total} bytes.")
-        pending.append(chunk)
-        size += len(chunk)
-        if size >= BATCH:
-            data = b"".join(pending)
-            pending.clear()
-            size = 0
-            await anyio.to_thread.run_sync(sink, data)
-    if pending:
-        await anyio.to_thread.run_sync(sink, b"".join(pending))
+    """Feed the body to ``sink`` in ~1 MiB batches on a worker thread; 413 past ``max_total`` bytes.
+
+    Receiving and writing overlap: while a worker thread hashes and writes one batch, the event
+    loop gathers the next (a queue of one batch bounds the memory to a few MiB per upload).
+    """
+    send, receive = anyio.create_memory_object_stream[bytes](1)
+
+    async def consume() -> None:
+        async with receive:
+            async for data in receive:
+                await anyio.to_thread.run_sync(sink, data)
+
+    async def produce() -> None:
+        pending: list[bytes] = []
+        size = total = 0
+        async with send:
+            async for chunk in body:
+                total += len(chunk)
+                if total > max_total:
+                    raise PayloadTooLarge(f"The request body exceeds the upload limit of {max_total} bytes.")
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= BATCH:
+                    await send.send(b"".join(pending))
+                    pending.clear()
+                    size = 0
+            if pending:
+                await send.send(b"".join(pending))
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(consume)
+            await produce()
+    except BaseExceptionGroup as group_error:
+        # Surface the first meaningful error (a 413 from either side, a client disconnect…).
+        problems = group_error.subgroup(lambda e: isinstance(e, ProblemError))
+        raise (problems.exceptions[0] if problems else group_error.exceptions[0]) from None
 
 
 def _attach(

@@ -16,12 +16,18 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from repo.errors import PayloadTooLarge
 from repo.files.sniff import HEAD_BYTES, TAIL_BYTES
+
+# md5 is the slowest step (~0.6 GB/s against ~1.4 GB/s for sha256 with SHA-NI): it runs beside
+# the sha256 and the disk write, on its own thread (hashlib releases the GIL on large buffers).
+_MD5_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="repo-md5")
+_PARALLEL_FROM = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -102,10 +108,13 @@ class BlobWriter:
             self.abort()
             raise PayloadTooLarge(f"The file exceeds the upload limit of {self.limit} bytes.")
         self.size += len(data)
-        # hashlib releases the GIL on large buffers; callers hand over ~1 MiB at a time.
+        md5 = _MD5_POOL.submit(self.md5.update, data) if len(data) >= _PARALLEL_FROM else None
+        if md5 is None:
+            self.md5.update(data)
         self.sha256.update(data)
-        self.md5.update(data)
         self.file.write(data)
+        if md5 is not None:
+            md5.result()
         if len(self.head) < HEAD_BYTES:
             self.head += data[: HEAD_BYTES - len(self.head)]
         self.tail = (self.tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]

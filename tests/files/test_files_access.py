@@ -133,3 +133,26 @@ def test_an_invalid_token_is_refused_not_downgraded(client: TestClient, auth: An
     with_file(client, auth, work)
     response = client.get(f"/works/{work}/files/{NAME}", headers={"Authorization": "Bearer repo_forged"})
     assert response.status_code == 401
+
+
+def test_end_of_a_file_embargo_moves_the_work_datestamp(client: TestClient, auth: Any, make_work: Any,
+                                                        clock: ManualClock, database: Any) -> None:
+    """Harvesters must see the file link appear: the lift gives the work a datestamp at that moment."""
+    from datetime import UTC, datetime
+
+    from repo.works.models import Work
+    from repo.works.service import lift_embargoes
+
+    work = make_work(status="published")
+    end = clock.now().date() + timedelta(days=2)
+    with_file(client, auth, work, access_right="embargoed", embargo_end=end.isoformat())
+    with database.session() as session:
+        stamped = session.get(Work, work).datestamp
+        assert lift_embargoes(session, clock.now()) == 0  # not due yet
+    clock.advance(days=3)
+    with database.session() as session:
+        assert lift_embargoes(session, clock.now()) == 1
+        lifted = datetime(end.year, end.month, end.day, tzinfo=UTC)
+        assert session.get(Work, work).datestamp == lifted > stamped
+    with database.session() as session:
+        assert lift_embargoes(session, clock.now()) == 0  # done once

@@ -12,7 +12,10 @@ from repo.db import Base, UTCDateTime
 
 class File(Base):
     __tablename__ = "files"
-    __table_args__ = (sa.UniqueConstraint("work_id", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("work_id", "name"),
+        sa.Index("ix_files_embargo_pending_embargo_end", "embargo_pending", "embargo_end"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_id: Mapped[int] = mapped_column(sa.ForeignKey("works.id", ondelete="CASCADE"), index=True)
@@ -24,6 +27,9 @@ class File(Base):
     # Own access right overriding the work's (None: follow the work).
     access_right: Mapped[str | None] = mapped_column(sa.String(16))
     embargo_end: Mapped[date | None] = mapped_column(sa.Date)
+    # True while the file's own embargo has not ended (see service.lift_file_embargoes): its end
+    # changes what harvesters receive (a file link appears), so the work's datestamp must move.
+    embargo_pending: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # Extraction: pending, done, failed, skipped.
     text_state: Mapped[str] = mapped_column(sa.String(16), default="pending")
     text_error: Mapped[str | None] = mapped_column(sa.Text)

@@ -52,6 +52,7 @@ from repo.files.models import File
 from repo.files.schemas import FileAccessIn, FileLinks, FileList, FileOut
 from repo.files.sniff import expected_for_name, normalise_declared, sniff
 from repo.files.storage import Blob, BlobWriter, Storage, hash_file
+from repo.search import outbox
 from repo.works import repository
 from repo.works import service as works
 from repo.works import visibility
@@ -341,6 +342,7 @@ def _attach(
         file.text_state, file.text, file.text_error, file.has_thumbnail = extraction.PENDING, None, None, False
     if access is not None:
         file.access_right, file.embargo_end = access.access_right, access.embargo_end
+        _arm(file, ctx.now)
     if existing is None:
         ctx.session.add(file)
     after = _summary(file)
@@ -360,6 +362,7 @@ def set_access(ctx: Context, work_id: int, name: str, data: FileAccessIn, if_mat
         raise NotFound(f"Work {work_id} has no file named {name!r}.")
     before = _summary(file)
     file.access_right, file.embargo_end = data.access_right, data.embargo_end
+    _arm(file, ctx.now)
     if _summary(file) != before:
         file.updated_at = ctx.now
         ctx.session.flush()
@@ -378,6 +381,38 @@ def delete(ctx: Context, work_id: int, name: str, if_match: str | None) -> None:
     ctx.session.delete(file)
     ctx.session.flush()
     works.touch(ctx, work, "files", [{"field": f"files.{file.name}", "old": before, "new": None}])
+
+
+def _arm(file: File, now: datetime) -> None:
+    """Mark a file whose own embargo is still running, so its end can move the work's datestamp."""
+    file.embargo_pending = bool(
+        file.access_right == AccessRight.embargoed
+        and file.embargo_end is not None
+        and visibility.embargo_lifts_at(file.embargo_end) > now
+    )
+
+
+def lift_file_embargoes(session: Session, now: datetime) -> int:
+    """Give each published work whose file's own embargo ended a datestamp at that moment.
+
+    The file link then appears in what harvesters receive (OAI-PMH serves only open files), so
+    the record must reappear in incremental harvests; the outbox row makes search show the
+    file's text. Called from :func:`repo.works.service.lift_embargoes`; an indexed lookup.
+    """
+    due = session.scalars(
+        sa.select(File).where(File.embargo_pending.is_(True), File.embargo_end <= now.date())
+    ).all()
+    for file in due:
+        lifted = visibility.embargo_lifts_at(file.embargo_end)  # type: ignore[arg-type]
+        if lifted > now:
+            continue
+        file.embargo_pending = False
+        work = session.get(Work, file.work_id)
+        if work is not None and work.status == Status.published:
+            work.datestamp = max(work.datestamp or lifted, lifted)
+            outbox.enqueue(session, work.id, "embargo_end", now)
+    session.flush()
+    return len(due)
 
 
 # -- multipart ------------------------------------------------------------------------------------

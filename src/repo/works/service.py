@@ -304,7 +304,9 @@ def lift_embargoes(session: Any, now: datetime) -> int:
                 work.datestamp = max(work.datestamp or lifted, lifted)
                 outbox.enqueue(session, work.id, "embargo_end", now)
     session.flush()
-    return len(due)
+    from repo.files.service import lift_file_embargoes  # files depend on works: import when used
+
+    return len(due) + lift_file_embargoes(session, now)
 
 
 # -- listing ------------------------------------------------------------------------------------

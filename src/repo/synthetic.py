@@ -151,8 +151,8 @@ def _person(rng: random.Random, words: dict[str, Any], role: str = "author") -> 
     person: dict[str, Any] = {"family": rng.choice(words["family"]), "given": rng.choice(words["given"])}
     if rng.random() < 0.3:
         person["orcid"] = _orcid(rng)
-    if role != "author":
-        person["role"] = role
+    person["affiliations"] = []
+    person["role"] = role
     return person
 
 
@@ -199,7 +199,7 @@ def metadata(rng: random.Random, work_type: WorkType, work_id: int) -> dict[str,
         else:
             start = rng.randint(1, 300)
             doc["book"] = {"title": f"{rng.choice(words['heads'])} {rng.choice(words['topics'])}",
-                           "isbn": _isbn(rng), "pages": {"start": str(start), "end": str(start + rng.randint(10, 40))}}
+                           "isbn": _isbn(rng), "editors": [], "pages": {"start": str(start), "end": str(start + rng.randint(10, 40))}}
     elif work_type == WorkType.working_paper:
         doc["series"] = {"title": "Documentos de trabajo", "number": str(rng.randint(1, 400))}
     elif work_type in (WorkType.lecture, WorkType.sound, WorkType.video):
@@ -209,7 +209,12 @@ def metadata(rng: random.Random, work_type: WorkType, work_id: int) -> dict[str,
     if rng.random() < 0.1:
         doc["funding"] = [{"funder": "Agencia Nacional de Promoción Científica",
                            "award_number": f"PICT-{year}-{rng.randint(1000, 9999)}"}]
-    return doc
+    # exactly the shape the deposit service stores (model_dump(mode="json", exclude_none=True))
+    return {key: doc.get(key, []) for key in _LISTS} | {k: v for k, v in doc.items() if k not in _LISTS}
+
+
+_LISTS = ("titles", "abstracts", "creators", "contributors", "subjects", "languages", "isbn", "urls",
+          "funding", "countries")
 
 
 def _ensure_structure(ctx: Context) -> tuple[list[int], list[int]]:

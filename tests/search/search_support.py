@@ -38,3 +38,9 @@ def search(client: TestClient, headers: dict[str, str] | None = None, **params: 
 
 def ids(result: dict[str, Any]) -> set[int]:
     return {hit["id"] for hit in result["hits"]}
+
+
+def RECORD_TITLE(title: str, centre: str = "centre-a") -> dict[str, Any]:  # noqa: N802
+    """A minimal draft record with ``title``."""
+    return {"centre": centre, "type": "report", "access_right": "open",
+            "metadata": {"titles": [{"value": title, "lang": "spa"}], "languages": ["spa"]}}

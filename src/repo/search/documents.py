@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -83,8 +83,7 @@ class SearchDocument:
     @property
     def digest(self) -> str:
         """Digest of the whole document (``index check``: stale)."""
-        data = asdict(self)
-        return _digest([data, self.fingerprint])
+        return _digest(vars(self))  # every field (json: tuples read as lists, dates as text)
 
 
 def _digest(value: Any) -> str:

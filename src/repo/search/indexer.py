@@ -210,7 +210,7 @@ def status(database: Database, backend: SearchBackend, now: datetime) -> Status:
         errors = session.execute(
             sa.select(OutboxEntry.work_id, OutboxEntry.attempts, OutboxEntry.last_error)
             .where(OutboxEntry.attempts > 0).order_by(OutboxEntry.id.desc()).limit(5)
-        ).tuples().all()
+        ).all()
     return Status(pending, due, failing, oldest, [(w, a, e or "") for w, a, e in errors], backend.count())
 
 

@@ -181,7 +181,8 @@ class OpenSearchBackend:
 
     def __init__(self, url: str, alias: str, **client_options: Any) -> None:
         self.alias = alias
-        self.client = OpenSearch(hosts=[url], timeout=60, max_retries=2, retry_on_timeout=True, **client_options)
+        options = {"timeout": 60, "max_retries": 2, "retry_on_timeout": True, **client_options}
+        self.client = OpenSearch(hosts=[url], **options)
 
     # -- index management ----------------------------------------------------------------------
 

@@ -112,17 +112,20 @@ def delete_file(work_id: int, name: str, if_match: IfMatch = None, ctx: Context 
     return Response(status_code=204)
 
 
-@public.api_route("/{name}/thumbnail", methods=["GET", "HEAD"], summary="First-page thumbnail (PNG)")
+@public.get("/{name}/thumbnail", summary="First-page thumbnail (PNG); HEAD too")
+@public.head("/{name}/thumbnail", include_in_schema=False)
 def thumbnail(work_id: int, name: str, request: Request, ctx: Context = Depends(get_context)) -> Response:
     return download.serve(request, ctx, *service.readable(ctx, work_id, name), part="thumbnail")
 
 
-@public.api_route("/{name}/text", methods=["GET", "HEAD"], summary="Extracted text (UTF-8)")
+@public.get("/{name}/text", summary="Extracted text (UTF-8); HEAD too")
+@public.head("/{name}/text", include_in_schema=False)
 def text(work_id: int, name: str, request: Request, ctx: Context = Depends(get_context)) -> Response:
     return download.serve(request, ctx, *service.readable(ctx, work_id, name), part="text")
 
 
-@public.api_route("/{name}", methods=["GET", "HEAD"], summary="Download (Range, ETag, If-None-Match)")
+@public.get("/{name}", summary="Download (Range, ETag, If-None-Match); HEAD too")
+@public.head("/{name}", include_in_schema=False)
 def download_file(work_id: int, name: str, request: Request, ctx: Context = Depends(get_context)) -> Response:
     return download.serve(request, ctx, *service.readable(ctx, work_id, name), part="file")
 

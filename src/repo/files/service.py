@@ -207,34 +207,6 @@ def get_file(ctx: Context, work_id: int, name: str) -> FileOut:
     return to_out(ctx, work, file)
 
 
-def open_links(session: Session, work: Work, base_url: str, now: datetime) -> list[tuple[str, str]]:
-    """``(url, media type)`` of the files anyone may download now: for OAI, meta tags, sitemaps."""
-    return [
-        (f"{base_url}/works/{work.id}/files/{quote(f.name, safe='')}", f.media_type)
-        for f in _files(session, work.id)
-        if visibility.file_is_open(work, f, now)
-    ]
-
-
-@dataclass(frozen=True)
-class FileText:
-    """A file's extracted text with the access that governs it (for the search document)."""
-
-    name: str
-    text: str
-    access_right: str | None
-    embargo_end: Any
-
-
-def texts(session: Session, work: Work) -> list[FileText]:
-    """Extracted texts of a work's files, each with its effective access (search decides per reader)."""
-    return [
-        FileText(f.name, f.text or "", *visibility.file_access(work, f))
-        for f in _files(session, work.id)
-        if f.text_state == extraction.DONE and f.text
-    ]
-
-
 # -- changes ----------------------------------------------------------------------------------------
 
 

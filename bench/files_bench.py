@@ -49,6 +49,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` (all its threads) from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int, field: str = "VmRSS") -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -192,19 +198,27 @@ def bench_transfer(size: int, runs: int) -> None:
             baseline = rss_kb(server.pid)
             sampler = RssSampler(server.pid)
             sampler.start()
-            ups, downs = [], []
+            ups, downs, up_cpu, down_cpu = [], [], [], []
             for run in range(runs):
+                before = cpu_seconds(server.pid)
                 ups.append(upload(port, token, work_id, f"big-{run}.wav", payload))
+                middle = cpu_seconds(server.pid)
                 downs.append(download(port, token, work_id, f"big-{run}.wav", expected))
+                up_cpu.append(middle - before)
+                down_cpu.append(cpu_seconds(server.pid) - middle)
             peak = sampler.stop()
         finally:
             server.terminate()
             server.wait(timeout=30)
     mb = size / MB
     up, down = statistics.median(ups), statistics.median(downs)
+    print(f"machine                   {os.cpu_count()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"file size                 {mb:.0f} MB, {runs} runs each way (SQLite, uvicorn, loopback)")
     print(f"upload   median           {up:.2f} s = {mb / up:.0f} MB/s   (runs: {', '.join(f'{mb / t:.0f}' for t in ups)} MB/s)")
     print(f"download median           {down:.2f} s = {mb / down:.0f} MB/s   (runs: {', '.join(f'{mb / t:.0f}' for t in downs)} MB/s)")
+    cpu_up, cpu_down = statistics.median(up_cpu), statistics.median(down_cpu)
+    print(f"server CPU time median    upload {cpu_up:.2f} s ({cpu_up / mb * 1000:.1f} ms/MB), "
+          f"download {cpu_down:.2f} s ({cpu_down / mb * 1000:.1f} ms/MB) — all threads")
     print(f"server RSS                baseline {baseline / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB, "
           f"growth {(peak - baseline) / 1024:.1f} MiB")
     print(f"ratios                    upload {mb / up / 200:.2f}x, download {mb / down / 200:.2f}x of 200 MB/s; "

@@ -105,7 +105,7 @@ def id_from_identifier(settings: Settings, identifier: str) -> int | None:
 
 
 def centre_slugs(session: Session) -> dict[int, str]:
-    return {row.id: row.slug for row in session.execute(sa.select(MemberCentre.id, MemberCentre.slug))}
+    return {row.id: envelope.text(row.slug) for row in session.execute(sa.select(MemberCentre.id, MemberCentre.slug))}
 
 
 class not_indexed(sa.sql.expression.ColumnElement[bool]):  # noqa: N801 (reads like a function)
@@ -178,7 +178,7 @@ def load(
             .where(work_collections.c.work_id.in_(ids))
             .order_by(work_collections.c.work_id, Collection.path)
         ):
-            paths[work_id].append(path)
+            paths[work_id].append(envelope.text(path))
         if with_metadata:
             for file in session.execute(
                 sa.select(File.work_id, File.name, File.media_type, File.access_right, File.embargo_end)
@@ -218,8 +218,8 @@ def header(work: Disseminated, context: RenderContext, set_specs: list[str]) -> 
     sub = etree.SubElement
     sub(element, _IDENTIFIER).text = context.identifier(work.id)
     sub(element, _DATESTAMP).text = envelope.datestamp(work.datestamp)
-    for spec in set_specs:
-        sub(element, _SET_SPEC).text = envelope.text(spec)
+    for spec in set_specs:  # made of slugs and paths already cleaned by load()
+        sub(element, _SET_SPEC).text = spec
     return element
 
 

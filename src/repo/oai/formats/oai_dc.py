@@ -68,15 +68,22 @@ def xml_lang(code: str) -> str | None:
 
 def _dicts(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
     value = doc.get(key)
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+    if value.__class__ is not list or not value:
+        return _EMPTY
+    return [item for item in value if item.__class__ is dict]
+
+
+_EMPTY: list[Any] = []
 
 
 def _strings(value: Any) -> list[str]:
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+    if value.__class__ is not list or not value:
+        return _EMPTY
+    return [item for item in value if item.__class__ is str]
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+    return value if value.__class__ is str and value.strip() else None
 
 
 def _person(person: dict[str, Any]) -> str | None:
@@ -130,7 +137,8 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
             element.set(LANG, code)
 
     titles = _dicts(doc, "titles")
-    titles.sort(key=lambda t: t.get("type") != "main")  # the main title first
+    if len(titles) > 1:
+        titles.sort(key=lambda t: t.get("type") != "main")  # the main title first
     for title in titles:
         add(TITLE, title.get("value"), title.get("lang"))
     for person in _dicts(doc, "creators"):

@@ -1,0 +1,174 @@
+"""OAI-PMH benchmark: one harvester over HTTP on loopback against `repo serve` (uvicorn, SQLite).
+
+Measures, printing medians and ratios (never asserts):
+
+1. full ListRecords oai_dc harvest of a synthetic corpus: records/s (median of --runs);
+2. latency of the page near 90 % of the list / latency of the first page (keyset paging should
+   keep this near 1 however deep the page), at each size in --latency-sizes;
+3. server peak RSS (VmHWM from /proc/<pid>/status) after a full harvest, per size in --rss-sizes.
+
+    .venv/bin/python bench/oai_bench.py                      # 100k works, 10k vs 100k RSS
+    .venv/bin/python bench/oai_bench.py --latency-sizes 100000,1000000 --rss-sizes 10000,1000000
+
+Targets (issue 3): >= 10,000 records/s; latency ratio <= 1.2; RSS <= 200 MB and <= 20 MB above 10k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from lxml import etree
+
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+BIN = Path(sys.executable).parent
+
+
+def generate(directory: Path, count: int, seed: int) -> float:
+    """Load ``count`` synthetic works with `repo demo --synthetic`; return works/s."""
+    env = {**os.environ, "REPO_DATA_DIR": str(directory), "REPO_SECRET_KEY": "bench-secret"}
+    env.pop("REPO_DATABASE_URL", None)
+    started = time.perf_counter()
+    subprocess.run([str(BIN / "repo"), "demo", "--synthetic", str(count), "--seed", str(seed)], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    return count / (time.perf_counter() - started)
+
+
+class Server:
+    def __init__(self, directory: Path, page_size: int) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        env = {**os.environ, "REPO_DATA_DIR": str(directory), "REPO_SECRET_KEY": "bench-secret",
+               "REPO_LOG_LEVEL": "warning", "REPO_OAI_PAGE_SIZE": str(page_size),
+               "REPO_BASE_URL": f"http://127.0.0.1:{self.port}"}
+        env.pop("REPO_DATABASE_URL", None)
+        self.process = subprocess.Popen([str(BIN / "repo"), "serve", "--port", str(self.port)], env=env,
+                                        stdout=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{self.port}/oai"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(self.url, params={"verb": "Identify"}, timeout=5).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("server did not start") from None
+                time.sleep(0.2)
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def harvest(url: str, client: httpx.Client) -> tuple[int, float, list[str]]:
+    """Full ListRecords oai_dc harvest: (records, seconds, the token of every page)."""
+    params = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+    tokens: list[str] = []
+    records = 0
+    started = time.perf_counter()
+    while True:
+        response = client.get(url, params=params)
+        root = etree.fromstring(response.content)
+        records += len(root.findall(f"{OAI}ListRecords/{OAI}record"))
+        token = root.findtext(f"{OAI}ListRecords/{OAI}resumptionToken")
+        if not token:
+            break
+        tokens.append(token)
+        params = {"verb": "ListRecords", "resumptionToken": token}
+    return records, time.perf_counter() - started, tokens
+
+
+def timed(client: httpx.Client, url: str, params: dict[str, str], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        client.get(url, params=params).raise_for_status()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--works", type=int, default=100_000, help="corpus for the throughput runs")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--latency-sizes", default="100000")
+    parser.add_argument("--rss-sizes", default="10000,100000")
+    parser.add_argument("--repeats", type=int, default=15, help="timed requests per page for latency")
+    parser.add_argument("--keep", type=Path, default=None, help="keep corpora here (reused when present)")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="oai-bench-"))
+    sizes = sorted({args.works, *map(int, args.latency_sizes.split(",")), *map(int, args.rss_sizes.split(","))})
+    corpora: dict[int, Path] = {}
+    print(f"OAI-PMH benchmark — page size {args.page_size}, SQLite, uvicorn (h11) on loopback, {os.cpu_count()} CPUs")
+    for size in sizes:
+        directory = root / f"works-{size}"
+        if not (directory / "repo.sqlite3").exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            rate = generate(directory, size, seed=1)
+            print(f"generated {size:>9,} works: {rate:,.0f} works/s (repo demo --synthetic)")
+        corpora[size] = directory
+    try:
+        # 1. throughput
+        server = Server(corpora[args.works], args.page_size)
+        rates = []
+        with httpx.Client(timeout=120) as client:
+            for run in range(args.runs):
+                records, seconds, _ = harvest(server.url, client)
+                rates.append(records / seconds)
+                print(f"  run {run + 1}: {records:,} records in {seconds:.2f} s = {records / seconds:,.0f} records/s")
+        server.stop()
+        print(f"full harvest of {args.works:,} works: median {statistics.median(rates):,.0f} records/s (target >= 10,000)")
+
+        # 2. deep-page latency
+        for size in map(int, args.latency_sizes.split(",")):
+            server = Server(corpora[size], args.page_size)
+            with httpx.Client(timeout=120) as client:
+                _, _, tokens = harvest(server.url, client)
+                deep = tokens[int(len(tokens) * 0.9) - 1]
+                first = timed(client, server.url, {"verb": "ListRecords", "metadataPrefix": "oai_dc"}, args.repeats)
+                second = timed(client, server.url, {"verb": "ListRecords", "resumptionToken": tokens[0]}, args.repeats)
+                late = timed(client, server.url, {"verb": "ListRecords", "resumptionToken": deep}, args.repeats)
+            server.stop()
+            print(f"{size:>9,} works: first page {first * 1000:.1f} ms (second {second * 1000:.1f} ms), "
+                  f"page at 90 % {late * 1000:.1f} ms: ratio {late / first:.2f} (target <= 1.2), "
+                  f"vs second page {late / second:.2f}")
+
+        # 3. peak RSS over a full harvest
+        peaks: dict[int, float] = {}
+        for size in map(int, args.rss_sizes.split(",")):
+            server = Server(corpora[size], args.page_size)
+            with httpx.Client(timeout=120) as client:
+                records, seconds, _ = harvest(server.url, client)
+            peaks[size] = server.peak_rss_mb()
+            server.stop()
+            print(f"{size:>9,} works: server peak RSS {peaks[size]:.1f} MB after harvesting {records:,} records "
+                  f"({records / seconds:,.0f} records/s)")
+        if len(peaks) >= 2:
+            small, large = min(peaks), max(peaks)
+            print(f"peak RSS {large:,} vs {small:,} works: {peaks[large]:.1f} MB vs {peaks[small]:.1f} MB, "
+                  f"+{peaks[large] - peaks[small]:.1f} MB, ratio {peaks[large] / peaks[small]:.2f} "
+                  f"(target <= 200 MB and <= +20 MB)")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -42,7 +42,7 @@ def _stored(request: Request, ctx: Context, file: File, created: bool) -> Respon
     """201/200 with the file record, and extraction started once the transaction has committed."""
     work = works.get_readable(ctx, file.work_id)
     state = request.app.state
-    task = BackgroundTask(extraction.process, state.db, service.storage_of(ctx), [file.id], state.clock.now,
+    task = BackgroundTask(extraction.process_in_background, state.db, service.storage_of(ctx), [file.id], state.clock.now,
                           on_commit=list(state.on_commit))
     out = service.to_out(ctx, work, file)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200,

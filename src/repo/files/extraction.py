@@ -13,12 +13,14 @@ stored, an outbox row (reason ``file_text``) makes search reindex its work.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -141,6 +143,20 @@ def process(
         for callback in on_commit:
             callback()  # wake the search indexer
     return outcomes
+
+
+# Extractions run on their own small pool: at most this many children at once per server process,
+# and a waiting upload response never holds a thread of the request thread pool.
+_POOL_SIZE = max(1, (os.cpu_count() or 2) // 2)
+_pool: ThreadPoolExecutor | None = None
+
+
+async def process_in_background(*args: object, **kwargs: object) -> None:
+    """:func:`process` on the extraction pool (used as a response's background task)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_POOL_SIZE, thread_name_prefix="repo-extract")
+    await asyncio.wrap_future(_pool.submit(process, *args, **kwargs))  # type: ignore[arg-type]
 
 
 def retry_ids(database: Database) -> list[int]:

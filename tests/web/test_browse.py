@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from lxml import etree, html
 
@@ -81,12 +80,12 @@ def test_centre_and_collection_pages(room: Room, database: Any) -> None:
     assert room.client.get("/centres").status_code == 200
 
 
-@pytest.mark.parametrize("query,status", [("page=2", 200), ("page=0", 200), ("page=-5", 200), ("page=abc", 200),
-                                          ("page=99999999999999999999", 404), ("page=3", 404), ("page=%00", 200)])
-def test_listing_pages_tolerate_bad_numbers(room: Room, query: str, status: int) -> None:
-    response = room.client.get(f"/collections/biblioteca?{query}")
-    assert response.status_code == status
-    assert response.headers["content-type"].startswith("text/html")
+def test_listing_pages_tolerate_bad_numbers(room: Room) -> None:
+    for query, status in [("page=2", 200), ("page=0", 200), ("page=-5", 200), ("page=abc", 200), ("page=%00", 200),
+                          ("page=99999999999999999999", 404), ("page=3", 404)]:
+        response = room.client.get(f"/collections/biblioteca?{query}")
+        assert response.status_code == status, query
+        assert response.headers["content-type"].startswith("text/html"), query
 
 
 def _validate(document: bytes, schema: str) -> etree._Element:

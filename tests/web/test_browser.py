@@ -9,7 +9,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pytest
+
 from conftest import Room
+
+# Rendering and parsing do not depend on the database: one (SQLite) is enough here; the SQL of the
+# reading room runs on both databases in test_landing.py and test_browse.py.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def test_search_apply_a_facet_and_open_a_work(page: Any, room: Room) -> None:

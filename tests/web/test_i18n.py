@@ -12,11 +12,17 @@ from fastapi.testclient import TestClient
 from lxml import html
 
 from conftest import Room
+
 from repo.web import i18n
 
 WEB = Path(i18n.__file__).parent
 
+# Rendering and parsing do not depend on the database: one (SQLite) is enough here; the SQL of the
+# reading room runs on both databases in test_landing.py and test_browse.py.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
+
+@sqlite_only
 @pytest.mark.parametrize("header,expected", [
     ("pt-BR,pt;q=0.9,en;q=0.8", "pt"), ("en-GB,en;q=0.9", "en"), ("de-DE,de;q=0.9,pt;q=0.5", "pt"),
     ("fr, en;q=0.1", "en"), ("zh-CN", "es"), ("", "es"), ("en;q=0, es;q=0.2", "es"), ("en;q=abc", "es"),
@@ -29,6 +35,7 @@ def test_accept_language(client: TestClient, header: str, expected: str) -> None
     assert html.fromstring(response.text).xpath("/html/@lang") == [expected]
 
 
+@sqlite_only
 def test_switch_is_remembered_in_a_cookie(room: Room) -> None:
     client = room.client
     first = client.get(f"/works/{room['open_book']}?lang=pt", headers={"Accept-Language": "en"})
@@ -41,6 +48,7 @@ def test_switch_is_remembered_in_a_cookie(room: Room) -> None:
     assert "set-cookie" not in later.headers
 
 
+@sqlite_only
 @pytest.mark.parametrize("value", ["de", "xx-YY", "<script>", "e" * 200, "", "pt_BR"])
 def test_unsupported_or_odd_lang_values_are_ignored(client: TestClient, value: str) -> None:
     response = client.get("/", params={"lang": value}, headers={"Accept-Language": "en"})
@@ -50,6 +58,7 @@ def test_unsupported_or_odd_lang_values_are_ignored(client: TestClient, value: s
     assert "<script>" not in response.text
 
 
+@sqlite_only
 def test_every_page_links_to_every_language_keeping_the_query(room: Room) -> None:
     for path in ("/", f"/works/{room['article']}", "/search?q=vivienda&type=working_paper", "/centres/iep"):
         tree = html.fromstring(room.client.get(path, headers={"Accept-Language": "en"}).text)
@@ -80,6 +89,7 @@ def test_catalogs_are_complete_and_in_sync_with_the_sources(tmp_path: Path) -> N
         assert extracted - translated == set(), lang
 
 
+@sqlite_only
 def test_dates_and_numbers_follow_the_language(room: Room) -> None:
     work = room["thesis_embargoed"]
     for lang, month in (("es", "de"), ("pt", "de"), ("en", ",")):

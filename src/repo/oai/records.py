@@ -8,6 +8,8 @@ persistent deletions (§2.5.1, ``deletedRecord=persistent``).
 
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +33,15 @@ from repo.works.vocabularies import Status
 
 HEADER_COLUMNS = (Work.id, Work.status, Work.type, Work.centre_id, Work.access_right, Work.embargo_end,
                   Work.datestamp)
-RECORD_COLUMNS = (*HEADER_COLUMNS, Work.doc)
+# The metadata document is read as JSON text and decoded here: cheaper than the ORM type's
+# processing, and the raw text tells in one scan whether any string in it needs cleaning.
+RECORD_COLUMNS = (*HEADER_COLUMNS, sa.type_coerce(Work.doc, sa.Text).label("doc"))
+PG_RECORD_COLUMNS = (*HEADER_COLUMNS, sa.cast(Work.doc, sa.Text).label("doc"))
+# Anything that may decode to an XML-illegal character: a JSON escape of a C0 control other than
+# tab/LF/CR, of a surrogate or of U+FFFE/U+FFFF, or such a character written raw. False positives
+# (an escaped backslash before "u0001") only cost the slow, per-string cleaning path.
+_SUSPECT = re.compile(r"\\u(?:000[0-8bBcCeEfF]|001[0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF])"
+                      "|[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class Disseminated:
     datestamp: datetime
     centre: str
     doc: dict[str, Any] = field(default_factory=dict)
+    clean: bool = False  # True when no string in ``doc`` holds an XML-illegal character
     collections: list[str] = field(default_factory=list)  # collection paths
     files: list[FileView] = field(default_factory=list)
 
@@ -155,7 +166,10 @@ def keyset(
 ) -> Sequence[sa.Row[Any]]:
     """Up to ``limit`` records after ``after`` in ``(datestamp, id)`` order: a range scan on
     ``ix_works_datestamp_id`` whatever the depth (never OFFSET)."""
-    query = sa.select(*(RECORD_COLUMNS if with_metadata else HEADER_COLUMNS))
+    columns = HEADER_COLUMNS
+    if with_metadata:
+        columns = PG_RECORD_COLUMNS if session.get_bind().dialect.name == "postgresql" else RECORD_COLUMNS
+    query = sa.select(*columns)
     query = query.where(not_indexed(membership), in_range(lower, upper))
     if after is not None:
         # A row-value comparison: both SQLite and PostgreSQL seek the index with it (the expanded
@@ -186,21 +200,33 @@ def load(
                 .order_by(File.work_id, File.id)
             ):
                 files[file.work_id].append(FileView(file.name, file.media_type, file.access_right, file.embargo_end))
-    return [
-        Disseminated(
+    loaded = []
+    for row in rows:
+        doc, clean = _document(row.doc) if with_metadata else ({}, True)
+        loaded.append(Disseminated(
             id=row.id, status=row.status, type=row.type, access_right=row.access_right,
             embargo_end=row.embargo_end, datestamp=row.datestamp, centre=centres.get(row.centre_id, ""),
-            doc=(row.doc if with_metadata and isinstance(row.doc, dict) else {}),
-            collections=paths.get(row.id, []), files=files.get(row.id, []),
-        )
-        for row in rows
-    ]
+            doc=doc, clean=clean, collections=paths.get(row.id, []), files=files.get(row.id, []),
+        ))
+    return loaded
+
+
+def _document(raw: Any) -> tuple[dict[str, Any], bool]:
+    """The metadata document and whether it is free of XML-illegal characters."""
+    if raw.__class__ is str:
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            return {}, True
+        return (doc, _SUSPECT.search(raw) is None) if doc.__class__ is dict else ({}, True)
+    return (raw, False) if isinstance(raw, dict) else ({}, True)
 
 
 def get(session: Session, work_id: int) -> Disseminated | None:
     """One record (published or withdrawn) with its metadata, or ``None``."""
+    columns = PG_RECORD_COLUMNS if session.get_bind().dialect.name == "postgresql" else RECORD_COLUMNS
     rows = session.execute(
-        sa.select(*RECORD_COLUMNS).where(Work.id == work_id, visibility.public_or_tombstone())
+        sa.select(*columns).where(Work.id == work_id, visibility.public_or_tombstone())
     ).all()
     if not rows:
         return None

@@ -126,10 +126,15 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
     root = etree.Element(ROOT, SCHEMA_LOCATION, nsmap=NSMAP)
     sub = etree.SubElement
     clean = _XML_ILLEGAL.sub
+    dirty = not work.clean  # most documents need no cleaning: records.load scanned their JSON text
 
     def add(tag: str, value: Any, lang: Any = None) -> None:
         # The hot path of a harvest (about 15 calls per record): kept to the bare minimum.
-        if value.__class__ is not str or not (value := clean("", value).strip()):
+        if value.__class__ is not str:
+            return
+        if dirty:
+            value = clean("", value)
+        if not (value := value.strip()):
             return
         element = sub(root, tag)
         element.text = value

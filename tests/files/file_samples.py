@@ -75,3 +75,36 @@ REFUSED: dict[str, tuple[str, bytes]] = {
     "png-as-jpg": ("photo.jpg", png()),
     "pdf-as-mp3": ("song.mp3", text_pdf(["not audio"])),
 }
+
+
+def epub_book(chapters: list[str], *, entity_path: str | None = None, bomb_bytes: int = 0) -> bytes:
+    """An EPUB 3 with one XHTML document per chapter (in spine order). ``entity_path`` adds an
+    external entity to the first chapter; ``bomb_bytes`` adds a chapter of that many zeros,
+    deflated (a zip bomb)."""
+    buffer = io.BytesIO()
+    items = "".join(f'<item id="c{i}" href="text/c{i}.xhtml" media-type="application/xhtml+xml"/>'
+                    for i in range(len(chapters) + (1 if bomb_bytes else 0)))
+    spine = "".join(f'<itemref idref="c{i}"/>' for i in range(len(chapters) + (1 if bomb_bytes else 0)))
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/container.xml", (
+            '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+            '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+            "</rootfiles></container>"), compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("OEBPS/content.opf", (
+            '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
+            f"<manifest>{items}</manifest><spine>{spine}</spine></package>"), compress_type=zipfile.ZIP_DEFLATED)
+        for i, text in enumerate(chapters):
+            doctype = (f'<!DOCTYPE html [<!ENTITY xxe SYSTEM "file://{entity_path}">]>'
+                       if entity_path and i == 0 else "<!DOCTYPE html>")
+            body = f"<p>{text}</p>" + ("<p>&xxe;</p>" if entity_path and i == 0 else "")
+            archive.writestr(f"OEBPS/text/c{i}.xhtml", (
+                f'<?xml version="1.0" encoding="utf-8"?>{doctype}<html xmlns="http://www.w3.org/1999/xhtml">'
+                f"<head><title>c{i}</title><style>p {{ color: red }}</style></head><body>{body}"
+                "<script>var hidden = 1;</script></body></html>"), compress_type=zipfile.ZIP_DEFLATED)
+        if bomb_bytes:
+            with archive.open(f"OEBPS/text/c{len(chapters)}.xhtml", "w") as member:
+                block = b"\0" * (1 << 20)
+                for _ in range(bomb_bytes >> 20):
+                    member.write(block)
+    return buffer.getvalue()

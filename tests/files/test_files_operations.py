@@ -28,22 +28,26 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def _row(database: Database, storage: Storage, data: bytes, media_type: str = "application/pdf") -> int:
     """A work with one stored file, written directly (no server running, so no indexer drains the outbox)."""
+    with database.session() as session:
+        return _row_in(session, storage, data, media_type)
+
+
+def _row_in(session: Any, storage: Storage, data: bytes, media_type: str) -> int:
     sha = hashlib.sha256(data).hexdigest()
     storage.path(sha).parent.mkdir(parents=True, exist_ok=True)
     storage.path(sha).write_bytes(data)
-    with database.session() as session:
-        centre = MemberCentre(slug="c", name="C", created_at=NOW, updated_at=NOW)
-        session.add(centre)
-        session.flush()
-        work = Work(status="draft", centre_id=centre.id, access_right="open", doc={}, version=1,
-                    created_at=NOW, updated_at=NOW, embargo_pending=False)
-        session.add(work)
-        session.flush()
-        file = File(work_id=work.id, name="a.pdf", media_type=media_type, size=len(data), sha256=sha,
-                    md5=hashlib.md5(data).hexdigest(), text_state="pending", created_at=NOW, updated_at=NOW)
-        session.add(file)
-        session.flush()
-        return file.id
+    centre = MemberCentre(slug=f"c{sha[:8]}", name="C", created_at=NOW, updated_at=NOW)
+    session.add(centre)
+    session.flush()
+    work = Work(status="draft", centre_id=centre.id, access_right="open", doc={}, version=1,
+                created_at=NOW, updated_at=NOW, embargo_pending=False)
+    session.add(work)
+    session.flush()
+    file = File(work_id=work.id, name="a.pdf", media_type=media_type, size=len(data), sha256=sha,
+                md5=hashlib.md5(data).hexdigest(), text_state="pending", created_at=NOW, updated_at=NOW)
+    session.add(file)
+    session.flush()
+    return file.id
 
 
 def test_time_and_memory_limits_are_contained_and_recorded(database: Database, settings: Settings) -> None:
@@ -88,6 +92,27 @@ def test_a_file_replaced_during_extraction_keeps_its_new_state(database: Databas
         row = session.get(File, file_id)
         assert (row.text_state, row.text) == ("pending", None)  # the old bytes' text was not attached
         assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEntry)) == 0
+
+
+def test_epub_text_in_spine_order_without_entities_scripts_or_bombs(database: Database, settings: Settings,
+                                                                    tmp_path: Any) -> None:
+    from file_samples import epub_book
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-MARKER-b4")
+    storage = Storage(settings.data_dir)
+    book = _row(database, storage, epub_book(["Capítulo uno: la tierra", "Capítulo dos: el agua"],
+                                             entity_path=str(secret)), "application/epub+zip")
+    outcome = extraction.process(database, storage, [book], lambda: NOW)[book]
+    assert outcome.state == "done", outcome.error
+    assert outcome.text is not None
+    assert outcome.text.split("\f") == ["Capítulo uno: la tierra", "Capítulo dos: el agua"]
+    assert "TOP-SECRET" not in outcome.text and "hidden" not in outcome.text and "color" not in outcome.text
+    assert not outcome.thumbnail
+    with database.session() as session:
+        bomb = _row_in(session, storage, epub_book(["ok"], bomb_bytes=80 << 20), "application/epub+zip")
+    bombed = extraction.process(database, storage, [bomb], lambda: NOW)[bomb]
+    assert bombed.state == "failed" and "larger than" in (bombed.error or ""), bombed
 
 
 @pytest.fixture

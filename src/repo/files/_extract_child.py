@@ -1,10 +1,11 @@
-"""The extraction child process: limits itself, then reads one PDF with pypdfium2.
+"""The extraction child process: limits itself, then reads one PDF (pypdfium2) or EPUB (lxml).
 
-Run as ``python -I _extract_child.py SOURCE THUMBNAIL MAX_CHARS MEMORY_BYTES CPU_SECONDS``.
-It sets its own resource limits *before* importing pdfium (so the parent needs no
-``preexec_fn``, which is unsafe in a threaded server), writes the text to stdout (pages separated
-by form feeds, at most MAX_CHARS characters) and the first page, rendered small, to THUMBNAIL as
-a PNG. Exit status 0 on success; otherwise the reason is the last line of stderr.
+Run as ``python -I _extract_child.py KIND SOURCE THUMBNAIL MAX_CHARS MEMORY_BYTES CPU_SECONDS``
+(KIND ``pdf`` or ``epub``). It sets its own resource limits *before* importing any parser (so the
+parent needs no ``preexec_fn``, which is unsafe in a threaded server), writes the text to stdout
+(pages or chapters separated by form feeds, at most MAX_CHARS characters) and, for a PDF, the first
+page rendered small to THUMBNAIL as a PNG. Exit status 0 on success; otherwise the reason is the
+last line of stderr.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ def png(width: int, height: int, stride: int, pixels: bytes) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b"")
 
 
-def main(source: str, thumbnail: str, max_chars: int) -> None:
+MAX_MEMBER = 64 << 20  # an EPUB part larger than this once decompressed is a zip bomb
+
+
+def pdf_text(source: str, thumbnail: str, max_chars: int) -> None:
     import pypdfium2 as pdfium
 
     out = sys.stdout
@@ -46,6 +50,8 @@ def main(source: str, thumbnail: str, max_chars: int) -> None:
     try:
         written = 0
         for index in range(len(pdf)):
+            if index and written >= max_chars:
+                break
             page = pdf[index]
             if index == 0:
                 scale = min(THUMBNAIL_WIDTH / max(page.get_width(), 1), THUMBNAIL_MAX_HEIGHT / max(page.get_height(), 1))
@@ -65,12 +71,98 @@ def main(source: str, thumbnail: str, max_chars: int) -> None:
     out.flush()
 
 
+def epub_text(source: str, max_chars: int) -> None:
+    """The spine's documents in reading order, as text. XML is parsed without DTDs, entities or
+    network; every part is read with a cap, so a zip bomb fails instead of filling memory."""
+    import posixpath
+    import zipfile
+    from urllib.parse import unquote
+
+    from lxml import etree
+
+    safe = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    # XHTML parts often use HTML entities (&nbsp;) without a DTD: recover, but never resolve.
+    lenient = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                              recover=True)
+    opf_ns = {"opf": "http://www.idpf.org/2007/opf"}
+    out = sys.stdout
+    with zipfile.ZipFile(source) as archive:
+
+        def read(name: str) -> bytes:
+            with archive.open(name) as member:
+                data = member.read(MAX_MEMBER + 1)
+            if len(data) > MAX_MEMBER:
+                raise ValueError(f"{name} is larger than {MAX_MEMBER} bytes once decompressed")
+            return data
+
+        container = etree.fromstring(read("META-INF/container.xml"), safe)
+        rootfile = container.find(".//{urn:oasis:names:tc:opendocument:xmlns:container}rootfile")
+        if rootfile is None or not rootfile.get("full-path"):
+            raise ValueError("META-INF/container.xml names no package document")
+        package_path = rootfile.get("full-path")
+        package = etree.fromstring(read(package_path), safe)
+        manifest = {item.get("id"): item.get("href") for item in package.iterfind(".//opf:manifest/opf:item", opf_ns)}
+        base = posixpath.dirname(package_path)
+        written = 0
+        for index, itemref in enumerate(package.iterfind(".//opf:spine/opf:itemref", opf_ns)):
+            href = manifest.get(itemref.get("idref"))
+            if not href or written >= max_chars:
+                continue
+            try:
+                data = read(posixpath.normpath(posixpath.join(base, unquote(href))))
+            except KeyError:
+                continue  # a spine entry without its file: skip it, keep the rest
+            try:
+                document = etree.fromstring(data, lenient)
+            except etree.XMLSyntaxError:
+                continue  # not even recoverable XML: skip the part, keep the rest
+            if document is None:
+                continue
+            body = next(document.iter("{http://www.w3.org/1999/xhtml}body", "body"), document)
+            text = "\n".join(line for line in (" ".join(p.split()) for p in _texts(body)) if line)
+            text = text[: max_chars - written]
+            out.write(("\f" if written else "") + text)
+            written += len(text)
+    out.flush()
+
+
+_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "br", "tr", "blockquote", "section", "pre"}
+_SKIP = {"script", "style", "head"}
+
+
+def _texts(root: object) -> list[str]:
+    """Text of an XHTML tree, one string per block; entity references (never resolved), comments,
+    scripts and styles contribute nothing."""
+    parts = [""]
+
+    def walk(node: object) -> None:
+        tag = getattr(node, "tag", None)
+        if isinstance(tag, str):
+            name = tag.rpartition("}")[2]
+            if name in _SKIP:
+                return
+            if name in _BLOCKS:
+                parts.append("")
+            parts[-1] += getattr(node, "text", None) or ""
+            for child in node:  # type: ignore[attr-defined]
+                walk(child)
+                parts[-1] += getattr(child, "tail", None) or ""
+            if name in _BLOCKS:
+                parts.append("")
+
+    walk(root)
+    return parts
+
+
 if __name__ == "__main__":
-    source_arg, thumbnail_arg, chars_arg, memory_arg, cpu_arg = sys.argv[1:6]
+    kind_arg, source_arg, thumbnail_arg, chars_arg, memory_arg, cpu_arg = sys.argv[1:7]
     limit(int(memory_arg), int(cpu_arg))
     sys.stdout.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
     try:
-        main(source_arg, thumbnail_arg, int(chars_arg))
+        if kind_arg == "epub":
+            epub_text(source_arg, int(chars_arg))
+        else:
+            pdf_text(source_arg, thumbnail_arg, int(chars_arg))
     except MemoryError:
         print("memory limit reached", file=sys.stderr)
         sys.exit(3)

@@ -7,7 +7,8 @@ the deposit; ``repo files extract`` retries pending and failed files.
 
 PDF text and the first-page thumbnail come from pypdfium2 (PDFium: the engine of Chrome's
 viewer — fast, tolerant of damaged files, and it ignores XFA, so an XFA packet's external entities
-are never resolved). Plain text is decoded in process (bounded, cheap). When a file's text is
+are never resolved). EPUB text is the spine's XHTML read by lxml without DTDs, entities or network,
+each part capped (zip bombs fail). Plain text is decoded in process (bounded, cheap). When a file's text is
 stored, an outbox row (reason ``file_text``) makes search reindex its work.
 """
 
@@ -29,7 +30,7 @@ import sqlalchemy as sa
 
 from repo.db import Database
 from repo.files.models import File
-from repo.files.sniff import PDF, TEXT
+from repo.files.sniff import EPUB, PDF, TEXT
 from repo.files.storage import Storage
 from repo.search import outbox
 
@@ -63,18 +64,18 @@ def extract(storage: Storage, sha256: str, media_type: str, limits: Limits = Lim
         with source.open("rb") as handle:
             data = handle.read(limits.max_chars * 4)
         return Outcome(DONE, text=data.decode("utf-8", errors="replace")[: limits.max_chars])
-    if media_type != PDF:
+    if media_type not in (PDF, EPUB):
         return Outcome(SKIPPED)
-    return _extract_pdf(storage, source, sha256, limits)
+    return _extract_in_child("pdf" if media_type == PDF else "epub", storage, source, sha256, limits)
 
 
-def _extract_pdf(storage: Storage, source: Path, sha256: str, limits: Limits) -> Outcome:
+def _extract_in_child(kind: str, storage: Storage, source: Path, sha256: str, limits: Limits) -> Outcome:
     storage.tmp.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=storage.tmp, prefix="thumb-", suffix=".png")
     os.close(fd)
     thumbnail = Path(name)
     # Run by path in isolated mode: the child imports nothing but the standard library and pdfium.
-    command = [sys.executable, "-I", str(CHILD), str(source), str(thumbnail),
+    command = [sys.executable, "-I", str(CHILD), kind, str(source), str(thumbnail),
                str(limits.max_chars), str(limits.memory_bytes), str(max(1, int(limits.seconds)))]
     try:
         try:
@@ -104,7 +105,8 @@ def _reason(returncode: int, stderr: bytes) -> str:
         return "memory limit reached"
     lines = stderr.decode("utf-8", errors="replace").strip().splitlines()
     message = lines[-1] if lines else f"exit status {returncode}"
-    if "MemoryError" in message or "Cannot allocate memory" in message or returncode == -signal.SIGSEGV:
+    out_of_memory = ("MemoryError", "Cannot allocate memory", "failed to map segment", "std::bad_alloc")
+    if any(sign in message for sign in out_of_memory) or returncode == -signal.SIGSEGV:
         return f"memory limit reached or crashed ({message[:200]})"
     return f"unreadable: {message[:300]}"
 

@@ -28,6 +28,8 @@ class Work(Base):
     __tablename__ = "works"
     __table_args__ = (
         sa.Index("ix_works_datestamp_id", "datestamp", "id"),
+        # OAI completeListSize: a covering count of records in a datestamp window.
+        sa.Index("ix_works_status_datestamp", "status", "datestamp"),
         sa.Index("ix_works_updated_at_id", "updated_at", "id"),
         sa.Index("ix_works_embargo_pending_embargo_end", "embargo_pending", "embargo_end"),
     )

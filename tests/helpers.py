@@ -56,12 +56,18 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
     return body
 
 
+# The outbox is a queue that the background indexer drains at any moment; its rows are written in
+# the same transaction as the change they announce, so the other tables prove it was not written.
+QUEUES = {"search_outbox"}
+
+
 def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table: compare before/after to prove a request changed nothing."""
+    """Every row of every stored table: compare before/after to prove a request changed nothing."""
     with database.engine.connect() as connection:
         return {
             table.name: sorted(
                 (tuple(str(v) for v in row) for row in connection.execute(sa.select(table))), key=str
             )
             for table in Base.metadata.sorted_tables
+            if table.name not in QUEUES
         }

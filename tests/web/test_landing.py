@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from lxml import html
 from pyld import jsonld
 

@@ -49,6 +49,7 @@ class FileView:
     access: str | None  # effective access right now
     embargo_end: date | None
     readable: bool  # the public may read the bytes now
+    thumbnail: str | None = None  # first-page preview, when there is one and the file is readable
 
     @property
     def format(self) -> str:
@@ -123,14 +124,17 @@ def parse_metadata(doc: dict[str, Any]) -> Metadata:
 
 def file_view(work: Work, file: File, base_url: str, now: datetime) -> FileView:
     access, embargo_end = visibility.file_access(work, file)
+    readable = visibility.file_is_open(work, file, now)
+    url = f"{base_url}/works/{work.id}/files/{quote(file.name, safe='')}"
     return FileView(
         name=file.name,
-        url=f"{base_url}/works/{work.id}/files/{quote(file.name, safe='')}",
+        url=url,
         media_type=file.media_type,
         size=file.size,
         access=visibility.effective_access(access, embargo_end, now),
         embargo_end=embargo_end if access == "embargoed" else None,
-        readable=visibility.file_is_open(work, file, now),
+        readable=readable,
+        thumbnail=f"{url}/thumbnail" if readable and file.has_thumbnail else None,
     )
 
 

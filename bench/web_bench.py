@@ -1,0 +1,120 @@
+"""Reading-room benchmark: server time of each kind of page over a synthetic corpus.
+
+Loads ``--works`` synthetic works (``repo demo --synthetic``), indexes them for search
+(``repo reindex``), then requests every kind of page in-process through the ASGI app (no network,
+so the time is the server's: routing, SQL, rendering) and prints the median and 95th percentile
+per page, and the ratio of a deep listing page to the first. Prints, never asserts.
+
+    .venv/bin/python bench/web_bench.py                 # 100,000 works
+    .venv/bin/python bench/web_bench.py --works 10000 --runs 30
+
+Target (issue 6): every page <= 100 ms of server time with 100,000 works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def load(directory: Path, works: int, seed: int, search: bool) -> None:
+    env = {**os.environ, "REPO_DATA_DIR": str(directory), "REPO_SECRET_KEY": "bench-secret"}
+    env.pop("REPO_DATABASE_URL", None)
+    env.pop("REPO_SEARCH_URL", None)
+    started = time.perf_counter()
+    subprocess.run([str(BIN / "repo"), "demo", "--synthetic", str(works), "--seed", str(seed)], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    print(f"loaded {works:,} works in {time.perf_counter() - started:.1f} s")
+    if search:
+        started = time.perf_counter()
+        subprocess.run([str(BIN / "repo"), "reindex"], env=env, check=True, stdout=subprocess.DEVNULL)
+        print(f"indexed for search in {time.perf_counter() - started:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--works", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=20, help="timed requests per page (after 3 warm-ups)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-search", action="store_true", help="skip indexing and the /search pages")
+    parser.add_argument("--data-dir", type=Path, help="reuse a data directory already loaded")
+    args = parser.parse_args()
+
+    directory = args.data_dir or Path(tempfile.mkdtemp(prefix="web-bench-"))
+    if args.data_dir is None:
+        load(directory, args.works, args.seed, not args.no_search)
+
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+
+    from repo.app import create_app
+    from repo.centres.models import Collection, MemberCentre
+    from repo.config import Settings
+    from repo.works.models import Work
+
+    settings = Settings(data_dir=directory, secret_key="bench-secret", base_url="http://bench.example")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        with app.state.db.session() as session:
+            ids = session.scalars(sa.select(Work.id).where(Work.status == "published")).all()
+            centre = session.scalar(sa.select(MemberCentre.slug).order_by(MemberCentre.id))
+            collection = session.scalar(sa.select(Collection.slug).where(Collection.parent_id.is_(None))
+                                        .order_by(Collection.id))
+            in_centre = session.scalar(sa.select(sa.func.count()).select_from(Work).where(
+                Work.status == "published", Work.centre.has(MemberCentre.slug == centre)))
+        rng = random.Random(args.seed)
+        print(f"{len(ids):,} published works; centre {centre} has {in_centre:,}")
+        deep = max(1, (in_centre or 1) // 20)
+        pages: list[tuple[str, list[str]]] = [
+            ("home", ["/"]),
+            ("landing page", [f"/works/{rng.choice(ids)}" for _ in range(args.runs + 3)]),
+            ("export bibtex", [f"/works/{rng.choice(ids)}/export/bibtex" for _ in range(args.runs + 3)]),
+            ("export csl-json", [f"/works/{rng.choice(ids)}/export/csl-json" for _ in range(args.runs + 3)]),
+            ("centres", ["/centres"]),
+            ("centre, page 1", [f"/centres/{centre}"]),
+            (f"centre, page {deep}", [f"/centres/{centre}?page={deep}"]),
+            ("collection tree", [f"/collections/{collection}"]),
+            ("sitemap index", ["/sitemap.xml"]),
+            ("sitemap block", ["/sitemaps/works-1.xml"]),
+            ("atom feed", ["/feed.atom"]),
+            ("collection feed", [f"/collections/{collection}/feed.atom"]),
+        ]
+        if not args.no_search:
+            pages += [
+                ("search, no query", ["/search"]),
+                ("search, words", ["/search?q=desigualdad", "/search?q=educação", "/search?q=migration policy"]),
+                ("search, facet + sort", ["/search?type=book&sort=newest", "/search?language=por&year=2019"]),
+                ("search, page 100", ["/search?page=100"]),
+            ]
+        medians: dict[str, float] = {}
+        print(f"\n{'page':<24}{'median ms':>10}{'p95 ms':>9}{'status':>8}")
+        for name, urls in pages:
+            times: list[float] = []
+            statuses: set[int] = set()
+            for index in range(args.runs + 3):
+                url = urls[index % len(urls)]
+                started = time.perf_counter()
+                response = client.get(url)
+                elapsed = (time.perf_counter() - started) * 1000
+                statuses.add(response.status_code)
+                if index >= 3:
+                    times.append(elapsed)
+            times.sort()
+            medians[name] = statistics.median(times)
+            p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+            print(f"{name:<24}{medians[name]:>10.1f}{p95:>9.1f}{','.join(map(str, sorted(statuses))):>8}")
+        print(f"\nslowest median: {max(medians.values()):.1f} ms ({max(medians, key=medians.__getitem__)})")
+        print(f"deep/first listing page ratio: {medians[f'centre, page {deep}'] / medians['centre, page 1']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -22,6 +22,7 @@ from repo.files import download, extraction, service
 from repo.files.models import File
 from repo.files.schemas import FileAccessIn, FileList, FileOut
 from repo.works import service as works
+from repo.works.models import Work
 from repo.works.vocabularies import AccessRight
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -38,9 +39,8 @@ IfMatch = Annotated[str | None, Header(description="ETag of the work version you
 ACCESS_BODY_MAX = 16 * 1024
 
 
-def _stored(request: Request, ctx: Context, file: File, created: bool) -> Response:
+def _stored(request: Request, ctx: Context, work: Work, file: File, created: bool) -> Response:
     """201/200 with the file record, and extraction started once the transaction has committed."""
-    work = works.get_readable(ctx, file.work_id)
     state = request.app.state
     task = BackgroundTask(extraction.process_in_background, state.db, service.storage_of(ctx), [file.id], state.clock.now,
                           on_commit=list(state.on_commit))
@@ -77,9 +77,9 @@ def list_files(work_id: int, ctx: Context = Depends(get_context)) -> FileList:
                   "embargo_end": {"type": "string", "format": "date"}}}}}}})
 async def post_file(work_id: int, request: Request, if_match: IfMatch = None,
                     ctx: Context = Depends(get_user_context)) -> Response:
-    file, created = await service.upload_form(ctx, work_id, request.stream(),
+    work, file, created = await service.upload_form(ctx, work_id, request.stream(),
                                               content_type=request.headers.get("content-type"), if_match=if_match)
-    return _stored(request, ctx, file, created)
+    return _stored(request, ctx, work, file, created)
 
 
 @api.put("/{name:path}", response_model=FileOut, summary="Upload or replace a file (the raw bytes as the body)",
@@ -90,9 +90,9 @@ async def put_file(work_id: int, name: str, request: Request, if_match: IfMatch 
                    access_right: AccessRight | None = None, embargo_end: date | None = None,
                    ctx: Context = Depends(get_user_context)) -> Response:
     access = service.parse_access({"access_right": access_right, "embargo_end": embargo_end and embargo_end.isoformat()}, "query.")
-    file, created = await service.upload(ctx, work_id, name, request.stream(), content_type=request.headers.get("content-type"),
+    work, file, created = await service.upload(ctx, work_id, name, request.stream(), content_type=request.headers.get("content-type"),
                                          content_length=request.headers.get("content-length"), if_match=if_match, access=access)
-    return _stored(request, ctx, file, created)
+    return _stored(request, ctx, work, file, created)
 
 
 @api.get("/{name:path}", response_model=FileOut, summary="A file's record (hashes, access, extraction state)")

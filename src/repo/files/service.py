@@ -220,8 +220,8 @@ async def upload(
     content_length: str | None,
     if_match: str | None,
     access: FileAccessIn | None,
-) -> tuple[File, bool]:
-    """``PUT``: store the streamed body as file ``raw_name`` of the work; ``(file, created)``."""
+) -> tuple[Work, File, bool]:
+    """``PUT``: store the streamed body as file ``raw_name`` of the work; ``(work, file, created)``."""
     await anyio.to_thread.run_sync(_precheck, ctx, work_id, if_match)
     name = clean_name(raw_name)
     limit = ctx.settings.upload_max_bytes
@@ -237,7 +237,7 @@ async def upload(
 
 async def upload_form(
     ctx: Context, work_id: int, body: AsyncIterator[bytes], *, content_type: str | None, if_match: str | None
-) -> tuple[File, bool]:
+) -> tuple[Work, File, bool]:
     """``POST multipart/form-data``: one part ``file`` (its filename names the file), optional
     fields ``access_right`` and ``embargo_end``. The part is streamed straight into storage."""
     await anyio.to_thread.run_sync(_precheck, ctx, work_id, if_match)
@@ -302,7 +302,7 @@ async def _pump(body: AsyncIterator[bytes], sink: Callable[[bytes], None], max_t
 def _attach(
     ctx: Context, work_id: int, name: str, writer: BlobWriter, blob: Blob, declared: str | None,
     declared_field: str, if_match: str | None, access: FileAccessIn | None,
-) -> tuple[File, bool]:
+) -> tuple[Work, File, bool]:
     work = works.get_editable(ctx, work_id, if_match)
     _require_changeable(work)
     media_type = media_type_of(name, blob, declared, declared_field)
@@ -327,7 +327,7 @@ def _attach(
             # Two uploads of one new name raced (SQLite has no row lock to serialise them).
             raise Conflict(f"Another upload of {name!r} completed first; send yours again to replace it.") from None
         works.touch(ctx, work, "files", [{"field": f"files.{name}", "old": before, "new": after}])
-    return file, existing is None
+    return work, file, existing is None
 
 
 def set_access(ctx: Context, work_id: int, name: str, data: FileAccessIn, if_match: str | None) -> tuple[Work, File]:

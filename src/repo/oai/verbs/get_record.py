@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from lxml import etree
+
 from repo.oai import records, sets
 from repo.oai.arguments import GetRecordArguments, ParsedRequest
 from repo.oai.envelope import oai
 from repo.oai.errors import CannotDisseminateFormat, IdDoesNotExist
 from repo.oai.formats import REGISTRY
+from repo.oai.formats.base import MetadataFormat
 from repo.oai.records import Disseminated, RenderContext
 from repo.oai.service import Provider, Reply
-from repo.oai.formats.base import MetadataFormat
 
 
-def record(work: Disseminated, fmt: MetadataFormat | None, context: RenderContext):  # type: ignore[no-untyped-def]
+def record(work: Disseminated, fmt: MetadataFormat | None, context: RenderContext) -> etree._Element:
     """``<record>``: the header, then ``<metadata>`` unless deleted (§2.5, no comment before the
     payload root: sickle and scythe read its first child)."""
     element = oai("record")

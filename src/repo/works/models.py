@@ -32,6 +32,11 @@ class Work(Base):
         sa.Index("ix_works_status_datestamp", "status", "datestamp"),
         sa.Index("ix_works_updated_at_id", "updated_at", "id"),
         sa.Index("ix_works_embargo_pending_embargo_end", "embargo_pending", "embargo_end"),
+        # Reading room (migration 0601): latest works, listings and browse counts from the index alone.
+        sa.Index("ix_works_status_published_at_id", "status", "published_at", "id"),
+        sa.Index("ix_works_status_centre_id_published_at_id", "status", "centre_id", "published_at", "id"),
+        sa.Index("ix_works_status_type", "status", "type"),
+        sa.Index("ix_works_status_publication_year", "status", "publication_year"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -34,6 +34,7 @@ from repo.search.backend import (
     Viewer,
 )
 from repo.search.documents import SearchDocument
+from repo.search.embedded.bitmaps import Bitmaps
 from repo.search.highlight import END, START
 from repo.search.query import Clause
 
@@ -46,6 +47,8 @@ _FIELD_COLUMNS = {"title": "{title title_alt}", "author": "{author}", "subject":
 _MULTI = ("language", "country", "collection")
 _NO_YEAR_NEWEST = -1
 _NO_YEAR_OLDEST = 99_999
+#: Rows of the ``changes`` log kept (readers further behind rebuild their bitmaps).
+_CHANGES_KEPT = 20_000
 
 
 def _epoch(value: datetime | None) -> float | None:
@@ -71,6 +74,7 @@ class EmbeddedBackend:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # one writer at a time within this process
         self._registry = threading.Lock()
+        self._bitmaps = Bitmaps()  # facet counts (see bitmaps.py)
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -96,6 +100,9 @@ class EmbeddedBackend:
             self._connections.clear()
         self._local = threading.local()
 
+    def _bump(self, conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM changes WHERE seq < (SELECT max(seq) FROM changes) - ?", (_CHANGES_KEPT,))
+
     def _generation(self, conn: sqlite3.Connection) -> int:
         row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0])
@@ -108,6 +115,8 @@ class EmbeddedBackend:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                conn.execute("CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                             "doc INTEGER NOT NULL)")
                 if conn.execute("SELECT 1 FROM meta WHERE key = 'generation'").fetchone() is None:
                     self._create_tables(conn, 1)
                     conn.execute("INSERT INTO meta VALUES ('generation', '1')")
@@ -129,7 +138,7 @@ class EmbeddedBackend:
             conn.execute(f"CREATE INDEX ix_docs_{g}_{name} ON docs_{g} ({columns})")
         conn.execute(f"CREATE TABLE vals_{g} (dim TEXT NOT NULL, value TEXT NOT NULL, doc INTEGER NOT NULL, "
                      f"PRIMARY KEY (dim, value, doc)) WITHOUT ROWID")
-        conn.execute(f"CREATE INDEX ix_vals_{g}_doc ON vals_{g} (doc)")
+        conn.execute(f"CREATE INDEX ix_vals_{g}_doc ON vals_{g} (doc, dim, value)")  # covering: facets
         conn.execute(f"CREATE VIRTUAL TABLE meta_fts_{g} USING fts5("
                      f"title, title_alt, author, subject, abstract, tokenize='{TOKENIZER}')")
         conn.execute(f"CREATE VIRTUAL TABLE text_fts_{g} USING fts5(body, tokenize='{TOKENIZER}')")
@@ -142,7 +151,7 @@ class EmbeddedBackend:
 
     def _write(self, conn: sqlite3.Connection, g: int, d: SearchDocument, replace: bool) -> None:
         if replace:
-            self._remove(conn, g, d.id)
+            self._remove(conn, g, d.id)  # also records the change for the facet bitmaps
         display = dict(d.display)
         conn.execute(
             f"INSERT INTO docs_{g} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -165,6 +174,7 @@ class EmbeddedBackend:
             conn.execute(f"INSERT INTO text_fts_{g} (rowid, body) VALUES (?, ?)", (d.id, d.fulltext))
 
     def _remove(self, conn: sqlite3.Connection, g: int, work_id: int) -> None:
+        conn.execute("INSERT INTO changes (doc) VALUES (?)", (work_id,))
         conn.execute(f"DELETE FROM docs_{g} WHERE id = ?", (work_id,))
         conn.execute(f"DELETE FROM vals_{g} WHERE doc = ?", (work_id,))
         conn.execute(f"DELETE FROM meta_fts_{g} WHERE rowid = ?", (work_id,))
@@ -186,6 +196,7 @@ class EmbeddedBackend:
                         conn.execute("ROLLBACK TO doc")
                         conn.execute("RELEASE doc")
                         failed[d.id] = f"{type(exc).__name__}: {exc}"
+                self._bump(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -200,6 +211,7 @@ class EmbeddedBackend:
                 g = self._generation(conn)
                 for work_id in work_ids:
                     self._remove(conn, g, work_id)
+                self._bump(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -237,6 +249,7 @@ class EmbeddedBackend:
             try:
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(fresh),))
                 self._drop_tables(conn, current)
+                self._bump(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -261,7 +274,9 @@ class EmbeddedBackend:
         conn.execute("BEGIN")  # one snapshot for count, page, facets and snippets
         try:
             try:
-                return self._search(conn, self._generation(conn), query)
+                g = self._generation(conn)
+                self._bitmaps.refresh(conn, g)
+                return self._search(conn, g, query)
             except sqlite3.OperationalError as exc:
                 if "fts5" in str(exc).lower():  # defensive: the AST never produces engine syntax
                     return BackendResult(0, [], {})
@@ -280,47 +295,75 @@ class EmbeddedBackend:
                     f"WHERE text_fts_{g} MATCH :n{i}))") if clause.field is None else ""
             where.append(f"NOT (d.id IN (SELECT rowid FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :n{i}){text})")
         sort = query.sort if positive or query.sort != "relevance" else "newest"
-        if positive:
-            for i, clause in enumerate(positive):
-                params[f"p{i}"] = _fts(clause)
-                text = (f" OR (d.open_from <= :now AND d.id IN (SELECT rowid FROM text_fts_{g} "
-                        f"WHERE text_fts_{g} MATCH :p{i}))") if clause.field is None else ""
-                if len(positive) > 1:
-                    where.append(f"(d.id IN (SELECT rowid FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :p{i}){text})")
-            params["any"] = _any(positive)
-            unfielded = [c for c in positive if c.field is None]
-            text_part = ""
-            if unfielded:
-                params["any_text"] = _any(unfielded)
-                text_part = (f" UNION ALL SELECT rowid, bm25(text_fts_{g}) * {TEXT_WEIGHT}, 1 FROM text_fts_{g} "
-                             f"WHERE text_fts_{g} MATCH :any_text")
-            conn.execute("DROP TABLE IF EXISTS temp.hits")
-            conn.execute(
-                f"CREATE TEMP TABLE hits AS WITH c AS MATERIALIZED ("
-                f"SELECT rowid AS id, bm25(meta_fts_{g}, {WEIGHTS}) AS r, 0 AS t FROM meta_fts_{g} "
-                f"WHERE meta_fts_{g} MATCH :any{text_part}) "
-                f"SELECT d.id AS id, min(c.r) AS rank, d.ynew, d.yold, d.title_key FROM c JOIN docs_{g} d ON d.id = c.id "
-                f"WHERE (c.t = 0 OR d.open_from <= :now) AND {' AND '.join(where)} GROUP BY d.id",
-                params,
-            )
-            source, condition, base = "temp.hits h JOIN docs_{g} d ON d.id = h.id".format(g=g), "1", "h"
-        else:
-            source, condition, base = f"docs_{g} d", " AND ".join(where), "d"
-        total = int(conn.execute(f"SELECT count(*) FROM {source} WHERE {condition}", params).fetchone()[0])
-        order, keyset, key_columns = _order(sort, base)
-        page_sql = f"SELECT d.id, d.display, {key_columns} FROM {source} WHERE {condition}"
+        order, keyset, key_columns = _order(sort)
         if query.after is not None:
             for i, value in enumerate(query.after):
                 params[f"a{i}"] = value
+        params.update(limit=query.limit, offset=query.offset)
+        if not positive:
+            return self._browse(conn, g, query, where, params, order, keyset, key_columns)
+        for i, clause in enumerate(positive):
+            params[f"p{i}"] = _fts(clause)
+            text = (f" OR (d.open_from <= :now AND d.id IN (SELECT rowid FROM text_fts_{g} "
+                    f"WHERE text_fts_{g} MATCH :p{i}))") if clause.field is None else ""
+            if len(positive) > 1:
+                where.append(f"(d.id IN (SELECT rowid FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :p{i}){text})")
+        params["any"] = _any(positive)
+        unfielded = [c for c in positive if c.field is None]
+        text_part = ""
+        if unfielded:
+            params["any_text"] = _any(unfielded)
+            text_part = (f" UNION ALL SELECT rowid, bm25(text_fts_{g}) * {TEXT_WEIGHT}, 1 FROM text_fts_{g} "
+                         f"WHERE text_fts_{g} MATCH :any_text")
+        # The matches, with their sort keys and single-valued facet values, go to a temporary table
+        # once; count, page and facets then read that small table instead of re-running the match.
+        conn.execute("DROP TABLE IF EXISTS temp.hits")
+        conn.execute("CREATE TEMP TABLE hits (id INTEGER PRIMARY KEY, rank REAL, ynew INTEGER, yold INTEGER, "
+                     "title_key TEXT)")
+        conn.execute(
+            f"INSERT INTO temp.hits WITH c AS MATERIALIZED ("
+            f"SELECT rowid AS id, bm25(meta_fts_{g}, {WEIGHTS}) AS r, 0 AS t FROM meta_fts_{g} "
+            f"WHERE meta_fts_{g} MATCH :any{text_part}) "
+            f"SELECT d.id, min(c.r), d.ynew, d.yold, d.title_key FROM c JOIN docs_{g} d ON d.id = c.id "
+            f"WHERE (c.t = 0 OR d.open_from <= :now) AND {' AND '.join(where)} GROUP BY d.id",
+            params,
+        )
+        total = int(conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0])
+        page_sql = f"SELECT d.id, NULL, {key_columns} FROM temp.hits d"
+        if query.after is not None:
+            page_sql += f" WHERE {keyset}"
+        page_sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
+        rows = conn.execute(page_sql, params).fetchall()
+        displays = dict(conn.execute(
+            f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(r[0]) for r in rows) or 'NULL'})"
+        ).fetchall())
+        hits = [BackendHit(id=row[0], display=json.loads(displays[row[0]]), sort_key=list(row[2:]),
+                           score=-row[2] if sort == "relevance" else None) for row in rows]
+        if hits:
+            self._highlight(conn, g, hits, positive, now)
+        facets: dict[str, list[tuple[str, int]]] = {}
+        if query.facets:
+            matches = self._bitmaps.from_ids(row[0] for row in conn.execute("SELECT id FROM temp.hits"))
+            facets = self._bitmaps.counts(matches, query.now, FACET_SIZE)
+        return BackendResult(total, hits, facets)
+
+    def _browse(self, conn: sqlite3.Connection, g: int, query: BackendQuery, where: list[str],
+                params: dict[str, Any], order: str, keyset: str, key_columns: str) -> BackendResult:
+        """No free text: filters only, straight on the documents table (its indexes serve the sorts)."""
+        condition = " AND ".join(where)
+        page_sql = f"SELECT d.id, d.display, {key_columns} FROM docs_{g} d WHERE {condition}"
+        if query.after is not None:
             page_sql += f" AND {keyset}"
         page_sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
-        params.update(limit=query.limit, offset=query.offset)
-        rows = conn.execute(page_sql, params).fetchall()
-        hits = [BackendHit(id=row[0], display=json.loads(row[1]), sort_key=list(row[2:]),
-                           score=-row[2] if sort == "relevance" else None) for row in rows]
-        if positive and hits:
-            self._highlight(conn, g, hits, positive, now)
-        facets = self._facets(conn, g, source, condition, params, now) if query.facets else {}
+        hits = [BackendHit(id=row[0], display=json.loads(row[1]), sort_key=list(row[2:]))
+                for row in conn.execute(page_sql, params)]
+        if query.clauses:  # exclusions only: the matching set comes from SQL
+            matches = self._bitmaps.from_ids(
+                row[0] for row in conn.execute(f"SELECT d.id FROM docs_{g} d WHERE {condition}", params))
+        else:  # pure browsing (the landing page, facet links): bitmaps only, no pass over the rows
+            matches = _browse_mask(self._bitmaps, query)
+        total = matches.bit_count()
+        facets = self._bitmaps.counts(matches, query.now, FACET_SIZE) if query.facets else {}
         return BackendResult(total, hits, facets)
 
     def _highlight(self, conn: sqlite3.Connection, g: int, hits: list[BackendHit], positive: list[Clause],
@@ -349,28 +392,6 @@ class EmbeddedBackend:
             ):
                 if START in (row[1] or ""):
                     by_id[row[0]].highlights["fulltext"] = [row[1]]
-
-    def _facets(self, conn: sqlite3.Connection, g: int, source: str, condition: str, params: dict[str, Any],
-                now: float) -> dict[str, list[tuple[str, int]]]:
-        facets: dict[str, list[tuple[str, int]]] = {}
-        single = {
-            "type": ("d.type", "count(*) DESC, 1"),
-            "year": ("d.year", "1 DESC"),
-            "centre": ("d.centre", "count(*) DESC, 1"),
-            "access": (_ACCESS_NOW, "count(*) DESC, 1"),
-            "has_fulltext": ("CASE WHEN d.open_from <= :now THEN 'true' ELSE 'false' END", "count(*) DESC, 1"),
-        }
-        for dim in ("type", "language", "year", "centre", "collection", "country", "access", "has_fulltext"):
-            if dim in _MULTI:
-                sql = (f"SELECT v.value, count(*) FROM {source} JOIN vals_{g} v ON v.doc = d.id AND v.dim = '{dim}' "
-                       f"WHERE {condition} GROUP BY v.value ORDER BY count(*) DESC, 1 LIMIT {FACET_SIZE}")
-            else:
-                expression, order = single[dim]
-                sql = (f"SELECT {expression}, count(*) FROM {source} WHERE {condition} AND {expression} IS NOT NULL "
-                       f"GROUP BY 1 ORDER BY {order} LIMIT {FACET_SIZE}")
-            facets[dim] = [(str(value), int(count)) for value, count in conn.execute(sql, params)]
-        return facets
-
 
 _ACCESS_NOW = ("CASE WHEN d.access_right = 'embargoed' AND d.embargo_from <= :now THEN 'open' "
                "ELSE d.access_right END")
@@ -420,12 +441,44 @@ def _filters(filters: Filters, params: dict[str, Any], g: int) -> list[str]:
     return where
 
 
-def _order(sort: str, base: str) -> tuple[str, str, str]:
-    """(ORDER BY, keyset condition after the previous page's last key, key columns)."""
+def _order(sort: str) -> tuple[str, str, str]:
+    """(ORDER BY, keyset condition after the previous page's last key, key columns) over ``d``."""
     if sort == "relevance":
-        return "h.rank, d.id", "(h.rank, d.id) > (:a0, :a1)", "h.rank, d.id"
+        return "d.rank, d.id", "(d.rank, d.id) > (:a0, :a1)", "d.rank, d.id"
     if sort == "oldest":
         return "d.yold, d.id", "(d.yold, d.id) > (:a0, :a1)", "d.yold, d.id"
     if sort == "title":
         return "d.title_key, d.id", "(d.title_key, d.id) > (:a0, :a1)", "d.title_key, d.id"
     return "d.ynew DESC, d.id DESC", "(d.ynew, d.id) < (:a0, :a1)", "d.ynew, d.id"
+
+
+def _browse_mask(bitmaps: Bitmaps, query: BackendQuery) -> int:
+    """The bitmap twin of ``_visibility`` + ``_filters`` (used when there is no free text)."""
+    mask = bitmaps.get("all", "")
+    viewer, f = query.viewer, query.filters
+    if not viewer.everything:
+        mask &= bitmaps.get("status", "published") | bitmaps.any_of("centre_id", map(str, viewer.centre_ids))
+    for dim, values in (("type", f.types), ("centre", f.centres), ("language", f.languages),
+                        ("country", f.countries), ("collection", f.collections)):
+        if values:
+            mask &= bitmaps.any_of(dim, values)
+    if f.year_from is not None or f.year_to is not None:
+        low, high = f.year_from if f.year_from is not None else -1, f.year_to if f.year_to is not None else 99_999
+        mask &= bitmaps.any_of("year", [y for y in bitmaps.values("year") if low <= int(y) <= high])
+    lifted, opened = bitmaps.derived(query.now)
+    if f.access:
+        embargoed = bitmaps.get("access_right", "embargoed")
+        allowed = 0
+        for value in f.access:
+            if value == "open":
+                allowed |= bitmaps.get("access_right", "open") | (embargoed & lifted)
+            elif value == "embargoed":
+                allowed |= embargoed & ~lifted
+            else:
+                allowed |= bitmaps.get("access_right", value)
+        mask &= allowed
+    if f.has_fulltext is True:
+        mask &= opened
+    elif f.has_fulltext is False:
+        mask &= ~opened
+    return mask

@@ -1,0 +1,205 @@
+"""Search benchmark: query latency with facets, and `repo reindex` throughput, per backend.
+
+On a synthetic corpus (`repo demo --synthetic N`, plus extracted full text for --text-share of the
+works, written here as File rows the way the extractor leaves them), for each backend:
+
+1. `repo reindex` (the in-process function the command runs): works/s;
+2. 200 mixed queries (words, phrases, fields, exclusions, filters, browse) with facets, through
+   the search service exactly as `GET /api/search` calls it: p50/p95/mean in ms;
+3. the same for free-text queries combined with a year range (FTS with range filters).
+
+Prints medians and percentiles; never asserts. Targets (issue 4, embedded backend, 100k works):
+p50 <= 20 ms, p95 <= 60 ms for both query sets; reindex >= 2,000 works/s.
+
+    .venv/bin/python bench/search_bench.py                          # 100k works, embedded + osmem
+    .venv/bin/python bench/search_bench.py --works 1000000 --backends embedded
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+BIN = Path(sys.executable).parent
+
+
+def prepare(directory: Path, count: int, seed: int, text_share: float) -> None:
+    """The corpus: synthetic works (the shared generator) and extracted texts for some of them."""
+    marker = directory / f"corpus-{count}-{seed}-{text_share}"
+    if marker.exists():
+        return
+    env = {**os.environ, "REPO_DATA_DIR": str(directory), "REPO_SECRET_KEY": "bench-secret"}
+    env.pop("REPO_DATABASE_URL", None)
+    started = time.perf_counter()
+    subprocess.run([str(BIN / "repo"), "demo", "--synthetic", str(count), "--seed", str(seed)], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    print(f"generated {count:,} works in {time.perf_counter() - started:.0f} s")
+    from repo.db import Database
+    from repo.files.models import File
+    from repo.works.models import Work
+
+    database = Database(f"sqlite:///{directory / 'repo.sqlite3'}")
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    with database.session() as session:
+        vocabulary = _vocabulary(session)
+        ids = session.scalars(sa.select(Work.id)).all()
+        chosen = [i for i in ids if rng.random() < text_share]
+        rows = [{"work_id": i, "name": "texto.pdf", "media_type": "application/pdf", "size": 4096, "sha256": "0" * 64,
+                 "md5": "0" * 32, "text_state": "done", "has_thumbnail": False, "created_at": now, "updated_at": now,
+                 "text": " ".join(rng.choices(vocabulary, k=400))} for i in chosen]
+        for start in range(0, len(rows), 5000):
+            session.execute(sa.insert(File), rows[start:start + 5000])
+    database.dispose()
+    marker.touch()
+    print(f"added extracted text (400 words) to {len(chosen):,} works")
+
+
+def _vocabulary(session) -> list[str]:  # type: ignore[no-untyped-def]
+    from repo.works.models import Work
+
+    words: set[str] = set()
+    for doc in session.scalars(sa.select(Work.doc).limit(3000)):
+        for title in doc.get("titles", []):
+            words.update(w for w in re.findall(r"[^\W\d_]{4,}", title["value"]))
+        for abstract in doc.get("abstracts", []):
+            words.update(w for w in re.findall(r"[^\W\d_]{4,}", abstract["value"]))
+    return sorted(words)
+
+
+def queries(session, seed: int, n: int) -> tuple[list[dict], list[dict]]:  # type: ignore[no-untyped-def, type-arg]
+    """``n`` mixed queries and ``n`` free-text + year-range queries, drawn from the corpus."""
+    from repo.works.models import Work
+
+    rng = random.Random(seed)
+    vocabulary = _vocabulary(session)
+    creators = []
+    for doc in session.scalars(sa.select(Work.doc).limit(500)):
+        creators += [c["family"] for c in doc.get("creators", []) if c.get("family")]
+    titles = [t["value"] for doc in session.scalars(sa.select(Work.doc).limit(500)) for t in doc.get("titles", [])]
+    types = ["book", "working_paper", "journal_article", "report", "lecture"]
+    languages = ["spa", "por", "eng", "fra"]
+    mixed: list[dict] = []  # type: ignore[type-arg]
+    for i in range(n):
+        kind = i % 20
+        word = rng.choice(vocabulary)
+        if kind < 7:
+            q = {"q": word}
+        elif kind < 10:
+            q = {"q": f"{word} {rng.choice(vocabulary)}"}
+        elif kind < 12:
+            words = rng.choice(titles).split()
+            start = rng.randrange(max(len(words) - 1, 1))
+            q = {"q": '"' + " ".join(words[start:start + 2]) + '"'}
+        elif kind < 13:
+            q = {"q": f"author:{rng.choice(creators)}"}
+        elif kind < 14:
+            q = {"q": f"title:{word}"}
+        elif kind < 15:
+            q = {"q": f"{word} -{rng.choice(vocabulary)}"}
+        elif kind < 17:
+            q = {"q": word, "type": [rng.choice(types)]}
+        elif kind < 18:
+            q = {"q": word, "language": [rng.choice(languages)], "sort": "newest"}
+        elif kind < 19:
+            q = {"type": [rng.choice(types)], "sort": "newest"}  # browse a facet
+        else:
+            q = {}  # the landing page: everything, newest first
+        mixed.append(q)
+    ranged = []
+    for _ in range(n):
+        start = rng.randrange(1950, 2020)
+        ranged.append({"q": rng.choice(vocabulary), "year_from": start, "year_to": start + rng.choice((1, 5, 10))})
+    return mixed, ranged
+
+
+def run(backend, database, label: str, mixed: list[dict], ranged: list[dict]) -> None:  # type: ignore[no-untyped-def, type-arg]
+    from repo.clock import Clock
+    from repo.config import Settings
+    from repo.context import Context
+    from repo.deposit.auth import ANONYMOUS
+    from repo.search import service
+    from repo.search.schemas import SearchQuery
+
+    settings = Settings(data_dir=Path(tempfile.gettempdir()), secret_key="bench-secret")
+
+    def measure(batch: list[dict]) -> tuple[list[float], list[int]]:  # type: ignore[type-arg]
+        times, totals = [], []
+        for params in batch:
+            with database.session() as session:
+                ctx = Context(session, ANONYMOUS, Clock().now(), settings)
+                started = time.perf_counter()
+                result = service.search(ctx, SearchQuery(**params), backend=backend)
+                times.append((time.perf_counter() - started) * 1000)
+                totals.append(result.total)
+        return times, totals
+
+    measure(mixed[:20])  # warm caches
+    for name, batch in (("mixed queries + facets", mixed), ("free text + year range + facets", ranged)):
+        times, totals = measure(batch)
+        q = statistics.quantiles(times, n=100)
+        print(f"  [{label}] {name}: n={len(times)} p50={statistics.median(times):.1f} ms p95={q[94]:.1f} ms "
+              f"mean={statistics.fmean(times):.1f} ms max={max(times):.1f} ms (median hits {statistics.median(totals):,.0f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--works", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--text-share", type=float, default=0.1, help="Share of works with extracted text")
+    parser.add_argument("--backends", default="embedded,osmem")
+    parser.add_argument("--dir", type=Path, default=None, help="Keep the corpus here (reused when present)")
+    args = parser.parse_args()
+    directory = args.dir or Path(tempfile.mkdtemp(prefix="search-bench-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    prepare(directory, args.works, args.seed, args.text_share)
+
+    from repo.clock import Clock
+    from repo.db import Database
+    from repo.search import indexer
+
+    database = Database(f"sqlite:///{directory / 'repo.sqlite3'}")
+    with database.session() as session:
+        mixed, ranged = queries(session, args.seed, args.queries)
+    print(f"corpus: {indexer.total_works(database):,} works in {directory}")
+    for kind in args.backends.split(","):
+        server = None
+        if kind == "embedded":
+            from repo.search.embedded.backend import EmbeddedBackend
+
+            backend = EmbeddedBackend(directory / "search.sqlite3")
+            label = "embedded (SQLite FTS5)"
+        else:
+            from osmem_server import OsmemServer
+
+            from repo.search.opensearch.backend import OpenSearchBackend
+
+            server = OsmemServer.start(japanese=False)
+            backend = OpenSearchBackend(server.url, "bench-works")
+            label = "osmem-server (OpenSearch-compatible, in memory)"
+        backend.ensure()
+        started = time.perf_counter()
+        count = indexer.reindex(database, backend, Clock())
+        seconds = time.perf_counter() - started
+        print(f"[{label}] reindex: {count:,} works in {seconds:.1f} s = {count / seconds:,.0f} works/s")
+        run(backend, database, label, mixed, ranged)
+        backend.close()
+        if server is not None:
+            server.close()
+    database.dispose()
+
+
+if __name__ == "__main__":
+    main()

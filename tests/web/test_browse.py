@@ -153,3 +153,27 @@ def test_atom_feeds(room: Room, database: Any) -> None:
     ids = [e.findtext(f"{ATOM}id") for e in etree.fromstring(collection.content).findall(f"{ATOM}entry")]
     in_tree = [w for w in newest if any(c.path.startswith("biblioteca:revistas") for c in w.collections)]
     assert ids == [f"http://testserver/works/{w.id}" for w in in_tree] and ids
+
+
+def test_counts_follow_every_change_at_once(room: Room, client: Any) -> None:
+    """The memoised aggregates are recomputed as soon as the data changes (even within one clock tick)."""
+    def lead_and_types() -> tuple[str, dict[str, int]]:
+        tree = html.fromstring(client.get("/", headers={"Accept-Language": "en"}).text)
+        types = {a.get("href").split("=")[1]: int(a.getnext().text)
+                 for a in tree.xpath("//section[@aria-labelledby='browse-type-h']//a")}
+        return tree.xpath("string(//p[@class='lead'])"), types
+
+    lead, types = lead_and_types()
+    record = {"type": "preprint", "centre": "iep", "access_right": "open", "collections": ["tesis"],
+              "metadata": {"titles": [{"value": "Nuevo preprint"}], "creators": [{"family": "Nueva"}],
+                           "languages": ["spa"], "publication_date": "2026"}}
+    work = client.post("/api/works", json=record, headers=room.admin).json()["id"]
+    assert lead_and_types() == (lead, types)  # a draft changes nothing public
+    assert client.post(f"/api/works/{work}/publish", headers=room.admin).status_code == 200
+    new_lead, new_types = lead_and_types()
+    assert new_types == {**types, "preprint": types.get("preprint", 0) + 1}
+    assert new_lead != lead
+    tesis = html.fromstring(client.get("/collections/tesis").text)
+    assert f"/works/{work}" in tesis.xpath("//ol[@class='work-list']//a/@href")
+    assert client.post(f"/api/works/{work}/withdraw", json={"reason": "test"}, headers=room.admin).status_code == 200
+    assert lead_and_types() == (lead, types)

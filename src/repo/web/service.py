@@ -8,7 +8,7 @@ queries whatever their length (no N+1), on indexed columns.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from repo.centres.models import Collection, MemberCentre
 from repo.context import Context
 from repo.errors import Gone, NotFound
 from repo.files.models import File
-from repo.web import exports
+from repo.web import cache, exports
 from repo.web.record import Record, build
 from repo.works import visibility
 from repo.works.models import Work, work_collections
@@ -125,11 +125,13 @@ class Listing:
     pages: int
 
 
-def listing(ctx: Context, condition: Any, lang3: str, raw_page: str | None) -> Listing:
-    """A numbered page of the public works matching ``condition``, newest first."""
+def listing(ctx: Context, condition: Any, lang3: str, raw_page: str | None, *, total: int | None = None) -> Listing:
+    """A numbered page of the public works matching ``condition``, newest first (``total``: the
+    number of matches when the caller knows it from the memoised counts)."""
     page = parse_page(raw_page)
     base = sa.select(Work).where(visibility.public_record(), condition)
-    total = ctx.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
+    if total is None:
+        total = ctx.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if page > pages:
         raise NotFound(f"There is no page {page}; the last is {pages}.")
@@ -137,12 +139,22 @@ def listing(ctx: Context, condition: Any, lang3: str, raw_page: str | None) -> L
     return Listing([summary(w, lang3, ctx) for w in works], total, page, pages)
 
 
-# -- home ------------------------------------------------------------------------------------------------
+# -- home ---------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
+class CentreCount:
+    slug: str
+    name: str
+    country: str | None
+    count: int
+
+
+@dataclass(frozen=True)
 class CollectionCount:
-    collection: Collection
+    slug: str
+    name: str
+    path: str
     depth: int
     count: int
 
@@ -151,71 +163,95 @@ class CollectionCount:
 class Home:
     total: int
     latest: list[Summary]
-    centres: list[tuple[MemberCentre, int]]
+    centres: list[CentreCount]
     collections: list[CollectionCount]
     types: list[tuple[str, int]]
     years: list[tuple[int, int]]
-    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _all_collection_counts(ctx: Context) -> list[CollectionCount]:
+    """Every collection with its number of public works, each work counted once however deep in
+    the subtree it sits (one query; memoised per data version)."""
+
+    def compute() -> list[CollectionCount]:
+        ancestor = sa.orm.aliased(Collection)
+        member = sa.orm.aliased(Collection)
+        public_ids = sa.select(Work.id).where(visibility.public_record())
+        counts = dict(ctx.session.execute(
+            sa.select(ancestor.id, sa.func.count(sa.distinct(work_collections.c.work_id)))
+            .select_from(ancestor)
+            .join(member, sa.or_(member.id == ancestor.id, member.path.startswith(ancestor.path + ":")))
+            .join(work_collections, work_collections.c.collection_id == member.id)
+            .where(work_collections.c.work_id.in_(public_ids))
+            .group_by(ancestor.id)
+        ).all())
+        rows = ctx.session.execute(sa.select(Collection.id, Collection.slug, Collection.name, Collection.path)
+                                   .order_by(Collection.path)).all()
+        return [CollectionCount(slug, name, path, path.count(":"), counts.get(id_, 0))
+                for id_, slug, name, path in rows]
+
+    return cache.memoised(ctx.session, "collection-counts", compute)
 
 
 def collection_counts(ctx: Context, root: Collection | None = None) -> list[CollectionCount]:
-    """Every collection (or the subtree under ``root``) with its number of public works,
-    counting each work once however deep in the subtree it sits (one query)."""
-    ancestor = sa.orm.aliased(Collection)
-    member = sa.orm.aliased(Collection)
-    counts = dict(ctx.session.execute(
-        sa.select(ancestor.id, sa.func.count(sa.distinct(work_collections.c.work_id)))
-        .select_from(ancestor)
-        .join(member, sa.or_(member.id == ancestor.id,
-                             member.path.startswith(ancestor.path + ":")))
-        .join(work_collections, work_collections.c.collection_id == member.id)
-        .join(Work, Work.id == work_collections.c.work_id)
-        .where(visibility.public_record())
-        .group_by(ancestor.id)
-    ).all())
-    query = sa.select(Collection).order_by(Collection.path)
-    if root is not None:
-        query = query.where(Collection.path.startswith(root.path + ":", autoescape=True))
-    collections = ctx.session.scalars(query).all()
-    base_depth = root.path.count(":") + 1 if root is not None else 0
-    return [CollectionCount(c, c.path.count(":") - base_depth, counts.get(c.id, 0)) for c in collections]
+    """The counted collections under ``root`` (all of them without one), depth relative to it."""
+    everything = _all_collection_counts(ctx)
+    if root is None:
+        return everything
+    base = root.path.count(":") + 1
+    return [CollectionCount(c.slug, c.name, c.path, c.depth - base, c.count)
+            for c in everything if c.path.startswith(root.path + ":")]
+
+
+def centre_counts(ctx: Context) -> list[CentreCount]:
+    """Every member centre with its number of public works, by name (memoised per data version)."""
+
+    def compute() -> list[CentreCount]:
+        counts = dict(ctx.session.execute(
+            sa.select(Work.centre_id, sa.func.count()).where(visibility.public_record()).group_by(Work.centre_id)
+        ).all())
+        rows = ctx.session.execute(sa.select(MemberCentre.id, MemberCentre.slug, MemberCentre.name,
+                                             MemberCentre.country).order_by(MemberCentre.name)).all()
+        return [CentreCount(slug, name, country, counts.get(id_, 0)) for id_, slug, name, country in rows]
+
+    return cache.memoised(ctx.session, "centre-counts", compute)
+
+
+def _facet_counts(ctx: Context) -> tuple[int, list[tuple[str, int]], list[tuple[int, int]]]:
+    def compute() -> tuple[int, list[tuple[str, int]], list[tuple[int, int]]]:
+        public = visibility.public_record()
+        total = ctx.session.scalar(sa.select(sa.func.count()).select_from(Work).where(public)) or 0
+        types = ctx.session.execute(
+            sa.select(Work.type, sa.func.count()).where(public).group_by(Work.type)
+            .order_by(sa.func.count().desc(), Work.type)
+        ).all()
+        years = ctx.session.execute(
+            sa.select(Work.publication_year, sa.func.count()).where(public, Work.publication_year.is_not(None))
+            .group_by(Work.publication_year).order_by(Work.publication_year.desc()).limit(12)
+        ).all()
+        return total, [(t, n) for t, n in types if t], [(y, n) for y, n in years]
+
+    return cache.memoised(ctx.session, "facet-counts", compute)
 
 
 def home(ctx: Context, lang3: str) -> Home:
-    public = visibility.public_record()
-    total = ctx.session.scalar(sa.select(sa.func.count()).select_from(Work).where(public)) or 0
-    centre_counts = ctx.session.execute(
-        sa.select(MemberCentre, sa.func.count(Work.id))
-        .join(Work, sa.and_(Work.centre_id == MemberCentre.id, public))
-        .group_by(MemberCentre.id).order_by(sa.func.count(Work.id).desc(), MemberCentre.name)
-    ).all()
-    types = ctx.session.execute(
-        sa.select(Work.type, sa.func.count()).where(public).group_by(Work.type).order_by(sa.func.count().desc())
-    ).all()
-    years = ctx.session.execute(
-        sa.select(Work.publication_year, sa.func.count()).where(public, Work.publication_year.is_not(None))
-        .group_by(Work.publication_year).order_by(Work.publication_year.desc()).limit(12)
-    ).all()
+    total, types, years = _facet_counts(ctx)
+    centres = sorted((c for c in centre_counts(ctx) if c.count), key=lambda c: (-c.count, c.name))
     return Home(
         total=total,
         latest=latest(ctx, lang3),
-        centres=[(c, n) for c, n in centre_counts],
+        centres=centres,
         collections=[c for c in collection_counts(ctx) if c.count],
-        types=[(t, n) for t, n in types if t],
-        years=[(y, n) for y, n in years],
+        types=types,
+        years=years,
     )
 
 
 # -- centres and collections ----------------------------------------------------------------------------
 
 
-def centres(ctx: Context) -> list[tuple[MemberCentre, int]]:
-    public = visibility.public_record()
-    return [(c, n) for c, n in ctx.session.execute(
-        sa.select(MemberCentre, sa.func.count(Work.id))
-        .outerjoin(Work, sa.and_(Work.centre_id == MemberCentre.id, public))
-        .group_by(MemberCentre.id).order_by(MemberCentre.name)
-    ).all()]
+def centres(ctx: Context) -> list[CentreCount]:
+    return centre_counts(ctx)
 
 
 def centre(ctx: Context, slug: str, lang3: str, raw_page: str | None) -> dict[str, Any]:
@@ -224,8 +260,9 @@ def centre(ctx: Context, slug: str, lang3: str, raw_page: str | None) -> dict[st
         raise NotFound(f"No member centre '{slug[:64]}'.")
     collections = ctx.session.scalars(
         sa.select(Collection).where(Collection.centre_id == found.id).order_by(Collection.path)).all()
+    total = next((c.count for c in centre_counts(ctx) if c.slug == found.slug), 0)
     return {"centre": found, "collections": collections,
-            "listing": listing(ctx, Work.centre_id == found.id, lang3, raw_page)}
+            "listing": listing(ctx, Work.centre_id == found.id, lang3, raw_page, total=total)}
 
 
 def collection_by_slug(ctx: Context, slug: str) -> Collection:
@@ -245,11 +282,12 @@ def collection(ctx: Context, slug: str, lang3: str, raw_page: str | None) -> dic
     found = collection_by_slug(ctx, slug)
     slugs = found.path.split(":")[:-1]
     ancestors = {c.slug: c for c in ctx.session.scalars(sa.select(Collection).where(Collection.slug.in_(slugs)))}
+    total = next((c.count for c in _all_collection_counts(ctx) if c.slug == found.slug), 0)
     return {
         "collection": found,
         "ancestors": [ancestors[s] for s in slugs if s in ancestors],
         "children": [c for c in collection_counts(ctx, found) if c.depth == 0],
-        "listing": listing(ctx, in_tree(found), lang3, raw_page),
+        "listing": listing(ctx, in_tree(found), lang3, raw_page, total=total),
     }
 
 

@@ -1,0 +1,55 @@
+"""Aggregates of the reading room (browse counts, the sitemap index), memoised per data version.
+
+Counting every public work by centre, collection tree, type and year is a scan however it is
+indexed; pages must answer in milliseconds. So the aggregates are computed once per *data
+version* — a few O(log n) lookups (the newest work, revision, centre and collection) that change
+with every deposit, edit, publication, withdrawal and structure change — and reused until it
+changes. Each worker process keeps its own small memo; there is nothing to invalidate by hand
+and nothing shared between processes, so several workers stay stateless.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from repo.centres.models import Collection, MemberCentre
+from repo.works.models import Revision, Work
+
+T = TypeVar("T")
+_MAX_ENTRIES = 64
+_memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_lock = threading.Lock()
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever anything the aggregates count changes (each part is an index lookup)."""
+    return tuple(session.execute(sa.select(
+        sa.select(sa.func.max(Work.id)).scalar_subquery(),
+        sa.select(sa.func.max(Work.updated_at)).scalar_subquery(),
+        sa.select(sa.func.max(Revision.id)).scalar_subquery(),
+        sa.select(sa.func.max(MemberCentre.updated_at)).scalar_subquery(),
+        sa.select(sa.func.count(MemberCentre.id)).scalar_subquery(),
+        sa.select(sa.func.max(Collection.updated_at)).scalar_subquery(),
+        sa.select(sa.func.count(Collection.id)).scalar_subquery(),
+    )).one())
+
+
+def memoised(session: Session, name: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per data version of this database."""
+    key = (str(session.get_bind().engine.url), name, data_version(session))
+    with _lock:
+        if key in _memo:
+            _memo.move_to_end(key)
+            return _memo[key]  # type: ignore[no-any-return]
+    value = compute()
+    with _lock:
+        _memo[key] = value
+        while len(_memo) > _MAX_ENTRIES:
+            _memo.popitem(last=False)
+    return value

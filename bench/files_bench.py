@@ -1,12 +1,13 @@
 """Files benchmark: streamed upload and download of a large file over loopback, server memory,
 and PDF text extraction.
 
-Runs uvicorn in a subprocess on a fresh SQLite data directory, uploads a SIZE-MB file (PUT, the
+Runs uvicorn in a subprocess (configured like ``repo serve``: h11, unless ``--http httptools``) on a
+fresh SQLite data directory, uploads a SIZE-MB file (PUT, the
 raw body streamed in 1 MiB writes), downloads it, and samples the server's RSS from
 /proc/<pid>/status throughout. Then extracts the text of a generated PAGES-page PDF through the
 same contained child process the server uses. Prints medians of RUNS runs.
 
-    .venv/bin/python bench/files_bench.py [--size-mb 500] [--runs 3] [--pages 300]
+    .venv/bin/python bench/files_bench.py [--size-mb 500] [--runs 3] [--pages 300] [--http h11|httptools]
 
 Targets (issue 5): ≥ 200 MB/s each way, server RSS growth ≤ 50 MB, 300-page extraction ≤ 5 s.
 """
@@ -172,7 +173,7 @@ def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not start")
 
 
-def bench_transfer(size: int, runs: int) -> None:
+def bench_transfer(size: int, runs: int, http_impl: str) -> None:
     with tempfile.TemporaryDirectory(prefix="files-bench-", dir=os.environ.get("BENCH_TMP")) as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
@@ -187,7 +188,8 @@ def bench_transfer(size: int, runs: int) -> None:
         env.pop("REPO_DATABASE_URL", None)
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "repo.app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log"],
+             "--port", str(port), "--log-level", "warning", "--no-access-log", "--http", http_impl,
+             "--h11-max-incomplete-event-size", str(256 * 1024)],
             env=env, cwd=tmp,
         )
         try:
@@ -213,7 +215,7 @@ def bench_transfer(size: int, runs: int) -> None:
     mb = size / MB
     up, down = statistics.median(ups), statistics.median(downs)
     print(f"machine                   {os.cpu_count()} cores, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"file size                 {mb:.0f} MB, {runs} runs each way (SQLite, uvicorn, loopback)")
+    print(f"file size                 {mb:.0f} MB, {runs} runs each way (SQLite, uvicorn --http {http_impl}, loopback)")
     print(f"upload   median           {up:.2f} s = {mb / up:.0f} MB/s   (runs: {', '.join(f'{mb / t:.0f}' for t in ups)} MB/s)")
     print(f"download median           {down:.2f} s = {mb / down:.0f} MB/s   (runs: {', '.join(f'{mb / t:.0f}' for t in downs)} MB/s)")
     cpu_up, cpu_down = statistics.median(up_cpu), statistics.median(down_cpu)
@@ -250,8 +252,10 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--http", choices=["h11", "httptools"], default="h11",
+                        help="uvicorn's HTTP implementation (repo serve uses h11)")
     args = parser.parse_args()
-    bench_transfer(args.size_mb * MB, args.runs)
+    bench_transfer(args.size_mb * MB, args.runs, args.http)
     bench_extraction(args.pages, args.runs)
 
 

@@ -171,24 +171,39 @@ class Home:
 
 def _all_collection_counts(ctx: Context) -> list[CollectionCount]:
     """Every collection with its number of public works, each work counted once however deep in
-    the subtree it sits (one query; memoised per data version)."""
+    its subtree it sits (memoised per data version).
+
+    One index-only query reads the (work, collection) filings of public works; the subtree
+    totals are summed here from each collection's ancestors (its colon-joined path), a work filed
+    twice under one ancestor counting once. A join over the hierarchy in SQL took seconds at
+    100,000 works; this takes tens of milliseconds.
+    """
 
     def compute() -> list[CollectionCount]:
-        ancestor = sa.orm.aliased(Collection)
-        member = sa.orm.aliased(Collection)
-        public_ids = sa.select(Work.id).where(visibility.public_record())
-        counts = dict(ctx.session.execute(
-            sa.select(ancestor.id, sa.func.count(sa.distinct(work_collections.c.work_id)))
-            .select_from(ancestor)
-            .join(member, sa.or_(member.id == ancestor.id, member.path.startswith(ancestor.path + ":")))
-            .join(work_collections, work_collections.c.collection_id == member.id)
-            .where(work_collections.c.work_id.in_(public_ids))
-            .group_by(ancestor.id)
-        ).all())
         rows = ctx.session.execute(sa.select(Collection.id, Collection.slug, Collection.name, Collection.path)
                                    .order_by(Collection.path)).all()
-        return [CollectionCount(slug, name, path, path.count(":"), counts.get(id_, 0))
-                for id_, slug, name, path in rows]
+        by_path = {path: id_ for id_, _, _, path in rows}
+        lineage: dict[int, tuple[int, ...]] = {}
+        for id_, _, _, path in rows:
+            parts = path.split(":")
+            prefixes = (":".join(parts[:n]) for n in range(1, len(parts) + 1))
+            lineage[id_] = tuple(by_path[p] for p in prefixes if p in by_path)
+        member = work_collections.c
+        filings = ctx.session.execute(
+            sa.select(member.work_id, member.collection_id).join(Work, Work.id == member.work_id)
+            .where(visibility.public_record()))
+        first: dict[int, int] = {}
+        shared: dict[int, set[int]] = {}
+        for work_id, collection_id in filings:
+            if work_id in first:
+                shared.setdefault(work_id, set(lineage.get(first[work_id], ()))).update(lineage.get(collection_id, ()))
+            else:
+                first[work_id] = collection_id
+        totals = dict.fromkeys(lineage, 0)
+        for work_id, collection_id in first.items():
+            for ancestor in shared.get(work_id) or lineage.get(collection_id, ()):
+                totals[ancestor] += 1
+        return [CollectionCount(slug, name, path, path.count(":"), totals[id_]) for id_, slug, name, path in rows]
 
     return cache.memoised(ctx.session, "collection-counts", compute)
 

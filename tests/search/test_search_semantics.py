@@ -247,10 +247,13 @@ def test_changes_reach_the_index(client, corpus, auth):
     flush(client)
     assert ids(search(client, q="transporte")) == {work}
     assert work not in ids(search(client, q="title:vivienda"))
+    before = {v["value"]: v["count"] for v in search(client)["facets"]["type"]}
     response = client.post(f"/api/works/{work}/withdraw", json={"reason": "error"}, headers=auth.editor_a)
     assert response.status_code == 200
     flush(client)
     assert search(client, q="transporte")["total"] == 0
+    after = {v["value"]: v["count"] for v in search(client)["facets"]["type"]}
+    assert before["report"] == 1 and after == {k: v for k, v in before.items() if k != "report"}
     draft = corpus["borrador"]
     assert client.delete(f"/api/works/{draft}", headers=auth.editor_a).status_code == 204
     flush(client)

@@ -16,6 +16,7 @@ documents whose ``open_from <= now`` — the query-time twin of ``visibility.is_
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
 import threading
@@ -142,6 +143,8 @@ class EmbeddedBackend:
         conn.execute(f"CREATE VIRTUAL TABLE meta_fts_{g} USING fts5("
                      f"title, title_alt, author, subject, abstract, tokenize='{TOKENIZER}')")
         conn.execute(f"CREATE VIRTUAL TABLE text_fts_{g} USING fts5(body, tokenize='{TOKENIZER}')")
+        # ``rank`` is bm25 with column weights: cheaper than calling bm25() per row
+        conn.execute(f"INSERT INTO meta_fts_{g} (meta_fts_{g}, rank) VALUES ('rank', 'bm25({WEIGHTS})')")
 
     def _drop_tables(self, conn: sqlite3.Connection, g: int) -> None:
         for table in (f"docs_{g}", f"vals_{g}", f"meta_fts_{g}", f"text_fts_{g}"):
@@ -275,8 +278,9 @@ class EmbeddedBackend:
         try:
             try:
                 g = self._generation(conn)
-                self._bitmaps.refresh(conn, g)
-                return self._search(conn, g, query)
+                with self._bitmaps.lock:
+                    self._bitmaps.refresh(conn, g)
+                    return self._search(conn, g, query)
             except sqlite3.OperationalError as exc:
                 if "fts5" in str(exc).lower():  # defensive: the AST never produces engine syntax
                     return BackendResult(0, [], {})
@@ -302,49 +306,66 @@ class EmbeddedBackend:
         params.update(limit=query.limit, offset=query.offset)
         if not positive:
             return self._browse(conn, g, query, where, params, order, keyset, key_columns)
-        for i, clause in enumerate(positive):
-            params[f"p{i}"] = _fts(clause)
-            text = (f" OR (d.open_from <= :now AND d.id IN (SELECT rowid FROM text_fts_{g} "
-                    f"WHERE text_fts_{g} MATCH :p{i}))") if clause.field is None else ""
-            if len(positive) > 1:
-                where.append(f"(d.id IN (SELECT rowid FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :p{i}){text})")
-        params["any"] = _any(positive)
+        return self._text(conn, g, query, positive, sort)
+
+    def _text(self, conn: sqlite3.Connection, g: int, query: BackendQuery, positive: list[Clause],
+              sort: str) -> BackendResult:
+        """Free text: FTS5 finds and ranks the matches; bitmaps apply visibility, filters and facets.
+
+        Working on row ids in memory avoids joining every match to the documents table, which
+        dominates once a common word matches tens of thousands of works.
+        """
+        bitmaps = self._bitmaps
+        _, opened = bitmaps.derived(query.now)
+        readable = opened.to_bytes(bitmaps.size, "little")
+
+        def is_set(bits: bytes, doc_id: int) -> bool:
+            return bool(bits[doc_id >> 3] >> (doc_id & 7) & 1) if doc_id >> 3 < len(bits) else False
+
+        def ids(clause: Clause) -> int:
+            """Works matching the clause in metadata, or in full text readable now."""
+            found = [r[0] for r in conn.execute(f"SELECT rowid FROM meta_fts_{g} WHERE meta_fts_{g} MATCH ?",
+                                                (_fts(clause),))]
+            if clause.field is None:
+                found += [r[0] for r in conn.execute(
+                    f"SELECT rowid FROM text_fts_{g} WHERE text_fts_{g} MATCH ?", (_fts(clause),))
+                    if is_set(readable, r[0])]
+            return bitmaps.from_ids(found)
+
+        ranks: dict[int, float] = dict(conn.execute(
+            f"SELECT rowid, rank FROM meta_fts_{g} WHERE meta_fts_{g} MATCH ?", (_any(positive),)).fetchall())
         unfielded = [c for c in positive if c.field is None]
-        text_part = ""
         if unfielded:
-            params["any_text"] = _any(unfielded)
-            text_part = (f" UNION ALL SELECT rowid, bm25(text_fts_{g}) * {TEXT_WEIGHT}, 1 FROM text_fts_{g} "
-                         f"WHERE text_fts_{g} MATCH :any_text")
-        # The matches, with their sort keys and single-valued facet values, go to a temporary table
-        # once; count, page and facets then read that small table instead of re-running the match.
-        conn.execute("DROP TABLE IF EXISTS temp.hits")
-        conn.execute("CREATE TEMP TABLE hits (id INTEGER PRIMARY KEY, rank REAL, ynew INTEGER, yold INTEGER, "
-                     "title_key TEXT)")
-        conn.execute(
-            f"INSERT INTO temp.hits WITH c AS MATERIALIZED ("
-            f"SELECT rowid AS id, bm25(meta_fts_{g}, {WEIGHTS}) AS r, 0 AS t FROM meta_fts_{g} "
-            f"WHERE meta_fts_{g} MATCH :any{text_part}) "
-            f"SELECT d.id, min(c.r), d.ynew, d.yold, d.title_key FROM c JOIN docs_{g} d ON d.id = c.id "
-            f"WHERE (c.t = 0 OR d.open_from <= :now) AND {' AND '.join(where)} GROUP BY d.id",
-            params,
-        )
-        total = int(conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0])
-        page_sql = f"SELECT d.id, NULL, {key_columns} FROM temp.hits d"
+            for doc_id, rank in conn.execute(f"SELECT rowid, rank FROM text_fts_{g} WHERE text_fts_{g} MATCH ?",
+                                             (_any(unfielded),)):
+                if is_set(readable, doc_id):
+                    weighted = rank * TEXT_WEIGHT
+                    if weighted < ranks.get(doc_id, 0.0):
+                        ranks[doc_id] = weighted
+        allowed = _browse_mask(bitmaps, query)
+        if len(positive) > 1:
+            for clause in positive:
+                allowed &= ids(clause)
+        else:
+            allowed &= bitmaps.from_ids(ranks)
+        for clause in query.clauses:
+            if clause.negated:
+                allowed &= ~ids(clause)
+        total = allowed.bit_count()
+        facets = bitmaps.counts(allowed, query.now, FACET_SIZE) if query.facets else {}
+        members = allowed.to_bytes(bitmaps.size, "little") if allowed >= 0 else b""
+        key = _python_key(sort, ranks, bitmaps.keys)
+        candidates: Iterable[int] = (i for i in ranks if is_set(members, i))
         if query.after is not None:
-            page_sql += f" WHERE {keyset}"
-        page_sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
-        rows = conn.execute(page_sql, params).fetchall()
+            bound = key.from_sort_key(query.after)
+            candidates = (i for i in candidates if key(i) > bound)
+        page = heapq.nsmallest(query.offset + query.limit, candidates, key=key)[query.offset:]
         displays = dict(conn.execute(
-            f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(r[0]) for r in rows) or 'NULL'})"
-        ).fetchall())
-        hits = [BackendHit(id=row[0], display=json.loads(displays[row[0]]), sort_key=list(row[2:]),
-                           score=-row[2] if sort == "relevance" else None) for row in rows]
+            f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(i) for i in page) or 'NULL'})").fetchall())
+        hits = [BackendHit(id=i, display=json.loads(displays[i]), sort_key=key.sort_key(i),
+                           score=-ranks[i] if sort == "relevance" else None) for i in page]
         if hits:
-            self._highlight(conn, g, hits, positive, now)
-        facets: dict[str, list[tuple[str, int]]] = {}
-        if query.facets:
-            matches = self._bitmaps.from_ids(row[0] for row in conn.execute("SELECT id FROM temp.hits"))
-            facets = self._bitmaps.counts(matches, query.now, FACET_SIZE)
+            self._highlight(conn, g, hits, positive, query.now.timestamp())
         return BackendResult(total, hits, facets)
 
     def _browse(self, conn: sqlite3.Connection, g: int, query: BackendQuery, where: list[str],
@@ -450,6 +471,31 @@ def _order(sort: str) -> tuple[str, str, str]:
     if sort == "title":
         return "d.title_key, d.id", "(d.title_key, d.id) > (:a0, :a1)", "d.title_key, d.id"
     return "d.ynew DESC, d.id DESC", "(d.ynew, d.id) < (:a0, :a1)", "d.ynew, d.id"
+
+
+class _python_key:  # noqa: N801 - used like a function
+    """Sort keys of the free-text path, the Python twin of :func:`_order` (ascending tuples)."""
+
+    def __init__(self, sort: str, ranks: dict[int, float], keys: dict[int, tuple[int, int, str]]) -> None:
+        self.sort, self.ranks, self.keys = sort, ranks, keys
+
+    def __call__(self, doc_id: int) -> tuple[Any, ...]:
+        if self.sort == "relevance":
+            return (self.ranks[doc_id], doc_id)
+        ynew, yold, title = self.keys[doc_id]
+        if self.sort == "oldest":
+            return (yold, doc_id)
+        if self.sort == "title":
+            return (title, doc_id)
+        return (-ynew, -doc_id)
+
+    def sort_key(self, doc_id: int) -> list[Any]:
+        """The cursor form, the same as the SQL path's key columns."""
+        key = self(doc_id)
+        return [-key[0], -key[1]] if self.sort == "newest" else list(key)
+
+    def from_sort_key(self, after: list[Any]) -> tuple[Any, ...]:
+        return (-after[0], -after[1]) if self.sort == "newest" else tuple(after)
 
 
 def _browse_mask(bitmaps: Bitmaps, query: BackendQuery) -> int:

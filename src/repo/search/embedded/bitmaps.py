@@ -30,7 +30,9 @@ class Bitmaps:
     """The bitmaps of one index generation, refreshed from the database on demand."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Held by the backend around refresh *and* every read of one search, so a search never
+        # sees the bitmaps change under it (searches of one process take turns on this part).
+        self.lock = threading.RLock()
         self.generation = -1
         self.seq = 0
         self.size = 0  # bytes per bitmap
@@ -38,6 +40,7 @@ class Bitmaps:
         self._ints: dict[tuple[str, str], int] = {}
         self._embargo: dict[int, float] = {}  # doc -> embargo_from (embargoed docs only)
         self._open: dict[int, float] = {}  # doc -> open_from (docs with full text)
+        self.keys: dict[int, tuple[int, int, str]] = {}  # doc -> sort keys (ynew, yold, title_key)
         self._derived: tuple[date, int, int, int] | None = None  # day, lifted, open-now, all docs
 
     def _empty(self) -> bytearray:
@@ -47,15 +50,16 @@ class Bitmaps:
 
     def refresh(self, conn: sqlite3.Connection, generation: int) -> None:
         """Bring the bitmaps up to date with the committed index (call inside the read snapshot)."""
-        with self._lock:
-            seq = int(conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0])
+        with self.lock:
+            low, seq = conn.execute("SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM changes").fetchone()
             if generation == self.generation and seq == self.seq:
                 return
             changed: list[int] = []
-            if generation == self.generation:
+            rebuild = generation != self.generation or low > self.seq + 1  # a swap, or the log pruned past us
+            if not rebuild:
                 changed = [row[0] for row in conn.execute(
                     "SELECT DISTINCT doc FROM changes WHERE seq > ? LIMIT ?", (self.seq, _INCREMENTAL_MAX + 1))]
-            if generation != self.generation or len(changed) > _INCREMENTAL_MAX:
+            if rebuild or len(changed) > _INCREMENTAL_MAX:
                 self._rebuild(conn, generation)
             else:
                 self._update(conn, generation, changed)
@@ -76,8 +80,9 @@ class Bitmaps:
 
     def _rows(self, conn: sqlite3.Connection, g: int, where: str = "", args: tuple[Any, ...] = ()) -> None:
         for row in conn.execute(f"SELECT id, type, year, centre, status, centre_id, access_right, embargo_from, "
-                                f"open_from FROM docs_{g} {where}", args):
+                                f"open_from, ynew, yold, title_key FROM docs_{g} {where}", args):
             doc_id = row[0]
+            self.keys[doc_id] = (row[9], row[10], row[11])
             self._grow(doc_id)
             self._set(("all", ""), doc_id)
             for dim, value in zip(_COLUMNS, row[1:7]):
@@ -97,6 +102,7 @@ class Bitmaps:
         self.size = 0
         self._embargo.clear()
         self._open.clear()
+        self.keys.clear()
         self._rows(conn, g)
 
     def _update(self, conn: sqlite3.Connection, g: int, changed: list[int]) -> None:
@@ -107,6 +113,7 @@ class Bitmaps:
                     bits[doc_id >> 3] &= mask
             self._embargo.pop(doc_id, None)
             self._open.pop(doc_id, None)
+            self.keys.pop(doc_id, None)
         for start in range(0, len(changed), 500):
             chunk = changed[start:start + 500]
             self._rows(conn, g, f"WHERE id IN ({','.join('?' * len(chunk))})", tuple(chunk))

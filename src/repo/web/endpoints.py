@@ -58,7 +58,7 @@ def export(work_id: str, name: str, ctx: Context = Depends(reader)) -> Response:
     record = service.record(ctx, work_id)
     media_type, extension = exports.EXPORTS[name]
     body = {"bibtex": exports.bibtex, "ris": exports.ris, "csl-json": exports.csl_json,
-            "json-ld": lambda r: exports.json_ld_script(r)}[name](record)
+            "json-ld": exports.json_ld_script}[name](record)
     return Response(body, media_type=media_type, headers={
         "Content-Disposition": f'inline; filename="work-{record.id}.{extension}"',
         "Link": f'<{record.url}>; rel="describes"'})

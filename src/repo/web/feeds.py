@@ -26,6 +26,7 @@ from repo.works.models import Work
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+A = f"{{{ATOM_NS}}}"  # Clark notation prefix of Atom elements
 SITEMAP_BLOCK = 5_000
 
 
@@ -43,7 +44,8 @@ def sitemap_index(ctx: Context) -> bytes:
     entry = etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
     etree.SubElement(entry, f"{{{SITEMAP_NS}}}loc").text = f"{base}/sitemaps/pages.xml"
     block = (Work.id // SITEMAP_BLOCK).label("block")
-    rows = cache.memoised(ctx.session, "sitemap-blocks", lambda: [tuple(row) for row in ctx.session.execute(
+    rows: list[tuple[int, datetime | None]] = cache.memoised(ctx.session, "sitemap-blocks", lambda: [
+        (int(number), lastmod) for number, lastmod in ctx.session.execute(
         sa.select(block, sa.func.max(Work.updated_at)).where(visibility.public_record())
         .group_by(block).order_by(block)
     )])
@@ -103,34 +105,33 @@ def sitemap_pages(ctx: Context) -> bytes:
 def atom(ctx: Context, works: list[Work], *, title: str, feed_path: str, page_path: str) -> bytes:
     """An Atom feed of new works (newest published first)."""
     base = ctx.settings.base_url
-    a = lambda name: f"{{{ATOM_NS}}}{name}"  # noqa: E731
-    root = etree.Element(a("feed"), nsmap={None: ATOM_NS})
-    etree.SubElement(root, a("id")).text = base + feed_path
-    etree.SubElement(root, a("title")).text = title
+    root = etree.Element(A + "feed", nsmap={None: ATOM_NS})
+    etree.SubElement(root, A + "id").text = base + feed_path
+    etree.SubElement(root, A + "title").text = title
     updated = max((w.published_at or w.updated_at for w in works), default=ctx.now)
-    etree.SubElement(root, a("updated")).text = _w3c(updated)
-    etree.SubElement(root, a("link"), rel="self", type="application/atom+xml", href=base + feed_path)
-    etree.SubElement(root, a("link"), rel="alternate", type="text/html", href=base + page_path)
-    author = etree.SubElement(root, a("author"))
-    etree.SubElement(author, a("name")).text = ctx.settings.repository_name
-    etree.SubElement(root, a("generator")).text = "repo"
+    etree.SubElement(root, A + "updated").text = _w3c(updated)
+    etree.SubElement(root, A + "link", rel="self", type="application/atom+xml", href=base + feed_path)
+    etree.SubElement(root, A + "link", rel="alternate", type="text/html", href=base + page_path)
+    author = etree.SubElement(root, A + "author")
+    etree.SubElement(author, A + "name").text = ctx.settings.repository_name
+    etree.SubElement(root, A + "generator").text = "repo"
     for work in works:
         line = summary(work, "", ctx)
-        entry = etree.SubElement(root, a("entry"))
+        entry = etree.SubElement(root, A + "entry")
         url = f"{base}/works/{work.id}"
-        etree.SubElement(entry, a("id")).text = url
-        etree.SubElement(entry, a("title")).text = line.title
-        etree.SubElement(entry, a("updated")).text = _w3c(work.updated_at)
+        etree.SubElement(entry, A + "id").text = url
+        etree.SubElement(entry, A + "title").text = line.title
+        etree.SubElement(entry, A + "updated").text = _w3c(work.updated_at)
         if work.published_at:
-            etree.SubElement(entry, a("published")).text = _w3c(work.published_at)
-        etree.SubElement(entry, a("link"), rel="alternate", type="text/html", href=url)
+            etree.SubElement(entry, A + "published").text = _w3c(work.published_at)
+        etree.SubElement(entry, A + "link", rel="alternate", type="text/html", href=url)
         for name in line.authors or [work.centre.name]:
-            person = etree.SubElement(entry, a("author"))
-            etree.SubElement(person, a("name")).text = name
+            person = etree.SubElement(entry, A + "author")
+            etree.SubElement(person, A + "name").text = name
         if work.type:
-            etree.SubElement(entry, a("category"), term=work.type)
+            etree.SubElement(entry, A + "category", term=work.type)
         abstracts = [x for x in (work.doc or {}).get("abstracts", []) if isinstance(x, dict)]
         if abstracts:
             text = str(abstracts[0].get("value", ""))
-            etree.SubElement(entry, a("summary")).text = text if len(text) <= 600 else text[:597] + "…"
+            etree.SubElement(entry, A + "summary").text = text if len(text) <= 600 else text[:597] + "…"
     return _xml(root)

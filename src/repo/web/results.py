@@ -143,8 +143,8 @@ def run(ctx: Context, params: QueryParams, backend: Any) -> Results:
     for dimension in FACETS:
         links = []
         for value in result.facets.get(dimension, []):
-            active, url = _toggle(state, dimension, value.value)
-            links.append(FacetLink(value.value, value.label, value.count, active, url))
+            selected, url = _toggle(state, dimension, value.value)
+            links.append(FacetLink(value.value, value.label, value.count, selected, url))
             labels[(dimension, value.value)] = value.label
         facets[dimension] = links
     active: list[tuple[str, str, str]] = []

@@ -244,7 +244,7 @@ def _facet_counts(ctx: Context) -> tuple[int, list[tuple[str, int]], list[tuple[
             sa.select(Work.publication_year, sa.func.count()).where(public, Work.publication_year.is_not(None))
             .group_by(Work.publication_year).order_by(Work.publication_year.desc()).limit(12)
         ).all()
-        return total, [(t, n) for t, n in types if t], [(y, n) for y, n in years]
+        return total, [(t, n) for t, n in types if t], [(y, n) for y, n in years if y is not None]
 
     return cache.memoised(ctx.session, "facet-counts", compute)
 

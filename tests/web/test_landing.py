@@ -119,6 +119,10 @@ def test_signposting_of_an_open_work(room: Room) -> None:
     for media_type, href in described.items():
         export = room.client.get(href.removeprefix("http://testserver"))
         assert export.status_code == 200 and export.headers["content-type"].startswith(media_type)
+    # the page carries the same links as <link> elements
+    _, tree = _page(room, room["article"])
+    in_html = {(e.get("rel"), e.get("href")) for e in tree.xpath("//head/link")}
+    assert {(link["rel"], link["href"]) for link in links} <= in_html
     book, _ = _page(room, room["open_book"])
     authors = [link["href"] for link in _links(book.headers["link"]) if link["rel"] == "author"]
     assert authors == ["https://orcid.org/0000-0002-1825-0097"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -33,11 +34,11 @@ ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
 #: Analysed languages (ISO 639-3 → analyser); any other language is folded, not stemmed.
 ANALYSED = {"spa": "es", "por": "pt", "eng": "en", "fra": "fr"}
 # Control characters and the highlight markers (repo.search.highlight) never reach the index.
-_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127, 0xE000, 0xE001], " ")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
 
 
 def _clean(text: str) -> str:
-    return text.translate(_CONTROL)
+    return _CONTROL.sub(" ", text) if _CONTROL.search(text) else text
 
 
 def analyser(lang: str | None) -> str:
@@ -83,7 +84,9 @@ class SearchDocument:
     @property
     def digest(self) -> str:
         """Digest of the whole document (``index check``: stale)."""
-        return _digest(vars(self))  # every field (json: tuples read as lists, dates as text)
+        fields = {k: v for k, v in vars(self).items() if k != "fulltext"}  # json: tuples as lists, dates as text
+        text = hashlib.blake2b(self.fulltext.encode(), digest_size=12).hexdigest()
+        return _digest([fields, text])
 
 
 def _digest(value: Any) -> str:

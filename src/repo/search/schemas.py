@@ -30,7 +30,7 @@ class Sort(StrEnum):
     relevance = "relevance"  # best match first (newest first when there is no free text)
     newest = "newest"  # publication year, latest first; works without a year last
     oldest = "oldest"  # publication year, earliest first; works without a year last
-    title = "title"  # main title, accent- and case-insensitive A→Z
+    title = "title"  # type: ignore[assignment]  # main title, accent- and case-insensitive A→Z (shadows str.title)
 
 
 class SearchQuery(BaseModel):

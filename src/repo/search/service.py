@@ -120,7 +120,7 @@ def _hit(ctx: Context, hit: BackendHit, sort: str) -> SearchHit:
         creators=d.get("creators", []),
         year=d.get("year"),
         type=type_,
-        type_label=WorkType(type_).info.label if type_ in WorkType.__members__ else None,
+        type_label=WorkType(type_).info.label if isinstance(type_, str) and type_ in WorkType.__members__ else None,
         languages=d.get("languages", []),
         centre=d["centre"],
         centre_name=d["centre_name"],

@@ -17,6 +17,7 @@ from repo.files.endpoints import router as files_router
 from repo.oai.endpoints import router as oai_router
 from repo.search.endpoints import router as search_router
 from repo.search import runtime as search_runtime
+from repo.web import warmer as web_warmer
 from repo.web.endpoints import router as web_router
 from repo.middleware import BodyLimit
 
@@ -30,9 +31,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             upgrade(settings.resolved_database_url)  # the embedded profile migrates itself
         app.state.db = Database(settings.resolved_database_url)
         search_runtime.start(app)  # app.state.search (backend) and the background indexer
+        web_warmer.start(app)  # recomputes the reading room's browse counts after each change
         try:
             yield
         finally:
+            web_warmer.stop(app)
             search_runtime.stop(app)
             app.state.db.dispose()
 

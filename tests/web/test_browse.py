@@ -177,3 +177,24 @@ def test_counts_follow_every_change_at_once(room: Room, client: Any) -> None:
     assert f"/works/{work}" in tesis.xpath("//ol[@class='work-list']//a/@href")
     assert client.post(f"/api/works/{work}/withdraw", json={"reason": "test"}, headers=room.admin).status_code == 200
     assert lead_and_types() == (lead, types)
+
+
+def test_the_warmer_recomputes_counts_after_a_commit(room: Room, client: Any, database: Any) -> None:
+    """After a deposit's commit the browse counts are recomputed off the request path."""
+    import time
+
+    from repo.web import cache
+
+    record = {"type": "report", "centre": "iep", "access_right": "open",
+              "metadata": {"titles": [{"value": "Informe"}], "creators": [{"family": "Q"}], "languages": ["spa"],
+                           "publication_date": "2025"}}
+    work = client.post("/api/works", json=record, headers=room.admin).json()["id"]
+    assert client.post(f"/api/works/{work}/publish", headers=room.admin).status_code == 200
+    with database.session() as session:
+        url = str(session.get_bind().engine.url)
+        version = cache.data_version(session)
+    wanted = {(url, name, version) for name in ("facet-counts", "centre-counts", "collection-counts", "sitemap-blocks")}
+    deadline = time.monotonic() + 20
+    while not wanted <= set(cache._memo) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert wanted <= set(cache._memo)  # no page was requested since the publication

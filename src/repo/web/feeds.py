@@ -38,17 +38,24 @@ def _xml(root: etree._Element) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
+def sitemap_blocks(ctx: Context) -> list[tuple[int, datetime | None]]:
+    """The id blocks that hold public works, with their last change (memoised per data version)."""
+    block = (Work.id // SITEMAP_BLOCK).label("block")
+
+    def compute() -> list[tuple[int, datetime | None]]:
+        query = (sa.select(block, sa.func.max(Work.updated_at)).where(visibility.public_record())
+                 .group_by(block).order_by(block))
+        return [(int(number), lastmod) for number, lastmod in ctx.session.execute(query)]
+
+    return cache.memoised(ctx.session, "sitemap-blocks", compute)
+
+
 def sitemap_index(ctx: Context) -> bytes:
     base = ctx.settings.base_url
     root = etree.Element(f"{{{SITEMAP_NS}}}sitemapindex", nsmap={None: SITEMAP_NS})
     entry = etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
     etree.SubElement(entry, f"{{{SITEMAP_NS}}}loc").text = f"{base}/sitemaps/pages.xml"
-    block = (Work.id // SITEMAP_BLOCK).label("block")
-    rows: list[tuple[int, datetime | None]] = cache.memoised(ctx.session, "sitemap-blocks", lambda: [
-        (int(number), lastmod) for number, lastmod in ctx.session.execute(
-        sa.select(block, sa.func.max(Work.updated_at)).where(visibility.public_record())
-        .group_by(block).order_by(block)
-    )])
+    rows = sitemap_blocks(ctx)
     for number, lastmod in rows:
         entry = etree.SubElement(root, f"{{{SITEMAP_NS}}}sitemap")
         etree.SubElement(entry, f"{{{SITEMAP_NS}}}loc").text = f"{base}/sitemaps/works-{number}.xml"

@@ -249,6 +249,13 @@ def _facet_counts(ctx: Context) -> tuple[int, list[tuple[str, int]], list[tuple[
     return cache.memoised(ctx.session, "facet-counts", compute)
 
 
+def home_counts(ctx: Context) -> None:
+    """Compute (or find memoised) every aggregate of the browse pages: the warmer's entry point."""
+    _facet_counts(ctx)
+    centre_counts(ctx)
+    _all_collection_counts(ctx)
+
+
 def home(ctx: Context, lang3: str) -> Home:
     total, types, years = _facet_counts(ctx)
     centres = sorted((c for c in centre_counts(ctx) if c.count), key=lambda c: (-c.count, c.name))

@@ -24,6 +24,7 @@ from repo.works.models import Work, work_collections
 from repo.works.vocabularies import Status
 
 PAGE_SIZE = 20
+MAX_ID = 2**31 - 1
 MAX_PAGE = 10_000
 LATEST = 10
 
@@ -40,8 +41,8 @@ class WorkWithdrawn(Gone):
 def parse_id(raw: str) -> int | None:
     """A work id from a URL segment; None for anything that is not one (→ 404, never 500)."""
     raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
+        return None  # beyond the id column (PostgreSQL integer) nothing can exist
     return int(raw)
 
 

@@ -199,30 +199,83 @@ def load(session: Session, work_ids: Iterable[int]) -> dict[int, SearchDocument]
     ids = sorted(set(work_ids))
     if not ids:
         return {}
-    works = session.scalars(sa.select(Work).where(Work.id.in_(ids))).all()
-    return {d.id: d for d in _build_many(session, works)}
+    return {d.id: d for d in _build_many(session, Work.id.in_(ids))}
 
 
 def batches(session: Session, size: int = 1000) -> Iterable[list[SearchDocument]]:
     """Every work's document, in batches of ``size`` (keyset over ids: constant memory)."""
     last = 0
     while True:
-        works = session.scalars(sa.select(Work).where(Work.id > last).order_by(Work.id).limit(size)).all()
-        if not works:
+        batch = _build_many(session, Work.id > last, size)
+        if not batch:
             return
-        last = works[-1].id
-        yield _build_many(session, works)
-        session.expunge_all()
+        last = batch[-1].id
+        yield batch
 
 
-def _build_many(session: Session, works: Sequence[Work]) -> list[SearchDocument]:
-    ids = [w.id for w in works]
+@dataclass
+class _Centre:
+    slug: str
+    name: str
+
+
+@dataclass
+class _Collection:
+    id: int
+    slug: str
+    path: str
+
+
+@dataclass
+class _Row:
+    """The columns of a work that :func:`build` reads (a light stand-in for the ORM object)."""
+
+    id: int
+    version: int
+    status: str
+    type: str | None
+    centre_id: int
+    access_right: str | None
+    embargo_end: date | None
+    publication_year: int | None
+    doc: dict[str, Any]
+    centre: _Centre
+    collections: list[_Collection]
+
+
+def _build_many(session: Session, condition: sa.ColumnElement[bool], limit: int | None = None) -> list[SearchDocument]:
+    """Documents of the works matching ``condition`` (by id), read with a few set-based queries.
+
+    Core rows instead of ORM objects: the rebuild of a large index is bound by this loop.
+    """
+    from repo.centres.models import MemberCentre
+    from repo.works.models import work_collections
+
+    query = (sa.select(Work.id, Work.version, Work.status, Work.type, Work.centre_id, Work.access_right,
+                       Work.embargo_end, Work.publication_year, Work.doc, MemberCentre.slug, MemberCentre.name)
+             .join(MemberCentre, MemberCentre.id == Work.centre_id).where(condition).order_by(Work.id))
+    if limit is not None:
+        query = query.limit(limit)
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    ids = [row[0] for row in rows]
+    tree = {row.id: _Collection(row.id, row.slug, row.path)
+            for row in session.execute(sa.select(Collection.id, Collection.path, Collection.slug))}
+    slugs = {c.path: c.slug for c in tree.values()}
+    memberships: dict[int, list[_Collection]] = {}
+    for work_id, collection_id in session.execute(
+        sa.select(work_collections.c.work_id, work_collections.c.collection_id)
+        .where(work_collections.c.work_id.in_(ids))
+    ):
+        memberships.setdefault(work_id, []).append(tree[collection_id])
     files: dict[int, list[File]] = {}
     for file in session.scalars(
         sa.select(File).where(File.work_id.in_(ids), File.text_state == "done").order_by(File.work_id, File.id)
     ):
         files.setdefault(file.work_id, []).append(file)
-    tree = session.execute(sa.select(Collection.id, Collection.path, Collection.slug)).all()
-    paths = {row.id: row.path for row in tree}
-    slugs = {row.path: row.slug for row in tree}
-    return [build(work, files.get(work.id, []), paths, slugs) for work in works]
+    session.expunge_all()
+    works = [_Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], _Centre(r[9], r[10]),
+                  sorted(memberships.get(r[0], []), key=lambda c: c.path)) for r in rows]
+    paths = {c.id: c.path for c in tree.values()}
+    return [build(work, files.get(work.id, []), paths, slugs) for work in works]  # type: ignore[arg-type]

@@ -175,7 +175,7 @@ def test_withdrawn_work_is_a_410_tombstone_with_its_reason(room: Room) -> None:
 
 NOT_PUBLIC = ["/works/{draft}", "/works/999999", "/works/abc", "/works/-1", "/works/1.5", "/works/%00",
               "/works/99999999999999999999999999", "/works/123456789012345678", "/works/{draft}/export/ris",
-              "/works/{open}/export/pdf", "/works/%E2%91%A0", "/centres/%00",
+              "/works/{open}/export/pdf", "/works/%E2%91%A0", "/centres/%00", "/collections/%00", "/centres/A%20B",
               "/centres/nowhere", "/collections/nothing", "/collections/nothing/feed.atom"]
 
 

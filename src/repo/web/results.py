@@ -53,11 +53,12 @@ def _int(raw: str | None) -> int | None:
 def parse(params: QueryParams) -> dict[str, Any]:
     """The search state of a query string, tolerant of anything a URL can hold."""
     state: dict[str, Any] = {}
-    q = params.get("q", "").strip()
+    q = "".join(ch if ch.isprintable() else " " for ch in params.get("q", "")).strip()
     if q:
         state["q"] = q
     for name in LIST_FILTERS:
-        values = list(dict.fromkeys(v.strip() for v in params.getlist(name) if v.strip() and len(v) <= 200))
+        values = list(dict.fromkeys(v.strip() for v in params.getlist(name)
+                                    if v.strip() and len(v) <= 200 and v.isprintable()))
         if values:
             state[name] = values[:50]
     year = params.get("year", "").strip()

@@ -8,6 +8,7 @@ queries whatever their length (no N+1), on indexed columns.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,16 @@ def parse_id(raw: str) -> int | None:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
         return None  # beyond the id column (PostgreSQL integer) nothing can exist
     return int(raw)
+
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def parse_slug(raw: str, what: str) -> str:
+    """A centre or collection slug from a URL segment; 404 for anything that cannot be one."""
+    if not _SLUG.match(raw):
+        raise NotFound(f"No {what} '{raw[:64]}'.")
+    return raw
 
 
 def parse_page(raw: str | None) -> int:
@@ -278,7 +289,7 @@ def centres(ctx: Context) -> list[CentreCount]:
 
 
 def centre(ctx: Context, slug: str, lang3: str, raw_page: str | None) -> dict[str, Any]:
-    found = ctx.session.scalar(sa.select(MemberCentre).where(MemberCentre.slug == slug[:64]))
+    found = ctx.session.scalar(sa.select(MemberCentre).where(MemberCentre.slug == parse_slug(slug, "member centre")))
     if found is None:
         raise NotFound(f"No member centre '{slug[:64]}'.")
     collections = ctx.session.scalars(
@@ -289,7 +300,7 @@ def centre(ctx: Context, slug: str, lang3: str, raw_page: str | None) -> dict[st
 
 
 def collection_by_slug(ctx: Context, slug: str) -> Collection:
-    found = ctx.session.scalar(sa.select(Collection).where(Collection.slug == slug[:64]))
+    found = ctx.session.scalar(sa.select(Collection).where(Collection.slug == parse_slug(slug, "collection")))
     if found is None:
         raise NotFound(f"No collection '{slug[:64]}'.")
     return found

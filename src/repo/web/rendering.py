@@ -85,7 +85,8 @@ def render(
     response.headers["Vary"] = "Accept-Language, Cookie"
     chosen = i18n.from_param(request.query_params.get("lang"))
     if chosen is not None and chosen != request.cookies.get(i18n.COOKIE):
-        response.set_cookie(i18n.COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="lax", httponly=True)
+        response.set_cookie(i18n.COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="lax", httponly=True,
+                            secure=settings.base_url.startswith("https://"))
     return response
 
 

@@ -7,6 +7,7 @@ per page, and the ratio of a deep listing page to the first. Prints, never asser
 
     .venv/bin/python bench/web_bench.py                 # 100,000 works
     .venv/bin/python bench/web_bench.py --works 10000 --runs 30
+    .venv/bin/python bench/web_bench.py --database-url postgresql://user@host:port/emptydb
 
 Target (issue 6): every page <= 100 ms of server time with 100,000 works.
 """
@@ -27,9 +28,11 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 
 
-def load(directory: Path, works: int, seed: int, search: bool) -> None:
+def load(directory: Path, works: int, seed: int, search: bool, database_url: str | None) -> None:
     env = {**os.environ, "REPO_DATA_DIR": str(directory), "REPO_SECRET_KEY": "bench-secret"}
     env.pop("REPO_DATABASE_URL", None)
+    if database_url:
+        env["REPO_DATABASE_URL"] = database_url
     env.pop("REPO_SEARCH_URL", None)
     started = time.perf_counter()
     subprocess.run([str(BIN / "repo"), "demo", "--synthetic", str(works), "--seed", str(seed)], env=env, check=True,
@@ -48,11 +51,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-search", action="store_true", help="skip indexing and the /search pages")
     parser.add_argument("--data-dir", type=Path, help="reuse a data directory already loaded")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database (default: SQLite in the data dir)")
     args = parser.parse_args()
 
     directory = args.data_dir or Path(tempfile.mkdtemp(prefix="web-bench-"))
     if args.data_dir is None:
-        load(directory, args.works, args.seed, not args.no_search)
+        load(directory, args.works, args.seed, not args.no_search, args.database_url)
 
     import sqlalchemy as sa
     from fastapi.testclient import TestClient
@@ -62,7 +66,8 @@ def main() -> None:
     from repo.config import Settings
     from repo.works.models import Work
 
-    settings = Settings(data_dir=directory, secret_key="bench-secret", base_url="http://bench.example")
+    settings = Settings(data_dir=directory, database_url=args.database_url, secret_key="bench-secret",
+                        base_url="http://bench.example")
     app = create_app(settings)
     with TestClient(app) as client:
         with app.state.db.session() as session:

@@ -29,7 +29,7 @@ from repo.works.models import Work
 
 CHUNK = 256 * 1024
 MAX_RANGES = 64
-_RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+_RANGE = re.compile(r"^[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)[ \t]*$")  # ASCII digits only
 # Media types a browser may show in the page: never markup (none is allowed to be stored anyway).
 INLINE = ("application/pdf", "image/", "audio/", "video/")
 

@@ -5,7 +5,7 @@ Sitemaps scale to any number of works: the index lists one sitemap per block of
 sitemap is an indexed range scan on the primary key — keyset pages with stable URLs, so page
 50 costs what page 1 costs and a URL keeps its content as works are added. A block therefore
 never lists more than ``SITEMAP_BLOCK`` URLs, well under the protocol's 50,000 (small blocks keep
-each response fast; 100,000 works make 20 sitemaps). The index's per-block ``lastmod`` is an
+each response fast; 100,000 works make 50 sitemaps, and the index's 50,000 entries allow 100 million). The index's per-block ``lastmod`` is an
 aggregate, memoised per data version (:mod:`repo.web.cache`).
 """
 
@@ -27,7 +27,7 @@ from repo.works.models import Work
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 A = f"{{{ATOM_NS}}}"  # Clark notation prefix of Atom elements
-SITEMAP_BLOCK = 5_000
+SITEMAP_BLOCK = 2_000
 
 
 def _w3c(moment: datetime) -> str:

@@ -306,10 +306,13 @@ def collection_by_slug(ctx: Context, slug: str) -> Collection:
     return found
 
 
-def in_tree(collection: Collection) -> Any:
-    from repo.works.repository import in_collection_tree
-
-    return in_collection_tree(collection.path)
+def in_tree(ctx: Context, collection: Collection) -> Any:
+    """Works filed in ``collection`` or below it. The subtree's ids are looked up first, so the
+    planner sees a literal list (PostgreSQL chose a full scan for the nested subquery: 400 ms)."""
+    subtree = ctx.session.scalars(sa.select(Collection.id).where(sa.or_(
+        Collection.id == collection.id, Collection.path.startswith(collection.path + ":", autoescape=True)))).all()
+    members = sa.select(work_collections.c.work_id).where(work_collections.c.collection_id.in_(subtree))
+    return Work.id.in_(members)
 
 
 def collection(ctx: Context, slug: str, lang3: str, raw_page: str | None) -> dict[str, Any]:
@@ -321,13 +324,13 @@ def collection(ctx: Context, slug: str, lang3: str, raw_page: str | None) -> dic
         "collection": found,
         "ancestors": [ancestors[s] for s in slugs if s in ancestors],
         "children": [c for c in collection_counts(ctx, found) if c.depth == 0],
-        "listing": listing(ctx, in_tree(found), lang3, raw_page, total=total),
+        "listing": listing(ctx, in_tree(ctx, found), lang3, raw_page, total=total),
     }
 
 
 def collection_works(ctx: Context, slug: str, lang3: str) -> tuple[Collection, list[Work]]:
     found = collection_by_slug(ctx, slug)
-    return found, feed_works(ctx, in_tree(found))
+    return found, feed_works(ctx, in_tree(ctx, found))
 
 
 def feed_works(ctx: Context, condition: Any = None, limit: int = 50) -> list[Work]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from functools import lru_cache
+from itertools import accumulate
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -116,9 +118,11 @@ LANGUAGES: dict[str, dict[str, Any]] = {
     },
 }
 LANGUAGE_CODES = list(LANGUAGES)
-LANGUAGE_WEIGHTS = [LANGUAGES[code]["weight"] for code in LANGUAGE_CODES]
+LANGUAGE_WEIGHTS = list(accumulate(LANGUAGES[code]["weight"] for code in LANGUAGE_CODES))  # cumulative
 TYPES = list(WorkType)
-TYPE_WEIGHTS = [8, 5, 12, 20, 3, 5, 6, 4, 4, 3, 3, 4, 2, 2, 2, 2]
+TYPE_WEIGHTS = list(accumulate([8, 5, 12, 20, 3, 5, 6, 4, 4, 3, 3, 4, 2, 2, 2, 2]))  # cumulative
+ACCESS = ["open", "restricted", "metadata_only"]
+ACCESS_WEIGHTS = list(accumulate([90, 5, 5]))
 LICENCES = ["https://creativecommons.org/licenses/by/4.0/", "https://creativecommons.org/licenses/by-nc/4.0/",
             "https://creativecommons.org/licenses/by-nc-sa/4.0/", "https://creativecommons.org/licenses/by-nc-nd/4.0/",
             "https://creativecommons.org/licenses/by-sa/4.0/"]
@@ -135,10 +139,20 @@ def _issn(rng: random.Random) -> str:
     return f"{body[:4]}-{body[4:]}"
 
 
+@lru_cache(maxsize=1)
+def _isbn_pool() -> tuple[str, ...]:
+    """Valid ISBN-13s in the canonical hyphenated form the deposit service stores (hyphenating
+    is slow, so a fixed pool is drawn from)."""
+    rng, pool = random.Random(978), []
+    for _ in range(997):
+        digits = "978" + "".join(str(rng.randrange(10)) for _ in range(9))
+        check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10) % 10
+        pool.append(str(stdnum_isbn.format(digits + str(check))))
+    return tuple(pool)
+
+
 def _isbn(rng: random.Random) -> str:
-    digits = "978" + "".join(str(rng.randrange(10)) for _ in range(9))
-    check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10) % 10
-    return str(stdnum_isbn.format(digits + str(check)))
+    return rng.choice(_isbn_pool())
 
 
 def _orcid(rng: random.Random) -> str:
@@ -158,7 +172,7 @@ def _person(rng: random.Random, words: dict[str, Any], role: str = "author") -> 
 
 def metadata(rng: random.Random, work_type: WorkType, work_id: int) -> dict[str, Any]:
     """One valid metadata document (``Metadata``-shaped, ``exclude_none``)."""
-    lang = rng.choices(LANGUAGE_CODES, LANGUAGE_WEIGHTS)[0]
+    lang = rng.choices(LANGUAGE_CODES, cum_weights=LANGUAGE_WEIGHTS)[0]
     words = LANGUAGES[lang]
     topic, place = rng.choice(words["topics"]), rng.choice(words["places"])
     doc: dict[str, Any] = {
@@ -245,12 +259,12 @@ def _rows(rng: random.Random, count: int, first_id: int, centre_ids: list[int], 
     today = now.date()
     for offset in range(count):
         work_id = first_id + offset
-        work_type = rng.choices(TYPES, TYPE_WEIGHTS)[0]
+        work_type = rng.choices(TYPES, cum_weights=TYPE_WEIGHTS)[0]
         doc = metadata(rng, work_type, work_id)
         datestamp = SPAN_START + timedelta(seconds=rng.randrange(span))
         created = datestamp - timedelta(days=rng.randint(0, 60))
         fate = rng.random()
-        access, embargo_end = rng.choices(["open", "restricted", "metadata_only"], [90, 5, 5])[0], None
+        access, embargo_end = rng.choices(ACCESS, cum_weights=ACCESS_WEIGHTS)[0], None
         if fate < 0.05:
             access, embargo_end = "embargoed", today + timedelta(days=rng.randint(30, 3 * 365))
         withdrawn = 0.05 <= fate < 0.07
@@ -258,7 +272,7 @@ def _rows(rng: random.Random, count: int, first_id: int, centre_ids: list[int], 
             "id": work_id, "status": "withdrawn" if withdrawn else "published", "type": work_type.value,
             "centre_id": rng.choice(centre_ids), "access_right": access, "embargo_end": embargo_end,
             "embargo_pending": embargo_end is not None, "publication_year": int(doc["publication_date"][:4]),
-            "doc": doc, "version": 2, "created_at": created, "updated_at": datestamp,
+            "metadata": doc, "version": 2, "created_at": created, "updated_at": datestamp,
             "published_at": datestamp if not withdrawn else created, "withdrawn_at": datestamp if withdrawn else None,
             "withdrawal_reason": "Duplicate deposit." if withdrawn else None, "datestamp": datestamp,
         }
@@ -308,7 +322,7 @@ def generate(ctx: Context, count: int, *, seed: int = 1, console: Any = None) ->
 
 
 def _flush(session: Any, works: list[dict[str, Any]], links: list[dict[str, int]]) -> None:
-    session.execute(sa.insert(Work), works)
+    session.execute(sa.insert(Work.__table__), works)  # Core executemany: no ORM bookkeeping
     if links:
         session.execute(sa.insert(work_collections), links)
 

@@ -29,6 +29,7 @@ from repo.files.models import File
 from repo.oai import envelope
 from repo.works import visibility
 from repo.works.models import Work, work_collections
+from repo.works.service import oai_identifier
 from repo.works.vocabularies import Status
 
 HEADER_COLUMNS = (Work.id, Work.status, Work.type, Work.centre_id, Work.access_right, Work.embargo_end,
@@ -82,7 +83,7 @@ class RenderContext:
     now: datetime
 
     def identifier(self, work_id: int) -> str:
-        return f"oai:{self.settings.oai_repository_identifier}:{work_id}"
+        return oai_identifier(self.settings, work_id)
 
     def landing_page(self, work: Disseminated) -> str:
         return f"{self.settings.base_url}/works/{work.id}"

@@ -258,3 +258,12 @@ def test_changes_reach_the_index(client, corpus, auth):
     assert client.delete(f"/api/works/{draft}", headers=auth.editor_a).status_code == 204
     flush(client)
     assert search(client, auth.admin, q="borrador")["total"] == 0
+
+
+def test_many_full_text_matches_still_match(client, corpus, backend_kind, monkeypatch):
+    """Past the embedded backend's threshold full-text matches are not bm25-scored, but still found."""
+    if backend_kind == "embedded":
+        monkeypatch.setattr("repo.search.embedded.backend.TEXT_RANKED_MAX", 0)
+    assert ids(search(client, q="agrarias")) == {corpus["abierto"]}
+    assert ids(search(client, q="cooperativas")) == {corpus["abierto"]}  # title and full text
+    assert search(client, q="clandestino")["total"] == 0

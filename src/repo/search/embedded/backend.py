@@ -16,7 +16,6 @@ documents whose ``open_from <= now`` — the query-time twin of ``visibility.is_
 
 from __future__ import annotations
 
-import heapq
 import json
 import sqlite3
 import threading
@@ -44,6 +43,9 @@ TOKENIZER = "unicode61 remove_diacritics 2"
 WEIGHTS = "10.0, 6.0, 4.0, 4.0, 2.0"
 #: A full-text match counts this much of a metadata match (bm25 scores are negative).
 TEXT_WEIGHT = 0.3
+#: Above this many full-text matches, they rank after the metadata matches (by id) instead of by
+#: bm25: scoring thousands of long texts would cost more than the whole rest of the search.
+TEXT_RANKED_MAX = 2000
 _FIELD_COLUMNS = {"title": "{title title_alt}", "author": "{author}", "subject": "{subject}"}
 _MULTI = ("language", "country", "collection")
 _NO_YEAR_NEWEST = -1
@@ -316,11 +318,7 @@ class EmbeddedBackend:
         dominates once a common word matches tens of thousands of works.
         """
         bitmaps = self._bitmaps
-        _, opened = bitmaps.derived(query.now)
-        readable = opened.to_bytes(bitmaps.size, "little")
-
-        def is_set(bits: bytes, doc_id: int) -> bool:
-            return bool(bits[doc_id >> 3] >> (doc_id & 7) & 1) if doc_id >> 3 < len(bits) else False
+        readable = bitmaps.opened_ids(query.now)  # works whose full text anyone may read now
 
         def ids(clause: Clause) -> int:
             """Works matching the clause in metadata, or in full text readable now."""
@@ -329,19 +327,24 @@ class EmbeddedBackend:
             if clause.field is None:
                 found += [r[0] for r in conn.execute(
                     f"SELECT rowid FROM text_fts_{g} WHERE text_fts_{g} MATCH ?", (_fts(clause),))
-                    if is_set(readable, r[0])]
+                    if r[0] in readable]
             return bitmaps.from_ids(found)
 
         ranks: dict[int, float] = dict(conn.execute(
             f"SELECT rowid, rank FROM meta_fts_{g} WHERE meta_fts_{g} MATCH ?", (_any(positive),)).fetchall())
         unfielded = [c for c in positive if c.field is None]
-        if unfielded:
-            for doc_id, rank in conn.execute(f"SELECT rowid, rank FROM text_fts_{g} WHERE text_fts_{g} MATCH ?",
-                                             (_any(unfielded),)):
-                if is_set(readable, doc_id):
-                    weighted = rank * TEXT_WEIGHT
-                    if weighted < ranks.get(doc_id, 0.0):
-                        ranks[doc_id] = weighted
+        if unfielded and readable:
+            expression = _any(unfielded)
+            text = {r[0]: 0.0 for r in conn.execute(
+                f"SELECT rowid FROM text_fts_{g} WHERE text_fts_{g} MATCH ?", (expression,)) if r[0] in readable}
+            if len(text) <= TEXT_RANKED_MAX:  # bm25 over long texts is the costly part: only when few
+                text = {i: r * TEXT_WEIGHT for i, r in conn.execute(
+                    f"SELECT rowid, rank FROM text_fts_{g} WHERE text_fts_{g} MATCH ?", (expression,))
+                    if i in readable}  # closed full text neither matches nor weighs in the ranking
+            for doc_id, weighted in text.items():
+                current = ranks.get(doc_id)
+                if current is None or weighted < current:
+                    ranks[doc_id] = weighted
         allowed = _browse_mask(bitmaps, query)
         if len(positive) > 1:
             for clause in positive:
@@ -353,13 +356,29 @@ class EmbeddedBackend:
                 allowed &= ~ids(clause)
         total = allowed.bit_count()
         facets = bitmaps.counts(allowed, query.now, FACET_SIZE) if query.facets else {}
-        members = allowed.to_bytes(bitmaps.size, "little") if allowed >= 0 else b""
+        members = allowed.to_bytes(bitmaps.size, "little")
         key = _python_key(sort, ranks, bitmaps.keys)
-        candidates: Iterable[int] = (i for i in ranks if is_set(members, i))
-        if query.after is not None:
-            bound = key.from_sort_key(query.after)
-            candidates = (i for i in candidates if key(i) > bound)
-        page = heapq.nsmallest(query.offset + query.limit, candidates, key=key)[query.offset:]
+        # Sort every match by its key in C (tuples), then walk until the page is full: usually
+        # only the first few entries need the membership test.
+        if sort == "relevance":
+            ordered = sorted((r, i) for i, r in ranks.items())
+        else:
+            ordered = sorted((key(i), i) for i in ranks)
+        bound = key.from_sort_key(query.after) if query.after is not None else None
+        page: list[int] = []
+        skip = query.offset
+        for entry in ordered:
+            doc_id = entry[1]
+            if not members[doc_id >> 3] >> (doc_id & 7) & 1:
+                continue
+            if bound is not None and key(doc_id) <= bound:
+                continue
+            if skip:
+                skip -= 1
+                continue
+            page.append(doc_id)
+            if len(page) == query.limit:
+                break
         displays = dict(conn.execute(
             f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(i) for i in page) or 'NULL'})").fetchall())
         hits = [BackendHit(id=i, display=json.loads(displays[i]), sort_key=key.sort_key(i),

@@ -42,6 +42,7 @@ class Bitmaps:
         self._open: dict[int, float] = {}  # doc -> open_from (docs with full text)
         self.keys: dict[int, tuple[int, int, str]] = {}  # doc -> sort keys (ynew, yold, title_key)
         self._derived: tuple[date, int, int, int] | None = None  # day, lifted, open-now, all docs
+        self._opened_ids: tuple[date, frozenset[int]] | None = None
 
     def _empty(self) -> bytearray:
         return bytearray(self.size)
@@ -66,6 +67,7 @@ class Bitmaps:
             self.generation, self.seq = generation, seq
             self._ints.clear()
             self._derived = None
+            self._opened_ids = None
 
     def _grow(self, doc_id: int) -> None:
         need = doc_id // 8 + 1
@@ -156,6 +158,14 @@ class Bitmaps:
             opened = self._mask(d for d, t in self._open.items() if t <= instant)
             self._derived = (day, lifted, opened, self.get("all", ""))
         return self._derived[1], self._derived[2]
+
+    def opened_ids(self, now: datetime) -> frozenset[int]:
+        """Works whose full text is open at ``now`` (cached for the day, like :meth:`derived`)."""
+        day = now.date()
+        if self._opened_ids is None or self._opened_ids[0] != day:
+            instant = now.timestamp()
+            self._opened_ids = (day, frozenset(d for d, t in self._open.items() if t <= instant))
+        return self._opened_ids[1]
 
     def from_ids(self, ids: Iterable[int]) -> int:
         return self._mask(ids)

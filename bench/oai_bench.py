@@ -6,7 +6,9 @@ Measures, printing medians and ratios (never asserts):
 2. latency of the page near 90 % of the list / latency of the first page (keyset paging should
    keep this near 1 however deep the page), at each size in --latency-sizes;
    (the deep page's token is built from SQL with the server's codec: no full harvest needed);
-3. server peak RSS (VmHWM from /proc/<pid>/status) after a full harvest, per size in --rss-sizes.
+3. server peak RSS (VmHWM from /proc/<pid>/status) after a full harvest, per size in --rss-sizes,
+   for the OAI endpoint alone (an app with only the OAI router) and for the whole `repo serve` app
+   (whose reading-room warmer and search runtime hold memory of their own).
 
     .venv/bin/python bench/oai_bench.py                      # 100k works, 10k vs 100k RSS
     .venv/bin/python bench/oai_bench.py --latency-sizes 100000,1000000 --rss-sizes 10000,1000000
@@ -44,8 +46,36 @@ def generate(directory: Path, count: int, seed: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+def oai_only_app() -> object:
+    """The OAI-PMH endpoint alone (no reading-room warmer, no search indexer): what OAI itself costs
+    in memory, apart from the other subsystems `repo serve` also starts."""
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI
+
+    from repo.clock import Clock
+    from repo.config import Settings
+    from repo.db import Database, upgrade
+    from repo.oai.endpoints import router
+
+    settings = Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upgrade(settings.resolved_database_url)
+        app.state.db = Database(settings.resolved_database_url)
+        yield
+        app.state.db.dispose()
+
+    app = FastAPI(lifespan=lifespan)
+    app.state.settings, app.state.clock, app.state.on_commit = settings, Clock(), []
+    app.include_router(router)
+    return app
+
+
 class Server:
-    def __init__(self, directory: Path, page_size: int) -> None:
+    def __init__(self, directory: Path, page_size: int, oai_only: bool = False) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -53,8 +83,12 @@ class Server:
                "REPO_LOG_LEVEL": "warning", "REPO_OAI_PAGE_SIZE": str(page_size),
                "REPO_BASE_URL": f"http://127.0.0.1:{self.port}"}
         env.pop("REPO_DATABASE_URL", None)
-        self.process = subprocess.Popen([str(BIN / "repo"), "serve", "--port", str(self.port)], env=env,
-                                        stdout=subprocess.DEVNULL)
+        command = [str(BIN / "repo"), "serve", "--port", str(self.port)]
+        if oai_only:  # the same uvicorn settings as `repo serve`
+            command = [sys.executable, "-m", "uvicorn", "oai_bench:oai_only_app", "--factory", "--app-dir",
+                       str(Path(__file__).parent), "--port", str(self.port), "--http", "h11",
+                       "--h11-max-incomplete-event-size", str(256 * 1024), "--log-level", "warning"]
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{self.port}/oai"
         deadline = time.monotonic() + 60
         while True:
@@ -66,11 +100,22 @@ class Server:
                     raise RuntimeError("server did not start") from None
                 time.sleep(0.2)
 
-    def peak_rss_mb(self) -> float:
+    def memory_mb(self, field: str = "VmHWM") -> float:
+        """``VmHWM`` (peak RSS) or ``VmRSS`` (current) of the server process."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmHWM")
+        raise RuntimeError(f"no {field}")
+
+    def settle(self) -> float:
+        """Wait until the server's background start-up work (warmers) is done; its RSS then."""
+        before = -1.0
+        while True:
+            time.sleep(2)
+            cpu = self.cpu_seconds()
+            if cpu - before < 0.05:
+                return self.memory_mb("VmRSS")
+            before = cpu
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process has used (load-independent cost)."""
@@ -188,21 +233,23 @@ def main() -> None:
                   f"page at 90 % {late * 1000:.1f} ms: ratio {late / first:.2f} (target <= 1.2), "
                   f"vs second page {late / second:.2f}")
 
-        # 3. peak RSS over a full harvest
-        peaks: dict[int, float] = {}
-        for size in map(int, args.rss_sizes.split(",")):
-            server = Server(corpora[size], args.page_size)
-            with httpx.Client(timeout=120) as client:
-                records, seconds, _ = harvest(server.url, client)
-            peaks[size] = server.peak_rss_mb()
-            server.stop()
-            print(f"{size:>9,} works: server peak RSS {peaks[size]:.1f} MB after harvesting {records:,} records "
-                  f"({records / seconds:,.0f} records/s)")
-        if len(peaks) >= 2:
-            small, large = min(peaks), max(peaks)
-            print(f"peak RSS {large:,} vs {small:,} works: {peaks[large]:.1f} MB vs {peaks[small]:.1f} MB, "
-                  f"+{peaks[large] - peaks[small]:.1f} MB, ratio {peaks[large] / peaks[small]:.2f} "
-                  f"(target <= 200 MB and <= +20 MB)")
+        # 3. peak RSS over a full harvest: the OAI endpoint alone, and the whole app (`repo serve`)
+        for oai_only, label in ((True, "OAI endpoint alone"), (False, "whole app (repo serve)")):
+            peaks: dict[int, float] = {}
+            for size in map(int, args.rss_sizes.split(",")):
+                server = Server(corpora[size], args.page_size, oai_only=oai_only)
+                settled = server.settle()
+                with httpx.Client(timeout=120) as client:
+                    records, seconds, _ = harvest(server.url, client)
+                peaks[size] = server.memory_mb("VmHWM")
+                server.stop()
+                print(f"{label}, {size:>9,} works: RSS {settled:.1f} MB after start-up, peak {peaks[size]:.1f} MB "
+                      f"after harvesting {records:,} records ({records / seconds:,.0f} records/s)")
+            if len(peaks) >= 2:
+                small, large = min(peaks), max(peaks)
+                print(f"{label}: peak RSS {large:,} vs {small:,} works: {peaks[large]:.1f} MB vs {peaks[small]:.1f} MB,"
+                      f" +{peaks[large] - peaks[small]:.1f} MB, ratio {peaks[large] / peaks[small]:.2f} "
+                      f"(target <= 200 MB and <= +20 MB)")
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -38,6 +38,14 @@ def load(directory: Path, works: int, seed: int, search: bool, database_url: str
     subprocess.run([str(BIN / "repo"), "demo", "--synthetic", str(works), "--seed", str(seed)], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     print(f"loaded {works:,} works in {time.perf_counter() - started:.1f} s")
+    if database_url:
+        # What autovacuum does soon after a bulk load: without statistics PostgreSQL plans blind.
+        from repo.db import create_engine
+
+        engine = create_engine(database_url)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+        engine.dispose()
     if search:
         started = time.perf_counter()
         subprocess.run([str(BIN / "repo"), "reindex"], env=env, check=True, stdout=subprocess.DEVNULL)

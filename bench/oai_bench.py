@@ -107,15 +107,20 @@ class Server:
                 return int(line.split()[1]) / 1024
         raise RuntimeError(f"no {field}")
 
-    def settle(self) -> float:
-        """Wait until the server's background start-up work (warmers) is done; its RSS then."""
+    def settle(self) -> tuple[float, float]:
+        """Wait until the server's background start-up work (warmers) is done; return its RSS then and
+        its start-up peak, and reset the peak (``/proc/<pid>/clear_refs``) so that what is read
+        afterwards is the peak of the harvest alone."""
         before = -1.0
         while True:
             time.sleep(2)
             cpu = self.cpu_seconds()
             if cpu - before < 0.05:
-                return self.memory_mb("VmRSS")
+                break
             before = cpu
+        settled, startup_peak = self.memory_mb("VmRSS"), self.memory_mb("VmHWM")
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+        return settled, startup_peak
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process has used (load-independent cost)."""
@@ -185,6 +190,7 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--latency-sizes", default="100000")
     parser.add_argument("--rss-sizes", default="10000,100000")
+    parser.add_argument("--rss-apps", default="oai,full", help="oai (the endpoint alone), full (repo serve)")
     parser.add_argument("--repeats", type=int, default=15, help="timed requests per page for latency")
     parser.add_argument("--keep", type=Path, default=None, help="keep corpora here (reused when present)")
     args = parser.parse_args()
@@ -234,17 +240,19 @@ def main() -> None:
                   f"vs second page {late / second:.2f}")
 
         # 3. peak RSS over a full harvest: the OAI endpoint alone, and the whole app (`repo serve`)
-        for oai_only, label in ((True, "OAI endpoint alone"), (False, "whole app (repo serve)")):
+        apps = {"oai": (True, "OAI endpoint alone"), "full": (False, "whole app (repo serve)")}
+        for oai_only, label in (apps[name] for name in args.rss_apps.split(",")):
             peaks: dict[int, float] = {}
             for size in map(int, args.rss_sizes.split(",")):
                 server = Server(corpora[size], args.page_size, oai_only=oai_only)
-                settled = server.settle()
+                settled, startup_peak = server.settle()
                 with httpx.Client(timeout=120) as client:
                     records, seconds, _ = harvest(server.url, client)
                 peaks[size] = server.memory_mb("VmHWM")
                 server.stop()
-                print(f"{label}, {size:>9,} works: RSS {settled:.1f} MB after start-up, peak {peaks[size]:.1f} MB "
-                      f"after harvesting {records:,} records ({records / seconds:,.0f} records/s)")
+                print(f"{label}, {size:>9,} works: RSS {settled:.1f} MB after start-up (start-up peak "
+                      f"{startup_peak:.1f} MB), peak during the harvest {peaks[size]:.1f} MB "
+                      f"({records:,} records, {records / seconds:,.0f} records/s)")
             if len(peaks) >= 2:
                 small, large = min(peaks), max(peaks)
                 print(f"{label}: peak RSS {large:,} vs {small:,} works: {peaks[large]:.1f} MB vs {peaks[small]:.1f} MB,"

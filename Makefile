@@ -35,7 +35,7 @@ test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install-test
-	$(BIN)/python bench/oai_bench.py
+	for b in oai search files web; do $(BIN)/python bench/$${b}_bench.py || exit 1; done
 
 schema: install
 	$(BIN)/repo schema

@@ -81,7 +81,9 @@ class Server:
             self.port = sock.getsockname()[1]
         env = {**os.environ, "REPO_DATA_DIR": str(directory), "REPO_SECRET_KEY": "bench-secret",
                "REPO_LOG_LEVEL": "warning", "REPO_OAI_PAGE_SIZE": str(page_size),
-               "REPO_BASE_URL": f"http://127.0.0.1:{self.port}"}
+               # The public URL, not the listen address: the same for every server on a corpus,
+               # as in production (it is part of the records' bytes, so of the OAI cache's variant).
+               "REPO_BASE_URL": "https://repo.bench.example"}
         env.pop("REPO_DATABASE_URL", None)
         command = [str(BIN / "repo"), "serve", "--port", str(self.port)]
         if oai_only:  # the same uvicorn settings as `repo serve`

@@ -4,12 +4,14 @@ from repo.centres.models import Collection, MemberCentre
 from repo.db import Base
 from repo.deposit.models import ApiToken, IdempotencyRecord, token_centres
 from repo.files.models import File
+from repo.oai.models import CachedRecord
 from repo.search.models import OutboxEntry
 from repo.works.models import Revision, Work, work_collections
 
 __all__ = [
     "ApiToken",
     "Base",
+    "CachedRecord",
     "Collection",
     "File",
     "IdempotencyRecord",

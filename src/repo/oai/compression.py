@@ -10,6 +10,10 @@ import zlib
 from collections.abc import Iterable, Iterator
 
 ENCODINGS = ("gzip", "deflate")
+# zlib's fast levels (1–3) compress XML to about a tenth at a quarter of level 6's CPU (measured on
+# ListRecords pages: 0.28 ms vs 1.04 ms per 160 kB, 10.6 % vs 8.4 %): compression must not halve
+# the throughput of a harvest it is meant to speed up (nginx's default is level 1).
+LEVEL = 3
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}  # HTTP "deflate" is zlib-wrapped
 
 
@@ -35,7 +39,7 @@ def negotiate(accept_encoding: str | None) -> str | None:
 
 
 def compress(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
-    compressor = zlib.compressobj(6, zlib.DEFLATED, _WBITS[encoding])
+    compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, _WBITS[encoding])
     for chunk in chunks:
         data = compressor.compress(chunk)
         if data:

@@ -2,8 +2,8 @@
 
 ``<OAI-PMH>`` with ``responseDate``, ``request`` and then either the verb's element or the
 ``<error>`` elements. The body is written incrementally with :class:`lxml.etree.xmlfile`: each
-item (a record, a header, a set) is an lxml element serialized on its own and handed out as
-bytes, so a ListRecords response never exists whole in memory.
+item (a record, a header, a set) is an lxml element serialized on its own (or the bytes of one
+serialized earlier, from the dissemination cache) and handed out as bytes, so a ListRecords response never exists whole in memory.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def render(
     base_url: str,
     arguments: dict[str, str] | None,
     verb: str | None,
-    items: Iterable[etree._Element],
+    items: Iterable[etree._Element | bytes],
 ) -> Iterator[bytes]:
     """The response as a stream of UTF-8 chunks.
 
@@ -97,7 +97,13 @@ def render(
             else:
                 with xf.element(f"{{{OAI_NS}}}{verb}"):
                     for item in items:
-                        xf.write(item)
+                        if item.__class__ is bytes:
+                            # An element serialized earlier by lxml (the dissemination cache):
+                            # flush what xmlfile holds, then append the bytes in order.
+                            xf.flush()
+                            sink.write(item)
+                        else:
+                            xf.write(item)
                         if sink.size >= FLUSH_BYTES:
                             xf.flush()
                             yield sink.drain()

@@ -26,7 +26,9 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from repo.centres.models import Collection, MemberCentre
 from repo.config import Settings
 from repo.files.models import File
+from repo.oai import cache as cache_module
 from repo.oai import envelope
+from repo.oai.models import CachedRecord
 from repo.works import visibility
 from repo.works.models import Work, work_collections
 from repo.works.service import oai_identifier
@@ -69,6 +71,8 @@ class Disseminated:
     clean: bool = False  # True when no string in ``doc`` holds an XML-illegal character
     collections: list[str] = field(default_factory=list)  # collection paths
     files: list[FileView] = field(default_factory=list)
+    version: int = 0  # the work's version (read with the cache only)
+    cached: bytes | None = None  # the serialized <record> from a fresh cache entry
 
     @property
     def deleted(self) -> bool:
@@ -164,13 +168,22 @@ def keyset(
     limit: int,
     *,
     with_metadata: bool,
+    cache: tuple[str, str] | None = None,
 ) -> Sequence[sa.Row[Any]]:
     """Up to ``limit`` records after ``after`` in ``(datestamp, id)`` order: a range scan on
-    ``ix_works_datestamp_id`` whatever the depth (never OFFSET)."""
+    ``ix_works_datestamp_id`` whatever the depth (never OFFSET). With ``cache`` (prefix, variant)
+    each row also has ``cached``: the bytes of its fresh cache entry or ``None`` (and then ``doc``)."""
     columns = HEADER_COLUMNS
     if with_metadata:
         columns = PG_RECORD_COLUMNS if session.get_bind().dialect.name == "postgresql" else RECORD_COLUMNS
     query = sa.select(*columns)
+    if with_metadata and cache is not None:
+        # Read-through cache: the fresh entry's bytes, if any, and the document only without one.
+        fresh = cache_module.fresh(*cache)
+        doc = columns[-1]
+        query = (sa.select(*HEADER_COLUMNS, Work.version, CachedRecord.xml.label("cached"),
+                           sa.case((CachedRecord.xml.is_(None), doc.element), else_=sa.null()).label("doc"))
+                 .select_from(Work).outerjoin(CachedRecord, fresh))
     query = query.where(not_indexed(membership), in_range(lower, upper))
     if after is not None:
         # A row-value comparison: both SQLite and PostgreSQL seek the index with it (the expanded
@@ -183,7 +196,8 @@ def load(
     session: Session, rows: Sequence[sa.Row[Any]], centres: dict[int, str], *, with_metadata: bool
 ) -> list[Disseminated]:
     """Rows as :class:`Disseminated`, with collections (and files) fetched in one query each."""
-    ids = [row.id for row in rows]
+    cached_column = bool(rows) and "cached" in rows[0]._fields
+    ids = [row.id for row in rows if not (cached_column and row.cached is not None)]
     paths: dict[int, list[str]] = defaultdict(list)
     files: dict[int, list[FileView]] = defaultdict(list)
     if ids:
@@ -203,11 +217,16 @@ def load(
                 files[file.work_id].append(FileView(file.name, file.media_type, file.access_right, file.embargo_end))
     loaded = []
     for row in rows:
+        cached = row.cached if cached_column else None
+        if cached is not None:  # the bytes are the record: only its position in the list matters
+            loaded.append(Disseminated(row.id, row.status, None, None, None, row.datestamp, "", cached=cached))
+            continue
         doc, clean = _document(row.doc) if with_metadata else ({}, True)
         loaded.append(Disseminated(
             id=row.id, status=row.status, type=row.type, access_right=row.access_right,
             embargo_end=row.embargo_end, datestamp=row.datestamp, centre=centres.get(row.centre_id, ""),
             doc=doc, clean=clean, collections=paths.get(row.id, []), files=files.get(row.id, []),
+            version=row.version if cached_column else 0, cached=cached,
         ))
     return loaded
 

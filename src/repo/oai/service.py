@@ -61,7 +61,7 @@ class Reply:
     response_date: datetime
     arguments: dict[str, str] | None  # None: no attributes on <request> (badVerb, badArgument)
     verb: str | None  # None: the items go directly under <OAI-PMH> (errors, one-element verbs)
-    items: Iterable[etree._Element]
+    items: Iterable[etree._Element | bytes]  # bytes: an element lxml serialized earlier (cache)
 
     def body(self, base_url: str) -> Iterable[bytes]:
         return envelope.render(response_date=self.response_date, base_url=base_url,

@@ -5,6 +5,10 @@ fetches the first chunk before answering (an empty list is noRecordsMatch, never
 element: the XSD needs one item). The rest of the page is fetched in chunks by the response
 generator, each chunk in a short session of its own, and serialized item by item, so memory
 stays flat whatever the page size or the repository size (§3.5 flow control).
+
+ListRecords reads through the dissemination cache (:mod:`repo.oai.cache`): the keyset query
+brings each work's fresh cache entry with it; those bytes are written as they are, the other
+records are rendered, written and stored back after their chunk, in a unit of work of their own.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from lxml import etree
 
-from repo.oai import envelope, records, sets
+from repo.oai import cache, envelope, records, sets
 from repo.oai.arguments import ListArguments, ParsedRequest
 from repo.oai.envelope import oai
 from repo.oai.errors import BadResumptionToken, CannotDisseminateFormat, NoRecordsMatch
@@ -75,7 +79,8 @@ def handle(provider: Provider, request: ParsedRequest, *, with_metadata: bool) -
             position = replace(position, total=total)
         centres = records.centre_slugs(session)
         rows = records.keyset(session, condition, position.lower, position.upper, position.after, first_limit,
-                              with_metadata=with_metadata)
+                              with_metadata=with_metadata,
+                              cache=(position.prefix, cache.variant(provider.settings, position.prefix)))
         first = records.load(session, rows, centres, with_metadata=with_metadata)
     if not first:
         # Every remaining record changed after this harvest began (they are past the frozen
@@ -95,27 +100,34 @@ def _items(
     centres: dict[int, str],
     context: RenderContext,
     with_metadata: bool,
-) -> Iterator[etree._Element]:
+) -> Iterator[etree._Element | bytes]:
     page_size = provider.settings.oai_page_size
     fmt = REGISTRY[position.prefix]
+    variant = cache.variant(provider.settings, position.prefix)
     sent, more, last = 0, False, position.after
     while True:
+        rendered: list[cache.Entry] = []
         for work in chunk:
             if sent == page_size:
                 more = True  # the look-ahead row: another page exists
                 break
-            if with_metadata:
-                yield record(work, fmt, context)
-            else:
+            if not with_metadata:
                 yield records.header(work, context, sets.specs(work, context.now))
+            elif work.cached is not None:
+                yield work.cached
+            else:
+                data = etree.tostring(record(work, fmt, context), encoding="UTF-8", xml_declaration=False)
+                rendered.append((work.id, work.datestamp, work.version, data))
+                yield data
             sent += 1
             last = (work.datestamp, work.id)
+        cache.write_back(provider.db, position.prefix, variant, rendered)
         if more or len(chunk) < requested:
             break
         requested = min(CHUNK, page_size - sent + 1)
         with provider.db.sessionmaker() as session:
             rows = records.keyset(session, condition, position.lower, position.upper, last, requested,
-                                  with_metadata=with_metadata)
+                                  with_metadata=with_metadata, cache=(position.prefix, variant))
             chunk = records.load(session, rows, centres, with_metadata=with_metadata)
     token = _token(provider, position, last, sent, more, context.now)
     if token is not None:

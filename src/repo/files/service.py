@@ -332,11 +332,7 @@ def _attach(
 
 def set_access(ctx: Context, work_id: int, name: str, data: FileAccessIn, if_match: str | None) -> tuple[Work, File]:
     """Give a file its own access right (or ``null``: follow the work again)."""
-    work = works.get_editable(ctx, work_id, if_match)
-    _require_changeable(work)
-    file = _by_name(ctx.session, work.id, unicodedata.normalize("NFC", name))
-    if file is None:
-        raise NotFound(f"Work {work_id} has no file named {name!r}.")
+    work, file = _editable_file(ctx, work_id, name, if_match)
     before = _summary(file)
     file.access_right, file.embargo_end = data.access_right, data.embargo_end
     _arm(file, ctx.now)
@@ -349,15 +345,21 @@ def set_access(ctx: Context, work_id: int, name: str, data: FileAccessIn, if_mat
 
 def delete(ctx: Context, work_id: int, name: str, if_match: str | None) -> None:
     """Remove a file from a work (its bytes stay until ``repo files gc`` finds them unreferenced)."""
+    work, file = _editable_file(ctx, work_id, name, if_match)
+    before = _summary(file)
+    ctx.session.delete(file)
+    ctx.session.flush()
+    works.touch(ctx, work, "files", [{"field": f"files.{file.name}", "old": before, "new": None}])
+
+
+def _editable_file(ctx: Context, work_id: int, name: str, if_match: str | None) -> tuple[Work, File]:
+    """A file of a work this principal may change (401/403/404/409/412 as for the work)."""
     work = works.get_editable(ctx, work_id, if_match)
     _require_changeable(work)
     file = _by_name(ctx.session, work.id, unicodedata.normalize("NFC", name))
     if file is None:
         raise NotFound(f"Work {work_id} has no file named {name!r}.")
-    before = _summary(file)
-    ctx.session.delete(file)
-    ctx.session.flush()
-    works.touch(ctx, work, "files", [{"field": f"files.{file.name}", "old": before, "new": None}])
+    return work, file
 
 
 def _arm(file: File, now: datetime) -> None:

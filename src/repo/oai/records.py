@@ -101,13 +101,7 @@ class RenderContext:
     def open_files(self, work: Disseminated) -> list[FileView]:
         """Files anyone may download now: a file's own access right and embargo, when set,
         override the work's; embargoed or closed files are never linked."""
-        opened = []
-        for file in work.files:
-            access = file.access_right if file.access_right is not None else work.access_right
-            embargo = file.embargo_end if file.embargo_end is not None else work.embargo_end
-            if visibility.is_open(access, embargo, self.now):
-                opened.append(file)
-        return opened
+        return [f for f in work.files if visibility.is_open(*visibility.file_access(work, f), self.now)]
 
 
 def id_from_identifier(settings: Settings, identifier: str) -> int | None:

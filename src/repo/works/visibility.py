@@ -13,7 +13,7 @@ Python predicate on loaded rows; the search backends build their filter from the
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -80,7 +80,14 @@ def can_read(principal: Principal, work: Work) -> bool:
     return principal.is_admin or work.status == Status.published or work.centre_id in principal.centre_ids
 
 
-def file_access(work: Work, file: File) -> tuple[str | None, date | None]:
+class HasAccess(Protocol):
+    """Anything carrying an access right (rows, or the lightweight views of OAI-PMH)."""
+
+    access_right: str | None
+    embargo_end: date | None
+
+
+def file_access(work: HasAccess, file: HasAccess) -> tuple[str | None, date | None]:
     """A file's own access right and embargo end when it has one, else its work's."""
     if file.access_right is not None:
         return file.access_right, file.embargo_end

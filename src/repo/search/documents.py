@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,12 +25,11 @@ from repo.files.models import File
 from repo.search.query import fold
 from repo.works import visibility
 from repo.works.models import Work
-from repo.works.vocabularies import AccessRight
 
 #: Longest full text indexed per work (characters); the rest of a huge file is not searchable.
 MAX_FULLTEXT = 2_000_000
 #: ``open_from`` of content that is open from the start.
-ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
+ALWAYS = visibility.ALWAYS
 #: Analysed languages (ISO 639-3 → analyser); any other language is folded, not stemmed.
 ANALYSED = {"spa": "es", "por": "pt", "eng": "en", "fra": "fr"}
 # Control characters and the highlight markers (repo.search.highlight) never reach the index.
@@ -116,14 +115,6 @@ def _person(person: dict[str, Any]) -> str:
     return str(person.get("name") or person.get("given") or "")
 
 
-def _open_from(access_right: str | None, embargo_end: date | None) -> datetime | None:
-    if access_right == AccessRight.open:
-        return ALWAYS
-    if access_right == AccessRight.embargoed and embargo_end is not None:
-        return visibility.embargo_lifts_at(embargo_end)
-    return None
-
-
 def build(work: Work, files: Sequence[File], collection_paths: dict[int, str], slugs_by_path: dict[str, str]) -> SearchDocument:
     """The document of ``work`` given its files with extracted text and the collection tree."""
     doc = work.doc or {}
@@ -135,9 +126,7 @@ def build(work: Work, files: Sequence[File], collection_paths: dict[int, str], s
     for file in files:
         if file.text_state != "done" or not file.text:
             continue
-        own = file.access_right is not None
-        start = _open_from(file.access_right if own else work.access_right,
-                           file.embargo_end if own else work.embargo_end)
+        start = visibility.opens_at(*visibility.file_access(work, file))
         if start is None:
             continue  # never readable: never indexed
         open_from = max(open_from, start) if open_from else start  # conservative: all parts readable

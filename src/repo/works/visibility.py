@@ -31,15 +31,22 @@ def embargo_lifts_at(embargo_end: date) -> datetime:
     return datetime.combine(embargo_end, time(0), tzinfo=UTC)
 
 
+ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def opens_at(access_right: str | None, embargo_end: date | None) -> datetime | None:
+    """The instant content under this access right opens to anyone (``None``: never)."""
+    if access_right == AccessRight.open:
+        return ALWAYS
+    if access_right == AccessRight.embargoed and embargo_end is not None:
+        return embargo_lifts_at(embargo_end)
+    return None
+
+
 def is_open(access_right: str | None, embargo_end: date | None, now: datetime) -> bool:
     """Whether content under this access right is open to anyone at ``now``."""
-    if access_right == AccessRight.open:
-        return True
-    return (
-        access_right == AccessRight.embargoed
-        and embargo_end is not None
-        and embargo_lifts_at(embargo_end) <= now
-    )
+    start = opens_at(access_right, embargo_end)
+    return start is not None and start <= now
 
 
 def effective_access(access_right: str | None, embargo_end: date | None, now: datetime) -> str | None:

@@ -90,6 +90,16 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     console.print(f"Database at {revision}.")
 
 
+@db_app.command("recount")
+def db_recount() -> None:
+    """Rebuild the reading room's browse counts from the works (after loading works by plain SQL)."""
+    from repo.works import counts
+
+    with unit_of_work() as ctx:
+        counts.recount(ctx.session)
+        console.print(f"Browse counts rebuilt: {counts.read(ctx.session, 'total').get('', 0):,} public works.")
+
+
 @db_app.command("revision")
 def db_revision(
     message: Annotated[str, typer.Option("--message", "-m", help="What the migration does")],

@@ -18,9 +18,9 @@ from repo.centres.models import Collection, MemberCentre
 from repo.context import Context
 from repo.errors import Gone, NotFound
 from repo.files.models import File
-from repo.web import cache, exports
+from repo.web import exports
 from repo.web.record import Record, build
-from repo.works import visibility
+from repo.works import counts, visibility
 from repo.works.models import Work, work_collections
 from repo.works.vocabularies import Status
 
@@ -183,41 +183,11 @@ class Home:
 
 def _all_collection_counts(ctx: Context) -> list[CollectionCount]:
     """Every collection with its number of public works, each work counted once however deep in
-    its subtree it sits (memoised per data version).
-
-    One index-only query reads the (work, collection) filings of public works; the subtree
-    totals are summed here from each collection's ancestors (its colon-joined path), a work filed
-    twice under one ancestor counting once. A join over the hierarchy in SQL took seconds at
-    100,000 works; this takes tens of milliseconds.
-    """
-
-    def compute() -> list[CollectionCount]:
-        rows = ctx.session.execute(sa.select(Collection.id, Collection.slug, Collection.name, Collection.path)
-                                   .order_by(Collection.path)).all()
-        by_path = {path: id_ for id_, _, _, path in rows}
-        lineage: dict[int, tuple[int, ...]] = {}
-        for id_, _, _, path in rows:
-            parts = path.split(":")
-            prefixes = (":".join(parts[:n]) for n in range(1, len(parts) + 1))
-            lineage[id_] = tuple(by_path[p] for p in prefixes if p in by_path)
-        member = work_collections.c
-        filings = ctx.session.execute(
-            sa.select(member.work_id, member.collection_id).join(Work, Work.id == member.work_id)
-            .where(visibility.public_record()))
-        first: dict[int, int] = {}
-        shared: dict[int, set[int]] = {}
-        for work_id, collection_id in filings:
-            if work_id in first:
-                shared.setdefault(work_id, set(lineage.get(first[work_id], ()))).update(lineage.get(collection_id, ()))
-            else:
-                first[work_id] = collection_id
-        totals = dict.fromkeys(lineage, 0)
-        for work_id, collection_id in first.items():
-            for ancestor in shared.get(work_id) or lineage.get(collection_id, ()):
-                totals[ancestor] += 1
-        return [CollectionCount(slug, name, path, path.count(":"), totals[id_]) for id_, slug, name, path in rows]
-
-    return cache.memoised(ctx.session, "collection-counts", compute)
+    its subtree it sits (counter rows kept by :mod:`repo.works.counts`)."""
+    totals = counts.read(ctx.session, "collection")
+    rows = ctx.session.execute(sa.select(Collection.slug, Collection.name, Collection.path)
+                               .order_by(Collection.path)).all()
+    return [CollectionCount(slug, name, path, path.count(":"), totals.get(path, 0)) for slug, name, path in rows]
 
 
 def collection_counts(ctx: Context, root: Collection | None = None) -> list[CollectionCount]:
@@ -231,41 +201,22 @@ def collection_counts(ctx: Context, root: Collection | None = None) -> list[Coll
 
 
 def centre_counts(ctx: Context) -> list[CentreCount]:
-    """Every member centre with its number of public works, by name (memoised per data version)."""
+    """Every member centre with its number of public works, by name."""
+    totals = counts.read(ctx.session, "centre")
+    rows = ctx.session.execute(sa.select(MemberCentre.id, MemberCentre.slug, MemberCentre.name,
+                                         MemberCentre.country).order_by(MemberCentre.name)).all()
+    return [CentreCount(slug, name, country, totals.get(str(id_), 0)) for id_, slug, name, country in rows]
 
-    def compute() -> list[CentreCount]:
-        counts = dict(ctx.session.execute(
-            sa.select(Work.centre_id, sa.func.count()).where(visibility.public_record()).group_by(Work.centre_id)
-        ).all())
-        rows = ctx.session.execute(sa.select(MemberCentre.id, MemberCentre.slug, MemberCentre.name,
-                                             MemberCentre.country).order_by(MemberCentre.name)).all()
-        return [CentreCount(slug, name, country, counts.get(id_, 0)) for id_, slug, name, country in rows]
 
-    return cache.memoised(ctx.session, "centre-counts", compute)
+YEARS_SHOWN = 12
 
 
 def _facet_counts(ctx: Context) -> tuple[int, list[tuple[str, int]], list[tuple[int, int]]]:
-    def compute() -> tuple[int, list[tuple[str, int]], list[tuple[int, int]]]:
-        public = visibility.public_record()
-        total = ctx.session.scalar(sa.select(sa.func.count()).select_from(Work).where(public)) or 0
-        types = ctx.session.execute(
-            sa.select(Work.type, sa.func.count()).where(public).group_by(Work.type)
-            .order_by(sa.func.count().desc(), Work.type)
-        ).all()
-        years = ctx.session.execute(
-            sa.select(Work.publication_year, sa.func.count()).where(public, Work.publication_year.is_not(None))
-            .group_by(Work.publication_year).order_by(Work.publication_year.desc()).limit(12)
-        ).all()
-        return total, [(t, n) for t, n in types if t], [(y, n) for y, n in years if y is not None]
-
-    return cache.memoised(ctx.session, "facet-counts", compute)
-
-
-def home_counts(ctx: Context) -> None:
-    """Compute (or find memoised) every aggregate of the browse pages: the warmer's entry point."""
-    _facet_counts(ctx)
-    centre_counts(ctx)
-    _all_collection_counts(ctx)
+    """(public works, works per type by count, works per year for the newest years)."""
+    total = counts.read(ctx.session, "total").get("", 0)
+    types = sorted(counts.read(ctx.session, "type").items(), key=lambda kv: (-kv[1], kv[0]))
+    years = sorted(((int(y), n) for y, n in counts.read(ctx.session, "year").items()), reverse=True)
+    return total, types, years[:YEARS_SHOWN]
 
 
 def home(ctx: Context, lang3: str) -> Home:

@@ -1,6 +1,7 @@
-"""Keeps the reading room's memoised aggregates warm: after a commit changed the data, a background
-thread recomputes the browse counts and the sitemap blocks, so the first reader after a deposit
-does not pay for them (hundreds of milliseconds at 100,000 works; see :mod:`repo.web.cache`).
+"""Keeps the reading room's memoised aggregate warm: after a commit changed the data, a background
+thread recomputes the sitemap blocks, so the first crawler after a deposit does not pay for them
+(see :mod:`repo.web.cache`; the browse counts need no warming: they are counter rows,
+:mod:`repo.works.counts`).
 
 Woken after every commit (``app.state.on_commit``); when the data version has not changed the
 wake costs one indexed lookup. A failure is logged and never reaches a request: the pages
@@ -43,12 +44,10 @@ class Warmer:
 
     def warm(self) -> None:
         """Compute whatever aggregate the current data version lacks."""
-        from repo.web import feeds, service
+        from repo.web import feeds
 
         with self.database.session() as session:
-            ctx = Context(session, Principal(), self.clock.now(), self.settings)
-            service.home_counts(ctx)
-            feeds.sitemap_blocks(ctx)
+            feeds.sitemap_blocks(Context(session, Principal(), self.clock.now(), self.settings))
 
     def _run(self) -> None:
         while True:
@@ -59,7 +58,7 @@ class Warmer:
             try:
                 self.warm()
             except Exception:  # the pages compute what is missing themselves
-                log.exception("warming the reading-room aggregates failed")
+                log.exception("warming the sitemap blocks failed")
 
 
 def start(app: FastAPI) -> None:

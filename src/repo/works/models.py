@@ -40,14 +40,16 @@ class Work(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(sa.String(16), index=True)
-    type: Mapped[str | None] = mapped_column(sa.String(32), index=True)
-    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("member_centres.id", ondelete="RESTRICT"), index=True)
+    # active_history: the browse counts (counts.py) need the value a change replaces.
+    status: Mapped[str] = mapped_column(sa.String(16), index=True, active_history=True)
+    type: Mapped[str | None] = mapped_column(sa.String(32), index=True, active_history=True)
+    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("member_centres.id", ondelete="RESTRICT"), index=True,
+                                           active_history=True)
     access_right: Mapped[str | None] = mapped_column(sa.String(16))
     embargo_end: Mapped[date | None] = mapped_column(sa.Date)
     # True while the stored datestamp predates the embargo's end (see service.lift_embargoes).
     embargo_pending: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    publication_year: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    publication_year: Mapped[int | None] = mapped_column(sa.Integer, index=True, active_history=True)
     doc: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -76,3 +78,19 @@ class Revision(Base):
     actor: Mapped[str] = mapped_column(sa.String(200))
     action: Mapped[str] = mapped_column(sa.String(32))
     changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+
+
+class BrowseCount(Base):
+    """How many public works carry one browse key: ``("total", "")``, ``("type", t)``,
+    ``("year", "2024")``, ``("centre", "<centre id>")`` or ``("collection", "<path>")`` (a collection
+    counts the works of its whole subtree, each once). Kept exact by :mod:`repo.works.counts` in
+    the transaction of every change."""
+
+    __tablename__ = "browse_counts"
+
+    dimension: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(1000), primary_key=True)
+    count: Mapped[int] = mapped_column(sa.Integer)
+
+
+from repo.works import counts as _counts  # noqa: E402,F401  (registers the flush listener)

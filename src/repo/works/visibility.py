@@ -56,6 +56,11 @@ def effective_access(access_right: str | None, embargo_end: date | None, now: da
     return access_right
 
 
+def is_public_record(status: str | None) -> bool:
+    """Whether a work with this status shows its record to anonymous readers (twin of :func:`public_record`)."""
+    return status == Status.published
+
+
 def public_record() -> ColumnElement[bool]:
     """SQL: works whose metadata anonymous readers may see."""
     return Work.status == Status.published

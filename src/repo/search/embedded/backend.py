@@ -52,6 +52,9 @@ _NO_YEAR_NEWEST = -1
 _NO_YEAR_OLDEST = 99_999
 #: Rows of the ``changes`` log kept (readers further behind rebuild their bitmaps).
 _CHANGES_KEPT = 20_000
+#: Up to this many matches, a page in a non-relevance order looks its documents up by id; beyond,
+#: it walks the documents table in that order until the page is full (few steps when dense).
+_LISTED_MAX = 5000
 
 
 def _epoch(value: datetime | None) -> float | None:
@@ -66,6 +69,11 @@ def _fts(clause: Clause) -> str:
 
 def _any(clauses: Sequence[Clause]) -> str:
     return " OR ".join(f"({_fts(c)})" for c in clauses)
+
+
+def _member(column: str, name: str) -> str:
+    """SQL: ``column`` is a member of the :meth:`Bitmaps.digits` blob bound as ``:name`` (O(1))."""
+    return f"substr(:{name}, {column} + 1, 1) = x'31'"
 
 
 class EmbeddedBackend:
@@ -291,120 +299,155 @@ class EmbeddedBackend:
             conn.execute("COMMIT")
 
     def _search(self, conn: sqlite3.Connection, g: int, query: BackendQuery) -> BackendResult:
-        now = query.now.timestamp()
-        params: dict[str, Any] = {"now": now}
-        where = [_visibility(query.viewer, params)] + _filters(query.filters, params, g)
         positive = [c for c in query.clauses if not c.negated]
-        for i, clause in enumerate(c for c in query.clauses if c.negated):
-            params[f"n{i}"] = _fts(clause)
-            text = (f" OR (d.open_from <= :now AND d.id IN (SELECT rowid FROM text_fts_{g} "
-                    f"WHERE text_fts_{g} MATCH :n{i}))") if clause.field is None else ""
-            where.append(f"NOT (d.id IN (SELECT rowid FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :n{i}){text})")
         sort = query.sort if positive or query.sort != "relevance" else "newest"
-        order, keyset, key_columns = _order(sort)
-        if query.after is not None:
-            for i, value in enumerate(query.after):
-                params[f"a{i}"] = value
-        params.update(limit=query.limit, offset=query.offset)
-        if not positive:
-            return self._browse(conn, g, query, where, params, order, keyset, key_columns)
+        if not query.clauses:
+            return self._browse(conn, g, query, sort)
         return self._text(conn, g, query, positive, sort)
+
+    def _browse(self, conn: sqlite3.Connection, g: int, query: BackendQuery, sort: str) -> BackendResult:
+        """No query text: filters straight on the documents table (its indexes serve the sorts).
+
+        The total and facets come from the bitmaps, with no pass over the rows.
+        """
+        params: dict[str, Any] = {"now": query.now.timestamp(), "limit": query.limit, "offset": query.offset}
+        where = [_visibility(query.viewer, params)] + _filters(query.filters, params, g)
+        hits = self._page(conn, g, sort, where, params, query.after)
+        matches = _browse_mask(self._bitmaps, query)
+        facets = self._bitmaps.counts(matches, query.now, FACET_SIZE) if query.facets else {}
+        return BackendResult(matches.bit_count(), hits, facets)
 
     def _text(self, conn: sqlite3.Connection, g: int, query: BackendQuery, positive: list[Clause],
               sort: str) -> BackendResult:
-        """Free text: FTS5 finds and ranks the matches; bitmaps apply visibility, filters and facets.
+        """Query text: bitmaps decide what matches, then only the page is ranked or sorted.
 
-        Working on row ids in memory avoids joining every match to the documents table, which
-        dominates once a common word matches tens of thousands of works.
+        1. The allowed set (visibility and filters) comes from the bitmaps; every clause narrows
+           it with the ids FTS5 finds among the still-allowed documents (metadata, or full text
+           readable now), every exclusion removes its matches. Total and facets follow from the
+           final bitmap.
+        2. Relevance ranks only that final set (:meth:`_ranked`); the other sorts walk the
+           documents table in order (:meth:`_page`). Neither sorts every match in Python.
         """
         bitmaps = self._bitmaps
-        readable = bitmaps.opened_ids(query.now)  # works whose full text anyone may read now
-
-        def ids(clause: Clause) -> int:
-            """Works matching the clause in metadata, or in full text readable now."""
-            found = [r[0] for r in conn.execute(f"SELECT rowid FROM meta_fts_{g} WHERE meta_fts_{g} MATCH ?",
-                                                (_fts(clause),))]
-            if clause.field is None:
-                found += [r[0] for r in conn.execute(
-                    f"SELECT rowid FROM text_fts_{g} WHERE text_fts_{g} MATCH ?", (_fts(clause),))
-                    if r[0] in readable]
-            return bitmaps.from_ids(found)
-
-        ranks: dict[int, float] = dict(conn.execute(
-            f"SELECT rowid, rank FROM meta_fts_{g} WHERE meta_fts_{g} MATCH ?", (_any(positive),)).fetchall())
-        unfielded = [c for c in positive if c.field is None]
-        if unfielded and readable:
-            expression = _any(unfielded)
-            text = {r[0]: 0.0 for r in conn.execute(
-                f"SELECT rowid FROM text_fts_{g} WHERE text_fts_{g} MATCH ?", (expression,)) if r[0] in readable}
-            if len(text) <= TEXT_RANKED_MAX:  # bm25 over long texts is the costly part: only when few
-                text = {i: r * TEXT_WEIGHT for i, r in conn.execute(
-                    f"SELECT rowid, rank FROM text_fts_{g} WHERE text_fts_{g} MATCH ?", (expression,))
-                    if i in readable}  # closed full text neither matches nor weighs in the ranking
-            for doc_id, weighted in text.items():
-                current = ranks.get(doc_id)
-                if current is None or weighted < current:
-                    ranks[doc_id] = weighted
+        opened = bitmaps.derived(query.now)[1]  # works whose full text anyone may read now
         allowed = _browse_mask(bitmaps, query)
-        if len(positive) > 1:
-            for clause in positive:
-                allowed &= ids(clause)
-        else:
-            allowed &= bitmaps.from_ids(ranks)
+        for clause in positive:
+            if allowed:
+                allowed = self._clause(conn, g, clause, allowed, opened)
         for clause in query.clauses:
-            if clause.negated:
-                allowed &= ~ids(clause)
+            if clause.negated and allowed:
+                allowed &= ~self._clause(conn, g, clause, allowed, opened)
         total = allowed.bit_count()
         facets = bitmaps.counts(allowed, query.now, FACET_SIZE) if query.facets else {}
-        members = allowed.to_bytes(bitmaps.size, "little")
-        key = _python_key(sort, ranks, bitmaps.keys)
-        # Sort every match by its key in C (tuples), then walk until the page is full: usually
-        # only the first few entries need the membership test.
-        if sort == "relevance":
-            ordered = sorted((r, i) for i, r in ranks.items())
+        if not allowed:
+            return BackendResult(0, [], facets)
+        if sort != "relevance":
+            params: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
+            if total <= _LISTED_MAX:  # few: look them up by id (a walk in sort order may pass them all by)
+                where = [f"d.id IN ({','.join(map(str, bitmaps.members(allowed)))})"]
+            else:
+                params["now"] = query.now.timestamp()
+                params["m"] = bitmaps.digits(allowed)
+                where = [_visibility(query.viewer, params), _member("d.id", "m")]  # visibility: the index
+            hits = self._page(conn, g, sort, where, params, query.after)
         else:
-            ordered = sorted((key(i), i) for i in ranks)
-        bound = key.from_sort_key(query.after) if query.after is not None else None
-        page: list[int] = []
-        skip = query.offset
-        for entry in ordered:
-            doc_id = entry[1]
-            if not members[doc_id >> 3] >> (doc_id & 7) & 1:
-                continue
-            if bound is not None and key(doc_id) <= bound:
-                continue
-            if skip:
-                skip -= 1
-                continue
-            page.append(doc_id)
-            if len(page) == query.limit:
-                break
-        displays = dict(conn.execute(
-            f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(i) for i in page) or 'NULL'})").fetchall())
-        hits = [BackendHit(id=i, display=json.loads(displays[i]), sort_key=key.sort_key(i),
-                           score=-ranks[i] if sort == "relevance" else None) for i in page]
-        if hits:
+            ranked = self._ranked(conn, g, query, positive, allowed, opened)
+            displays = dict(conn.execute(
+                f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(i) for _, i in ranked) or 'NULL'})"))
+            hits = [BackendHit(id=i, display=json.loads(displays[i]), sort_key=[rank, i], score=-rank)
+                    for rank, i in ranked]
+        if hits and positive:  # exclusions alone highlight nothing
             self._highlight(conn, g, hits, positive, query.now.timestamp())
         return BackendResult(total, hits, facets)
 
-    def _browse(self, conn: sqlite3.Connection, g: int, query: BackendQuery, where: list[str],
-                params: dict[str, Any], order: str, keyset: str, key_columns: str) -> BackendResult:
-        """No free text: filters only, straight on the documents table (its indexes serve the sorts)."""
-        condition = " AND ".join(where)
-        page_sql = f"SELECT d.id, d.display, {key_columns} FROM docs_{g} d WHERE {condition}"
-        if query.after is not None:
-            page_sql += f" AND {keyset}"
-        page_sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
-        hits = [BackendHit(id=row[0], display=json.loads(row[1]), sort_key=list(row[2:]))
-                for row in conn.execute(page_sql, params)]
-        if query.clauses:  # exclusions only: the matching set comes from SQL
-            matches = self._bitmaps.from_ids(
-                row[0] for row in conn.execute(f"SELECT d.id FROM docs_{g} d WHERE {condition}", params))
-        else:  # pure browsing (the landing page, facet links): bitmaps only, no pass over the rows
-            matches = _browse_mask(self._bitmaps, query)
-        total = matches.bit_count()
-        facets = self._bitmaps.counts(matches, query.now, FACET_SIZE) if query.facets else {}
-        return BackendResult(total, hits, facets)
+    def _clause(self, conn: sqlite3.Connection, g: int, clause: Clause, within: int, opened: int) -> int:
+        """The members of ``within`` matching ``clause`` in metadata or (unfielded) in full text open now."""
+        found = self._matching(conn, f"meta_fts_{g}", _fts(clause), within)
+        if clause.field is None and within & opened:
+            # closed full text (embargoed, restricted) never matches: only open members are asked
+            found |= self._matching(conn, f"text_fts_{g}", _fts(clause), within & opened)
+        return found
+
+    def _matching(self, conn: sqlite3.Connection, table: str, expression: str, within: int) -> int:
+        """Bitmap of the rows of FTS5 ``table`` matching ``expression`` that are members of ``within``.
+
+        The membership test runs in SQL, so ids of documents filtered out anyway never reach
+        Python; the rest arrive as one ``group_concat`` string (a row per id costs twice as much).
+        """
+        found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH :e AND "
+                             f"{_member('rowid', 'm')}", {"e": expression, "m": Bitmaps.digits(within)}).fetchone()[0]
+        return self._bitmaps.from_ids(list(map(int, found.split(",")))) if found else 0
+
+    def _ranked(self, conn: sqlite3.Connection, g: int, query: BackendQuery, positive: list[Clause],
+                allowed: int, opened: int) -> list[tuple[float, int]]:
+        """The page of ``allowed`` (all matching) by relevance: ``(rank, id)`` ascending, lower is better.
+
+        A document's rank is the smaller of its metadata bm25 over all positive clauses and, for
+        its full text open now, ``TEXT_WEIGHT`` × the full text's bm25 — or 0.0 (after every
+        metadata match, by id) when more than ``TEXT_RANKED_MAX`` open texts match at all.
+
+        FTS5 evaluates ``rank`` lazily, per returned row, and scoring is what costs (about 1 µs a
+        row): the membership test in SQL limits it to allowed documents, and SQLite keeps only the
+        best ``offset + limit`` (``ORDER BY … LIMIT``) instead of Python sorting every match.
+        ``MATERIALIZED`` keeps the cursor bound from being tested (and ``rank`` computed) before
+        the membership test.
+        """
+        wanted = query.offset + query.limit
+        bound = (float(query.after[0]), int(query.after[1])) if query.after is not None else None
+        expression = _any(positive)
+        params: dict[str, Any] = {"e": expression, "m": Bitmaps.digits(allowed), "n": wanted}
+        after = ""
+        if bound is not None:
+            params.update(a0=bound[0], a1=bound[1])
+            after = "WHERE (r, id) > (:a0, :a1)"
+        ranked: list[tuple[float, int]] = [(r, i) for i, r in conn.execute(
+            f"WITH hit AS MATERIALIZED (SELECT rowid AS id, rank AS r FROM meta_fts_{g} WHERE meta_fts_{g} "
+            f"MATCH :e AND {_member('rowid', 'm')}) SELECT id, r FROM hit {after} ORDER BY r, id LIMIT :n", params)]
+        unfielded = [c for c in positive if c.field is None]
+        readable = allowed & opened
+        if unfielded and readable:
+            text_expression = _any(unfielded)
+            # the threshold counts every open text matching, as the ranking of a document must not
+            # depend on the filters of the search that shows it
+            matching = conn.execute(
+                f"SELECT count(*) FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
+                {"e": text_expression, "m": Bitmaps.digits(opened)}).fetchone()[0]
+            if matching <= TEXT_RANKED_MAX:
+                text = {i: r * TEXT_WEIGHT for i, r in conn.execute(
+                    f"SELECT rowid, rank FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
+                    {"e": text_expression, "m": Bitmaps.digits(readable)})}
+                ranks = {i: r for r, i in ranked}
+                # a text-matching document outside the metadata top may still win by its text:
+                # score its metadata too (at most TEXT_RANKED_MAX documents)
+                others = [i for i in text if i not in ranks]
+                if others:
+                    ranks.update(conn.execute(
+                        f"SELECT rowid, rank FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
+                        {"e": expression, "m": Bitmaps.digits(self._bitmaps.from_ids(others))}))
+                for i, weighted in text.items():
+                    current = ranks.get(i)
+                    if current is None or weighted < current:
+                        ranks[i] = weighted
+                ranked = sorted((r, i) for i, r in ranks.items() if bound is None or (r, i) > bound)
+            elif len(ranked) < wanted:
+                # past the metadata matches: the documents matching by full text alone, by id
+                unscored = allowed & ~self._matching(conn, f"meta_fts_{g}", expression, allowed)
+                ranked += [(0.0, i) for i in self._bitmaps.members(unscored)
+                           if bound is None or (0.0, i) > bound][:wanted - len(ranked)]
+        return ranked[query.offset:wanted]
+
+    def _page(self, conn: sqlite3.Connection, g: int, sort: str, where: list[str], params: dict[str, Any],
+              after: list[Any] | None) -> list[BackendHit]:
+        """One page of the documents table in ``sort`` order (``params`` holds limit and offset)."""
+        order, keyset, key_columns = _order(sort)
+        conditions = list(where)
+        if after is not None:
+            for i, value in enumerate(after):
+                params[f"a{i}"] = value
+            conditions.append(keyset)
+        rows = conn.execute(f"SELECT d.id, d.display, {key_columns} FROM docs_{g} d WHERE {' AND '.join(conditions)} "
+                            f"ORDER BY {order} LIMIT :limit OFFSET :offset", params)
+        return [BackendHit(id=row[0], display=json.loads(row[1]), sort_key=list(row[2:])) for row in rows]
 
     def _highlight(self, conn: sqlite3.Connection, g: int, hits: list[BackendHit], positive: list[Clause],
                    now: float) -> None:
@@ -490,31 +533,6 @@ def _order(sort: str) -> tuple[str, str, str]:
     if sort == "title":
         return "d.title_key, d.id", "(d.title_key, d.id) > (:a0, :a1)", "d.title_key, d.id"
     return "d.ynew DESC, d.id DESC", "(d.ynew, d.id) < (:a0, :a1)", "d.ynew, d.id"
-
-
-class _python_key:  # noqa: N801 - used like a function
-    """Sort keys of the free-text path, the Python twin of :func:`_order` (ascending tuples)."""
-
-    def __init__(self, sort: str, ranks: dict[int, float], keys: dict[int, tuple[int, int, str]]) -> None:
-        self.sort, self.ranks, self.keys = sort, ranks, keys
-
-    def __call__(self, doc_id: int) -> tuple[Any, ...]:
-        if self.sort == "relevance":
-            return (self.ranks[doc_id], doc_id)
-        ynew, yold, title = self.keys[doc_id]
-        if self.sort == "oldest":
-            return (yold, doc_id)
-        if self.sort == "title":
-            return (title, doc_id)
-        return (-ynew, -doc_id)
-
-    def sort_key(self, doc_id: int) -> list[Any]:
-        """The cursor form, the same as the SQL path's key columns."""
-        key = self(doc_id)
-        return [-key[0], -key[1]] if self.sort == "newest" else list(key)
-
-    def from_sort_key(self, after: list[Any]) -> tuple[Any, ...]:
-        return (-after[0], -after[1]) if self.sort == "newest" else tuple(after)
 
 
 def _browse_mask(bitmaps: Bitmaps, query: BackendQuery) -> int:

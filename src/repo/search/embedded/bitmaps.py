@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from datetime import date, datetime
+from itertools import repeat
 from typing import Any
 
 #: Dimensions read from ``docs_N`` columns (the others come from ``vals_N``).
@@ -40,9 +41,7 @@ class Bitmaps:
         self._ints: dict[tuple[str, str], int] = {}
         self._embargo: dict[int, float] = {}  # doc -> embargo_from (embargoed docs only)
         self._open: dict[int, float] = {}  # doc -> open_from (docs with full text)
-        self.keys: dict[int, tuple[int, int, str]] = {}  # doc -> sort keys (ynew, yold, title_key)
         self._derived: tuple[date, int, int, int] | None = None  # day, lifted, open-now, all docs
-        self._opened_ids: tuple[date, frozenset[int]] | None = None
 
     def _empty(self) -> bytearray:
         return bytearray(self.size)
@@ -67,7 +66,6 @@ class Bitmaps:
             self.generation, self.seq = generation, seq
             self._ints.clear()
             self._derived = None
-            self._opened_ids = None
 
     def _grow(self, doc_id: int) -> None:
         need = doc_id // 8 + 1
@@ -82,9 +80,8 @@ class Bitmaps:
 
     def _rows(self, conn: sqlite3.Connection, g: int, where: str = "", args: tuple[Any, ...] = ()) -> None:
         for row in conn.execute(f"SELECT id, type, year, centre, status, centre_id, access_right, embargo_from, "
-                                f"open_from, ynew, yold, title_key FROM docs_{g} {where}", args):
+                                f"open_from FROM docs_{g} {where}", args):
             doc_id = row[0]
-            self.keys[doc_id] = (row[9], row[10], row[11])
             self._grow(doc_id)
             self._set(("all", ""), doc_id)
             for dim, value in zip(_COLUMNS, row[1:7]):
@@ -104,7 +101,6 @@ class Bitmaps:
         self.size = 0
         self._embargo.clear()
         self._open.clear()
-        self.keys.clear()
         self._rows(conn, g)
 
     def _update(self, conn: sqlite3.Connection, g: int, changed: list[int]) -> None:
@@ -115,7 +111,6 @@ class Bitmaps:
                     bits[doc_id >> 3] &= mask
             self._embargo.pop(doc_id, None)
             self._open.pop(doc_id, None)
-            self.keys.pop(doc_id, None)
         for start in range(0, len(changed), 500):
             chunk = changed[start:start + 500]
             self._rows(conn, g, f"WHERE id IN ({','.join('?' * len(chunk))})", tuple(chunk))
@@ -141,10 +136,20 @@ class Bitmaps:
         return [value for d, value in self._bits if d == dim]
 
     def _mask(self, docs: Iterable[int]) -> int:
-        bits = bytearray(self.size)
-        for doc_id in docs:
-            bits[doc_id >> 3] |= 1 << (doc_id & 7)
-        return int.from_bytes(bits, "little")
+        """The bitmap of ``docs`` (ids of indexed documents, any order, repeats allowed).
+
+        Built as one ASCII digit per document, set by ``bytearray.__setitem__`` mapped in C and
+        read back by ``int(..., 2)``: about 3x faster than or-ing bits into bytes in a Python loop.
+        """
+        digits = bytearray(b"0") * (self.size * 8)
+        ids = docs if isinstance(docs, list) else list(docs)
+        try:
+            deque(map(digits.__setitem__, ids, repeat(0x31)), 0)
+        except IndexError:  # a document written after our snapshot of the bitmaps: grow to fit
+            digits.extend(b"0" * (max(ids) + 1 - len(digits)))
+            deque(map(digits.__setitem__, ids, repeat(0x31)), 0)
+        digits.reverse()  # bit 0 (document 0) is the last digit of a binary numeral
+        return int(digits, 2)
 
     def derived(self, now: datetime) -> tuple[int, int]:
         """(embargoed works whose embargo ended by ``now``, works whose full text is open at ``now``).
@@ -159,16 +164,30 @@ class Bitmaps:
             self._derived = (day, lifted, opened, self.get("all", ""))
         return self._derived[1], self._derived[2]
 
-    def opened_ids(self, now: datetime) -> frozenset[int]:
-        """Works whose full text is open at ``now`` (cached for the day, like :meth:`derived`)."""
-        day = now.date()
-        if self._opened_ids is None or self._opened_ids[0] != day:
-            instant = now.timestamp()
-            self._opened_ids = (day, frozenset(d for d, t in self._open.items() if t <= instant))
-        return self._opened_ids[1]
-
     def from_ids(self, ids: Iterable[int]) -> int:
+        """The bitmap of the documents ``ids``."""
         return self._mask(ids)
+
+    @staticmethod
+    def digits(mask: int) -> bytes:
+        """``mask`` as one byte per document (``b"1"`` member, ``b"0"`` not; shorter past the last member).
+
+        SQL tests membership with ``substr(:digits, id + 1, 1) = x'31'`` — O(1) on a BLOB — so
+        FTS5 computes ``rank`` (evaluated lazily, per returned row) only for allowed documents,
+        and the documents table can be walked in sort order without leaving SQLite.
+        """
+        return bin(mask)[:1:-1].encode("ascii")
+
+    @staticmethod
+    def members(mask: int) -> list[int]:
+        """The document ids in ``mask``, ascending."""
+        digits = bin(mask)[:1:-1]
+        out: list[int] = []
+        found = digits.find("1")
+        while found >= 0:
+            out.append(found)
+            found = digits.find("1", found + 1)
+        return out
 
     def counts(self, matches: int, now: datetime, size: int) -> dict[str, list[tuple[str, int]]]:
         """Facet counts of the documents in ``matches``."""

@@ -1,5 +1,4 @@
-"""browse_counts: counter rows of the reading room's browse counts, filled from the works;
-an index-only path to the sitemap blocks
+"""browse_counts: counter rows of the reading room's browse counts, filled from the works
 
 Revision ID: 0801
 Revises: 0701
@@ -49,9 +48,7 @@ def upgrade() -> None:
     )
     for statement in FILL:
         op.execute(statement)
-    op.create_index("ix_works_status_id_updated_at", "works", ["status", "id", "updated_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_works_status_id_updated_at", table_name="works")
     op.drop_table("browse_counts")

@@ -37,7 +37,7 @@ class Work(Base):
         sa.Index("ix_works_status_centre_id_published_at_id", "status", "centre_id", "published_at", "id"),
         sa.Index("ix_works_status_type", "status", "type"),
         sa.Index("ix_works_status_publication_year", "status", "publication_year"),
-        # Sitemap blocks (migration 0801): the last change per id block of public works, index-only.
+        # Sitemap blocks (migration 0802): the last change per id block of public works, index-only.
         sa.Index("ix_works_status_id_updated_at", "status", "id", "updated_at"),
     )
 

@@ -312,7 +312,7 @@ class EmbeddedBackend:
         """
         params: dict[str, Any] = {"now": query.now.timestamp(), "limit": query.limit, "offset": query.offset}
         where = [_visibility(query.viewer, params)] + _filters(query.filters, params, g)
-        hits = self._page(conn, g, sort, where, params, query.after)
+        hits = self._page(conn, g, sort, where, params, query.after, self._statuses(query.viewer, -1))
         matches = _browse_mask(self._bitmaps, query)
         facets = self._bitmaps.counts(matches, query.now, FACET_SIZE) if query.facets else {}
         return BackendResult(matches.bit_count(), hits, facets)
@@ -345,11 +345,11 @@ class EmbeddedBackend:
             params: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
             if total <= _LISTED_MAX:  # few: look them up by id (a walk in sort order may pass them all by)
                 where = [f"d.id IN ({','.join(map(str, bitmaps.members(allowed)))})"]
+                hits = self._page(conn, g, sort, where, params, query.after, None)
             else:
-                params["now"] = query.now.timestamp()
                 params["m"] = bitmaps.digits(allowed)
-                where = [_visibility(query.viewer, params), _member("d.id", "m")]  # visibility: the index
-            hits = self._page(conn, g, sort, where, params, query.after)
+                where = [_member("d.id", "m")]  # visibility and filters are in the bitmap
+                hits = self._page(conn, g, sort, where, params, query.after, self._statuses(query.viewer, allowed))
         else:
             ranked = self._ranked(conn, g, query, positive, allowed, opened)
             displays = dict(conn.execute(
@@ -359,6 +359,12 @@ class EmbeddedBackend:
         if hits and positive:  # exclusions alone highlight nothing
             self._highlight(conn, g, hits, positive, query.now.timestamp())
         return BackendResult(total, hits, facets)
+
+    def _statuses(self, viewer: Viewer, within: int) -> list[str]:
+        """The statuses worth a walk: those the viewer may see with members in ``within`` (-1: all)."""
+        if not viewer.everything and not viewer.centre_ids:
+            return ["published"]
+        return [s for s in self._bitmaps.values("status") if within & self._bitmaps.get("status", s)]
 
     def _clause(self, conn: sqlite3.Connection, g: int, clause: Clause, within: int, opened: int) -> int:
         """The members of ``within`` matching ``clause`` in metadata or (unfielded) in full text open now."""
@@ -437,17 +443,32 @@ class EmbeddedBackend:
         return ranked[query.offset:wanted]
 
     def _page(self, conn: sqlite3.Connection, g: int, sort: str, where: list[str], params: dict[str, Any],
-              after: list[Any] | None) -> list[BackendHit]:
-        """One page of the documents table in ``sort`` order (``params`` holds limit and offset)."""
+              after: list[Any] | None, statuses: Iterable[str] | None) -> list[BackendHit]:
+        """One page (``params`` holds limit and offset) of the documents satisfying ``where``, in ``sort`` order.
+
+        One walk per status of ``statuses``: with ``status = ?`` the ``(status, key, id)`` indexes
+        serve the order, and each walk stops after ``offset + limit`` rows. A single walk under an
+        ``OR`` of visibility rules would sort every visible row (display JSON included) instead.
+        The walks are merged here, and only the page's display JSON is read. ``statuses`` None:
+        one query without a status condition (``where`` names the few ids itself).
+        """
         order, keyset, key_columns = _order(sort)
-        conditions = list(where)
+        conditions = ["d.status = :status" if statuses is not None else "1", *where]
         if after is not None:
             for i, value in enumerate(after):
                 params[f"a{i}"] = value
             conditions.append(keyset)
-        rows = conn.execute(f"SELECT d.id, d.display, {key_columns} FROM docs_{g} d WHERE {' AND '.join(conditions)} "
-                            f"ORDER BY {order} LIMIT :limit OFFSET :offset", params)
-        return [BackendHit(id=row[0], display=json.loads(row[1]), sort_key=list(row[2:])) for row in rows]
+        sql = (f"SELECT d.id, {key_columns} FROM docs_{g} d WHERE {' AND '.join(conditions)} "
+               f"ORDER BY {order} LIMIT :wanted")
+        wanted = params["offset"] + params["limit"]
+        rows: list[tuple[Any, ...]] = []
+        for status in statuses if statuses is not None else [None]:
+            rows += conn.execute(sql, {**params, "status": status, "wanted": wanted}).fetchall()
+        rows.sort(key=lambda row: (row[1], row[2]), reverse=sort == "newest")  # the twin of ORDER BY
+        rows = rows[params["offset"]:wanted]
+        displays = dict(conn.execute(
+            f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(row[0]) for row in rows) or 'NULL'})"))
+        return [BackendHit(id=row[0], display=json.loads(displays[row[0]]), sort_key=list(row[1:])) for row in rows]
 
     def _highlight(self, conn: sqlite3.Connection, g: int, hits: list[BackendHit], positive: list[Clause],
                    now: float) -> None:

@@ -124,6 +124,14 @@ def queries(session, seed: int, n: int) -> tuple[list[dict], list[dict]]:  # typ
     return mixed, ranged
 
 
+def kind(params: dict) -> str:  # type: ignore[type-arg]
+    """A query's kind for the report: its text's shape plus the other parameters it sets."""
+    text = params.get("q") or ""
+    shape = ("browse" if not text else "phrase" if text.startswith('"') else text.split(":")[0] if ":" in text
+             else "exclusion" if " -" in text else "two words" if " " in text else "word")
+    return "+".join([shape, *sorted(k for k in params if k != "q")])
+
+
 def run(backend, database, label: str, mixed: list[dict], ranged: list[dict]) -> None:  # type: ignore[no-untyped-def, type-arg]
     from repo.clock import Clock
     from repo.config import Settings
@@ -151,6 +159,14 @@ def run(backend, database, label: str, mixed: list[dict], ranged: list[dict]) ->
         q = statistics.quantiles(times, n=100)
         print(f"  [{label}] {name}: n={len(times)} p50={statistics.median(times):.1f} ms p95={q[94]:.1f} ms "
               f"mean={statistics.fmean(times):.1f} ms max={max(times):.1f} ms (median hits {statistics.median(totals):,.0f})")
+        by_kind: dict[str, list[float]] = {}
+        for params, ms in zip(batch, times):
+            by_kind.setdefault(kind(params), []).append(ms)
+        print("      by kind (median / max ms, count): " + "; ".join(
+            f"{k} {statistics.median(v):.1f}/{max(v):.1f} ({len(v)})"
+            for k, v in sorted(by_kind.items(), key=lambda kv: -statistics.median(kv[1]))))
+        slowest = sorted(zip(times, totals, batch), key=lambda entry: -entry[0])[:5]
+        print("      slowest: " + "; ".join(f"{ms:.1f} ms {params} ({hits:,} hits)" for ms, hits, params in slowest))
 
 
 def main() -> None:

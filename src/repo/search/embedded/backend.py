@@ -395,20 +395,21 @@ class EmbeddedBackend:
         FTS5 evaluates ``rank`` lazily, per returned row, and scoring is what costs (about 1 µs a
         row): the membership test in SQL limits it to allowed documents, and SQLite keeps only the
         best ``offset + limit`` (``ORDER BY … LIMIT``) instead of Python sorting every match.
-        ``MATERIALIZED`` keeps the cursor bound from being tested (and ``rank`` computed) before
-        the membership test.
+        ``rank + 0.0`` (the same double) is an expression, so FTS5 does not take the ORDER BY on
+        itself (it would score every match first), and it is computed once per row. The cursor
+        bound sits in a ``CASE`` so that it is only tested (scoring) after the membership test.
         """
         wanted = query.offset + query.limit
         bound = (float(query.after[0]), int(query.after[1])) if query.after is not None else None
         expression = _any(positive)
         params: dict[str, Any] = {"e": expression, "m": Bitmaps.digits(allowed), "n": wanted}
-        after = ""
+        condition = _member("rowid", "m")
         if bound is not None:
             params.update(a0=bound[0], a1=bound[1])
-            after = "WHERE (r, id) > (:a0, :a1)"
+            condition = f"CASE WHEN {condition} THEN rank > :a0 OR (rank = :a0 AND rowid > :a1) ELSE 0 END"
         ranked: list[tuple[float, int]] = [(r, i) for i, r in conn.execute(
-            f"WITH hit AS MATERIALIZED (SELECT rowid AS id, rank AS r FROM meta_fts_{g} WHERE meta_fts_{g} "
-            f"MATCH :e AND {_member('rowid', 'm')}) SELECT id, r FROM hit {after} ORDER BY r, id LIMIT :n", params)]
+            f"SELECT rowid, rank + 0.0 AS r FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :e AND {condition} "
+            f"ORDER BY r, rowid LIMIT :n", params)]
         unfielded = [c for c in positive if c.field is None]
         readable = allowed & opened
         if unfielded and readable:

@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from repo.clock import Clock
 from repo.config import Settings
 from repo.db import get_session
 from repo.deposit.auth import Principal, get_principal
@@ -17,8 +18,17 @@ from repo.deposit.auth import Principal, get_principal
 class Context:
     session: Session
     principal: Principal
-    now: datetime
+    now: datetime  # the request's instant: one "now" for every check and stamp of a request
     settings: Settings
+    clock: Clock | None = None  # for the rare request that must re-read the time (see :meth:`catch_up`)
+
+    def catch_up(self) -> None:
+        """Move ``now`` to the present, after a long wait inside the request (a streamed upload):
+        what harvesters receive changes when the change commits, so its OAI datestamp must not
+        predate the commit by the minutes the upload took (an incremental harvest started in
+        between would miss it for good)."""
+        if self.clock is not None:
+            self.now = max(self.now, self.clock.now())
 
 
 def get_context(
@@ -26,7 +36,8 @@ def get_context(
     session: Session = Depends(get_session, scope="function"),
     principal: Principal = Depends(get_principal),
 ) -> Context:
-    return Context(session, principal, request.app.state.clock.now(), request.app.state.settings)
+    clock = request.app.state.clock
+    return Context(session, principal, clock.now(), request.app.state.settings, clock)
 
 
 def get_user_context(ctx: Context = Depends(get_context)) -> Context:

@@ -163,3 +163,27 @@ def test_file_access_override_by_patch(client: TestClient, auth: Any, make_work:
     assert_problem(client.patch(url, json={"access_right": None}), 401)
     assert client.patch(url, json={"access_right": None}, headers=auth.editor_a).json()["access_right"] is None
     assert client.get(f"/works/{work}/files/a.txt").status_code == 200
+
+
+def test_a_long_upload_is_stamped_when_it_lands_not_when_it_began(client: TestClient, auth: Any, make_work: Any,
+                                                                   clock: ManualClock, database: Database) -> None:
+    """An incremental OAI harvest that starts while the bytes stream must not miss the new file: the
+    work's datestamp is the moment the upload completes, not the moment its request arrived."""
+    import sqlalchemy as sa
+
+    from repo.works.models import Work
+
+    work = make_work(status="published")
+    began = clock.now()
+
+    def slow_body() -> Any:
+        yield b"first half of the notes, "
+        clock.advance(minutes=7)  # minutes of streaming pass
+        yield b"second half"
+
+    response = client.put(f"/api/works/{work}/files/notes.txt", content=slow_body(),
+                          headers={**auth.editor_a, "Content-Type": "text/plain"})
+    assert response.status_code == 201, response.text
+    with database.session() as session:
+        stamped = session.scalar(sa.select(Work.datestamp).where(Work.id == work))
+    assert stamped == began + timedelta(minutes=7)

@@ -1,0 +1,97 @@
+"""The embedded backend's execution strategies give the same answers.
+
+The embedded backend picks how to produce a page by size: few matches in a non-relevance order
+are looked up by id, many are walked in index order one status at a time; full-text matches are
+bm25-scored up to ``TEXT_RANKED_MAX`` of them and rank after every metadata match beyond. The
+test corpora are small, so the thresholds are lowered here to run every strategy, and each must
+agree with the other and with the order the API promises — pages, cursors, totals, visibility.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from repo.search.query import fold
+from search_support import flush, search
+
+pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+              pytest.mark.parametrize("backend_kind", ["embedded"])]
+
+
+@pytest.fixture
+def corpus(make: Any) -> dict[str, int]:
+    works = {
+        "a": make("Vivienda obrera en Rosario", year=1998),
+        "b": make("Zonas de vivienda", year=2011, type="book"),
+        "c": make("Ciudad y vivienda popular", year=2011),
+        "d": make("Árboles de la ciudad", year=2004, abstract="La vivienda entre árboles."),
+        "e": make("Barrios del sur", year=2020, text="informe sobre vivienda y barrios"),
+        "f": make("Mercados del norte", year=1987, text="vivienda vivienda vivienda en el mercado"),
+        "g": make("Éxodo rural", year=2015, subjects=["vivienda"]),
+        "draft": make("Borrador sobre vivienda", status="draft", year=2023),
+        "withdrawn": make("Retirado sobre vivienda", status="withdrawn", year=2002, centre="centre-b"),
+        "other": make("Salud comunitaria", year=2019),
+    }
+    return works
+
+
+def _walk(client: Any, headers: dict[str, str] | None, **params: Any) -> list[dict[str, Any]]:
+    """Every hit, following cursors with pages of 2 (and checking page numbers agree)."""
+    hits: list[dict[str, Any]] = []
+    cursor = None
+    page = 1
+    while True:
+        result = search(client, headers, size=2, **params, **({"cursor": cursor} if cursor else {}))
+        by_number = search(client, headers, size=2, page=page, **params)
+        assert [h["id"] for h in result["hits"]] == [h["id"] for h in by_number["hits"]], page
+        hits += result["hits"]
+        cursor = result["next_cursor"]
+        if cursor is None:
+            return hits
+        page += 1
+
+
+@pytest.mark.parametrize("listed_max", [5000, 0], ids=["by-id", "walked"])
+def test_sorted_free_text_in_every_strategy(client, auth, corpus, monkeypatch, listed_max):
+    monkeypatch.setattr("repo.search.embedded.backend._LISTED_MAX", listed_max)
+    flush(client)
+    visible = {corpus[k] for k in "abcdefg"}
+    for headers, expected in ((None, visible), (auth.editor_a, visible | {corpus["draft"]}),
+                              (auth.admin, visible | {corpus["draft"], corpus["withdrawn"]})):
+        for sort in ("newest", "oldest", "title"):
+            everything = search(client, headers, q="vivienda", sort=sort, size=100)
+            assert {h["id"] for h in everything["hits"]} == expected and everything["total"] == len(expected)
+            keys = {"newest": lambda h: (-h["year"], -h["id"]), "oldest": lambda h: (h["year"], h["id"]),
+                    "title": lambda h: (fold(h["title"]), h["id"])}[sort]
+            assert everything["hits"] == sorted(everything["hits"], key=keys), sort
+            assert [h["id"] for h in _walk(client, headers, q="vivienda", sort=sort)] == \
+                [h["id"] for h in everything["hits"]]
+    # filters and exclusions narrow the same way on both strategies
+    assert [h["id"] for h in search(client, q="vivienda", sort="newest", year_from=2004, year_to=2011)["hits"]] == \
+        [corpus["c"], corpus["b"], corpus["d"]]
+    assert {h["id"] for h in search(client, q="vivienda -ciudad", sort="oldest")["hits"]} == \
+        {corpus[k] for k in "abefg"}
+    assert {h["id"] for h in search(client, q="-vivienda", sort="title")["hits"]} == {corpus["other"]}
+
+
+@pytest.mark.parametrize("text_ranked_max", [2000, 0], ids=["text-scored", "text-unscored"])
+def test_relevance_in_every_strategy(client, corpus, monkeypatch, text_ranked_max):
+    monkeypatch.setattr("repo.search.embedded.backend.TEXT_RANKED_MAX", text_ranked_max)
+    flush(client)
+    everything = search(client, q="vivienda", size=100)
+    order = [h["id"] for h in everything["hits"]]
+    assert set(order) == {corpus[k] for k in "abcdefg"} and everything["total"] == 7
+    scores = [h["score"] for h in everything["hits"]]
+    assert scores == sorted(scores, reverse=True)
+    assert [h["id"] for h in _walk(client, None, q="vivienda")] == order
+    text_only = [corpus["e"], corpus["f"]]
+    if text_ranked_max == 0:  # past the threshold: after every metadata match, by id, score 0
+        assert order[-2:] == sorted(text_only) and scores[-2:] == [0.0, 0.0] and min(scores[:-2]) > 0
+    else:
+        assert min(scores) > 0
+    # a filter keeps the relative order of what it keeps
+    books_and_texts = search(client, q="vivienda", year_from=1987, year_to=2011, size=100)
+    assert [h["id"] for h in books_and_texts["hits"]] == [i for i in order if i in {
+        corpus["a"], corpus["b"], corpus["c"], corpus["d"], corpus["f"]}]

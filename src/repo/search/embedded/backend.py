@@ -331,12 +331,14 @@ class EmbeddedBackend:
         bitmaps = self._bitmaps
         opened = bitmaps.derived(query.now)[1]  # works whose full text anyone may read now
         allowed = _browse_mask(bitmaps, query)
+        texts = 0  # every open full text matching a positive clause: the ranking threshold counts them
         for clause in positive:
             if allowed:
-                allowed = self._clause(conn, g, clause, allowed, opened)
+                found, text = self._clause(conn, g, clause, allowed, opened)
+                allowed, texts = found, texts | text
         for clause in query.clauses:
             if clause.negated and allowed:
-                allowed &= ~self._clause(conn, g, clause, allowed, opened)
+                allowed &= ~self._clause(conn, g, clause, allowed, allowed & opened)[0]
         total = allowed.bit_count()
         facets = bitmaps.counts(allowed, query.now, FACET_SIZE) if query.facets else {}
         if not allowed:
@@ -351,7 +353,7 @@ class EmbeddedBackend:
                 where = [_member("d.id", "m")]  # visibility and filters are in the bitmap
                 hits = self._page(conn, g, sort, where, params, query.after, self._statuses(query.viewer, allowed))
         else:
-            ranked = self._ranked(conn, g, query, positive, allowed, opened)
+            ranked = self._ranked(conn, g, query, positive, allowed, opened, texts.bit_count())
             displays = dict(conn.execute(
                 f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(i) for _, i in ranked) or 'NULL'})"))
             hits = [BackendHit(id=i, display=json.loads(displays[i]), sort_key=[rank, i], score=-rank)
@@ -366,13 +368,18 @@ class EmbeddedBackend:
             return ["published"]
         return [s for s in self._bitmaps.values("status") if within & self._bitmaps.get("status", s)]
 
-    def _clause(self, conn: sqlite3.Connection, g: int, clause: Clause, within: int, opened: int) -> int:
-        """The members of ``within`` matching ``clause`` in metadata or (unfielded) in full text open now."""
+    def _clause(self, conn: sqlite3.Connection, g: int, clause: Clause, within: int, texts: int) -> tuple[int, int]:
+        """(the members of ``within`` matching ``clause``, the members of ``texts`` matching it by full text).
+
+        A document matches by metadata, or (unfielded clauses) by its full text if open now:
+        ``texts`` must only hold documents whose full text is open — closed full text (embargoed,
+        restricted) neither matches nor counts. It may reach beyond ``within`` (to count them all).
+        """
         found = self._matching(conn, f"meta_fts_{g}", _fts(clause), within)
-        if clause.field is None and within & opened:
-            # closed full text (embargoed, restricted) never matches: only open members are asked
-            found |= self._matching(conn, f"text_fts_{g}", _fts(clause), within & opened)
-        return found
+        text = 0
+        if clause.field is None and texts:
+            text = self._matching(conn, f"text_fts_{g}", _fts(clause), texts)
+        return found | (text & within), text
 
     def _matching(self, conn: sqlite3.Connection, table: str, expression: str, within: int) -> int:
         """Bitmap of the rows of FTS5 ``table`` matching ``expression`` that are members of ``within``.
@@ -385,12 +392,13 @@ class EmbeddedBackend:
         return self._bitmaps.from_ids(list(map(int, found.split(",")))) if found else 0
 
     def _ranked(self, conn: sqlite3.Connection, g: int, query: BackendQuery, positive: list[Clause],
-                allowed: int, opened: int) -> list[tuple[float, int]]:
+                allowed: int, opened: int, texts: int) -> list[tuple[float, int]]:
         """The page of ``allowed`` (all matching) by relevance: ``(rank, id)`` ascending, lower is better.
 
         A document's rank is the smaller of its metadata bm25 over all positive clauses and, for
         its full text open now, ``TEXT_WEIGHT`` × the full text's bm25 — or 0.0 (after every
-        metadata match, by id) when more than ``TEXT_RANKED_MAX`` open texts match at all.
+        metadata match, by id) when more than ``TEXT_RANKED_MAX`` open texts match at all
+        (``texts``: how many match some positive clause, whatever the filters).
 
         FTS5 evaluates ``rank`` lazily, per returned row, and scoring is what costs (about 1 µs a
         row): the membership test in SQL limits it to allowed documents, and SQLite keeps only the
@@ -416,10 +424,7 @@ class EmbeddedBackend:
             text_expression = _any(unfielded)
             # the threshold counts every open text matching, as the ranking of a document must not
             # depend on the filters of the search that shows it
-            matching = conn.execute(
-                f"SELECT count(*) FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
-                {"e": text_expression, "m": Bitmaps.digits(opened)}).fetchone()[0]
-            if matching <= TEXT_RANKED_MAX:
+            if texts <= TEXT_RANKED_MAX:
                 text = {i: r * TEXT_WEIGHT for i, r in conn.execute(
                     f"SELECT rowid, rank FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
                     {"e": text_expression, "m": Bitmaps.digits(readable)})}

@@ -19,6 +19,7 @@ from repo.search.endpoints import router as search_router
 from repo.search import runtime as search_runtime
 from repo.web import warmer as web_warmer
 from repo.web.endpoints import router as web_router
+from repo.web.rendering import error_page
 from repo.middleware import BodyLimit
 
 
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock or Clock()
     app.state.on_commit = []
-    errors.install(app)
+    errors.install(app, page=error_page)  # browsers get a page for unknown paths
     app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes)
     app.include_router(works_router)
     app.include_router(centres_router)

@@ -6,11 +6,13 @@ request never ends in a 500 because of what it sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -130,8 +132,19 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def install(app: FastAPI) -> None:
-    """Register the single rendering of errors."""
+#: Paths whose clients are programs: their errors are always problem+json.
+MACHINE_PATHS = ("/api/", "/oai", "/health")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a path outside the API (``/nope``): it should get a page, not JSON."""
+    return (not request.url.path.startswith(MACHINE_PATHS)
+            and "text/html" in request.headers.get("accept", ""))
+
+
+def install(app: FastAPI, page: Callable[..., Response] | None = None) -> None:
+    """Register the single rendering of errors (``page``: how a browser gets an unknown path, see
+    :func:`wants_page`; the reading room's own routes render their errors themselves)."""
 
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
@@ -147,7 +160,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if page is not None and wants_page(request):
+            return page(request, exc.status_code, headers=dict(exc.headers or {}) or None)
         error = ProblemError(str(exc.detail))
         error.status = exc.status_code
         error.title = str(exc.detail)

@@ -188,6 +188,24 @@ def test_what_is_not_public_is_a_404_page(room: Room) -> None:
         assert html.fromstring(response.text).xpath("//main//h1"), path
 
 
+def test_a_browser_gets_a_page_for_an_unknown_path_and_programs_get_problem_json(room: Room) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "pt"}
+    for path in ["/nope", "/works/1/nothing/here", "/%3Cscript%3Ealert(1)%3C/script%3E"]:
+        response = room.client.get(path, headers=browser)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"].startswith("text/html"), path
+        assert response.headers["content-language"] == "pt"
+        assert html.fromstring(response.text).xpath("//main//h1"), path
+        assert "<script>alert" not in response.text
+    not_allowed = room.client.post("/", headers=browser)
+    assert not_allowed.status_code == 405 and set(not_allowed.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    assert not_allowed.headers["content-type"].startswith("text/html")
+    for path, headers in [("/nope", {"Accept": "application/json"}), ("/nope", {}), ("/api/nope", browser)]:
+        response = room.client.get(path, headers=headers)
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("application/problem+json"), (path, headers)
+
+
 def test_reader_language_picks_the_title(room: Room) -> None:
     work = room["translated"]
     for lang, title in [("es", "Territorios indígenas y extractivismo en la Amazonía"),

@@ -54,7 +54,9 @@ def keys(status: str | None, type_: str | None, year: int | None, centre_id: int
 
 
 def _current(work: Work) -> set[Key]:
-    return keys(work.status, work.type, work.publication_year, work.centre_id, (c.path for c in work.collections))
+    # a work given its centre as an object has no centre_id until this very flush
+    centre_id = work.centre_id if work.centre_id is not None else getattr(work.centre, "id", None)
+    return keys(work.status, work.type, work.publication_year, centre_id, (c.path for c in work.collections))
 
 
 def _before(work: Work) -> set[Key]:

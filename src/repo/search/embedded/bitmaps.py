@@ -149,7 +149,7 @@ class Bitmaps:
             digits.extend(b"0" * (max(ids) + 1 - len(digits)))
             deque(map(digits.__setitem__, ids, repeat(0x31)), 0)
         digits.reverse()  # bit 0 (document 0) is the last digit of a binary numeral
-        return int(digits, 2)
+        return int(digits, 2) if digits else 0  # an empty index has no digits at all
 
     def derived(self, now: datetime) -> tuple[int, int]:
         """(embargoed works whose embargo ended by ``now``, works whose full text is open at ``now``).

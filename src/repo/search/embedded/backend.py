@@ -331,11 +331,17 @@ class EmbeddedBackend:
         bitmaps = self._bitmaps
         opened = bitmaps.derived(query.now)[1]  # works whose full text anyone may read now
         allowed = _browse_mask(bitmaps, query)
-        texts = 0  # every open full text matching a positive clause: the ranking threshold counts them
+        # The ranking threshold counts every open full text matching a positive clause. When the
+        # filters leave most of them allowed, fetching all of them costs little more and spares
+        # counting in a second pass; otherwise fetch the allowed ones and count in SQL (_ranked).
+        everywhere = (allowed & opened).bit_count() * 2 >= opened.bit_count()
+        texts: int | None = 0 if everywhere else None
         for clause in positive:
             if allowed:
-                found, text = self._clause(conn, g, clause, allowed, opened)
-                allowed, texts = found, texts | text
+                found, text = self._clause(conn, g, clause, allowed, opened if everywhere else allowed & opened)
+                allowed = found
+                if texts is not None:
+                    texts |= text
         for clause in query.clauses:
             if clause.negated and allowed:
                 allowed &= ~self._clause(conn, g, clause, allowed, allowed & opened)[0]
@@ -353,7 +359,8 @@ class EmbeddedBackend:
                 where = [_member("d.id", "m")]  # visibility and filters are in the bitmap
                 hits = self._page(conn, g, sort, where, params, query.after, self._statuses(query.viewer, allowed))
         else:
-            ranked = self._ranked(conn, g, query, positive, allowed, opened, texts.bit_count())
+            ranked = self._ranked(conn, g, query, positive, allowed, opened,
+                                  texts.bit_count() if texts is not None else None)
             displays = dict(conn.execute(
                 f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(i) for _, i in ranked) or 'NULL'})"))
             hits = [BackendHit(id=i, display=json.loads(displays[i]), sort_key=[rank, i], score=-rank)
@@ -392,13 +399,13 @@ class EmbeddedBackend:
         return self._bitmaps.from_ids(list(map(int, found.split(",")))) if found else 0
 
     def _ranked(self, conn: sqlite3.Connection, g: int, query: BackendQuery, positive: list[Clause],
-                allowed: int, opened: int, texts: int) -> list[tuple[float, int]]:
+                allowed: int, opened: int, texts: int | None) -> list[tuple[float, int]]:
         """The page of ``allowed`` (all matching) by relevance: ``(rank, id)`` ascending, lower is better.
 
         A document's rank is the smaller of its metadata bm25 over all positive clauses and, for
         its full text open now, ``TEXT_WEIGHT`` × the full text's bm25 — or 0.0 (after every
         metadata match, by id) when more than ``TEXT_RANKED_MAX`` open texts match at all
-        (``texts``: how many match some positive clause, whatever the filters).
+        (``texts``: how many match some positive clause, whatever the filters; None: count them).
 
         FTS5 evaluates ``rank`` lazily, per returned row, and scoring is what costs (about 1 µs a
         row): the membership test in SQL limits it to allowed documents, and SQLite keeps only the
@@ -424,6 +431,10 @@ class EmbeddedBackend:
             text_expression = _any(unfielded)
             # the threshold counts every open text matching, as the ranking of a document must not
             # depend on the filters of the search that shows it
+            if texts is None:
+                texts = conn.execute(
+                    f"SELECT count(*) FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
+                    {"e": text_expression, "m": Bitmaps.digits(opened)}).fetchone()[0]
             if texts <= TEXT_RANKED_MAX:
                 text = {i: r * TEXT_WEIGHT for i, r in conn.execute(
                     f"SELECT rowid, rank FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND {_member('rowid', 'm')}",

@@ -1,9 +1,14 @@
-"""Facet counting for the embedded backend with in-memory bitmaps (one per facet value).
+"""In-memory bitmaps of the embedded backend (one per facet value): filters, visibility, facets.
 
 Counting facets with SQL ``GROUP BY`` costs a pass over every match per dimension — tens of
 milliseconds once a common word matches 10 % of 100,000 works. Here every facet value (and the
 visibility fields) has a bitmap of the documents that carry it, so a dimension's counts are a few
-``(matches & bitmap).bit_count()`` — microseconds each.
+``(matches & bitmap).bit_count()`` — microseconds each. The same bitmaps give a search its
+allowed set before any full-text work, and :meth:`Bitmaps.digits` hands a set to SQL, where
+``substr(:digits, id + 1, 1) = x'31'`` tests membership in O(1).
+
+Memory: about 35 bytes per document at 100,000 works (the bitmaps, plus embargo and open-from
+instants of the documents that have them); no per-document sort keys (SQL indexes serve sorts).
 
 The bitmaps mirror the index tables: every write appends the work id to the ``changes`` table
 (with the write counter in ``meta``), and :meth:`Bitmaps.refresh` applies the changes since its

@@ -91,6 +91,10 @@ def test_relevance_in_every_strategy(client, corpus, monkeypatch, text_ranked_ma
         assert order[-2:] == sorted(text_only) and scores[-2:] == [0.0, 0.0] and min(scores[:-2]) > 0
     else:
         assert min(scores) > 0
+    # every word must match, each in metadata or in open full text (one in the title, one in the text)
+    assert {h["id"] for h in search(client, q="barrios vivienda")["hits"]} == {corpus["e"]}
+    assert {h["id"] for h in search(client, q="ciudad vivienda")["hits"]} == {corpus["c"], corpus["d"]}
+    assert {h["id"] for h in search(client, q="mercado norte vivienda")["hits"]} == {corpus["f"]}
     # a filter keeps the relative order of what it keeps
     books_and_texts = search(client, q="vivienda", year_from=1987, year_to=2011, size=100)
     assert [h["id"] for h in books_and_texts["hits"]] == [i for i in order if i in {

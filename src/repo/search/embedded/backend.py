@@ -342,12 +342,23 @@ class EmbeddedBackend:
         # counting in a second pass; otherwise fetch the allowed ones and count in SQL (_ranked).
         everywhere = (allowed & opened).bit_count() * 2 >= opened.bit_count()
         texts: int | None = 0 if everywhere else None
+        if len(positive) > 1:
+            # Without open full text a document must match every clause by metadata: one AND
+            # query, which FTS5 answers without listing each clause's (many) matches. Only the
+            # documents with open full text need each clause's metadata-or-text matches.
+            matched = self._matching(conn, f"meta_fts_{g}", " AND ".join(f"({_fts(c)})" for c in positive),
+                                     allowed)
+            allowed &= opened
         for clause in positive:
-            if allowed:
-                found, text = self._clause(conn, g, clause, allowed, opened if everywhere else allowed & opened)
-                allowed = found
-                if texts is not None:
-                    texts |= text
+            if not allowed:
+                texts = None  # the rest were not asked: _ranked counts in SQL
+                break
+            found, text = self._clause(conn, g, clause, allowed, opened if everywhere else allowed & opened)
+            allowed = found
+            if texts is not None:
+                texts |= text
+        if len(positive) > 1:
+            allowed |= matched
         for clause in query.clauses:
             if clause.negated and allowed:
                 allowed &= ~self._clause(conn, g, clause, allowed, allowed & opened)[0]

@@ -74,6 +74,13 @@ def test_sorted_free_text_in_every_strategy(client, auth, corpus, monkeypatch, l
     assert {h["id"] for h in search(client, q="vivienda -ciudad", sort="oldest")["hits"]} == \
         {corpus[k] for k in "abefg"}
     assert {h["id"] for h in search(client, q="-vivienda", sort="title")["hits"]} == {corpus["other"]}
+    # browsing (no query text) too
+    assert [h["id"] for h in search(client, sort="newest", year_from=2004, year_to=2011)["hits"]] == \
+        [corpus["c"], corpus["b"], corpus["d"]]
+    assert [h["id"] for h in search(client, auth.editor_a, sort="oldest", year_from=2020)["hits"]] == \
+        [corpus["e"], corpus["draft"]]
+    assert [h["id"] for h in _walk(client, auth.admin, sort="newest")] == \
+        [h["id"] for h in search(client, auth.admin, sort="newest", size=100)["hits"]]
 
 
 @pytest.mark.parametrize("text_ranked_max", [2000, 0], ids=["text-scored", "text-unscored"])

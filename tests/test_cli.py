@@ -71,3 +71,18 @@ def test_demo_loads_every_type_and_language_once(cli, database):
     assert len(types) == 16
     assert sum(w.access_right == "embargoed" for w in works) == 1
     assert sum(w.status == "withdrawn" for w in works) == 1
+
+
+def test_demo_gives_each_published_text_a_pdf_with_its_text_extracted(cli, database):
+    from repo.demo import TEXT_TYPES
+    from repo.files.models import File
+
+    assert "and 26 PDFs" in cli("demo")
+    with database.session() as session:
+        texts = session.scalars(sa.select(Work).where(Work.status == "published", Work.type.in_(TEXT_TYPES))).all()
+        files = {f.work_id: f for f in session.scalars(sa.select(File))}
+        assert set(files) == {w.id for w in texts} and len(texts) == 26
+        for work in texts:
+            file = files[work.id]
+            assert (file.media_type, file.text_state, file.has_thumbnail) == ("application/pdf", "done", True)
+            assert work.doc["titles"][0]["value"].split()[0] in file.text  # the PDF carries the work's words

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
+import anyio
 import sqlalchemy as sa
 import typer
 from rich.console import Console
@@ -228,11 +229,17 @@ def demo(
         if if_empty and ctx.session.scalar(sa.select(sa.func.count()).select_from(Work)):
             console.print("The database has works already; demo not loaded.")
             return
+        files = 0
         if synthetic is not None:
             count = demo_data.load_synthetic(ctx, synthetic, seed=seed, console=console)
         else:
             count = demo_data.load(ctx)
-        console.print(f"Loaded {count} works.", style="green")
+            files = anyio.run(demo_data.attach_files, ctx)
+        console.print(f"Loaded {count} works" + (f" and {files} PDFs." if files else "."), style="green")
+    if files:
+        from repo.files.cli import extract
+
+        extract()  # their text for full-text search, their first pages as thumbnails
 
 
 @app.command()

@@ -1,5 +1,7 @@
 """The demo collection: about 40 works of every type in Spanish, Portuguese, English and French,
-from five member centres, in nested collections; some drafts, one withdrawn, one embargoed.
+from five member centres, in nested collections; some drafts, one withdrawn, one embargoed; and
+(``repo demo``) a small PDF for each published text, so downloads, embargo badges and full-text
+search show from the first start.
 
 It goes through the same services as the API, so revisions, datestamps and the search outbox are
 those of real deposits.
@@ -7,13 +9,17 @@ those of real deposits.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
+
+import sqlalchemy as sa
 
 from repo.centres import service as centres
 from repo.centres.schemas import CentreIn, CollectionIn
 from repo.context import Context
 from repo.works import service as works
+from repo.works.models import Work
 from repo.works.schemas import WithdrawIn, WorkIn
 
 CENTRES = [
@@ -300,6 +306,40 @@ def load(ctx: Context) -> int:
         if lifecycle == "withdrawn":
             works.withdraw(ctx, work.id, WithdrawIn(reason="Duplicate of a later edition deposited by the author."), None)
     return len(WORKS)
+
+
+#: Works of these types get a PDF (not the recordings, videos and photographs).
+TEXT_TYPES = ["book", "book_part", "working_paper", "journal_article", "conference_paper", "report",
+              "doctoral_thesis", "master_thesis", "bachelor_thesis", "review", "preprint"]
+_FILE_NAMES = {"spa": "texto-completo.pdf", "por": "texto-completo.pdf", "fra": "texte-integral.pdf"}
+_KEYWORDS = {"spa": "Palabras clave", "por": "Palavras-chave", "fra": "Mots-clés"}
+
+
+async def attach_files(ctx: Context) -> int:
+    """Upload a PDF (title, authors, abstracts and keywords as its text) for each published text
+    work, through the files service like any upload; return how many. Extraction is left to the
+    caller (``repo files extract``)."""
+    from repo.files import service as files
+    from repo.files.pdf import document
+
+    found = ctx.session.scalars(sa.select(Work).where(
+        Work.status == "published", Work.type.in_(TEXT_TYPES)).order_by(Work.id)).all()
+    for work in found:
+        doc = work.doc
+        language = (doc.get("languages") or ["eng"])[0]
+        byline = "; ".join(" ".join(filter(None, (c.get("given"), c.get("family")))) or c.get("name", "")
+                           for c in doc.get("creators", []))
+        paragraphs = [a["value"] for a in doc.get("abstracts", [])]
+        if doc.get("subjects"):
+            paragraphs.append(f"{_KEYWORDS.get(language, 'Keywords')}: " + ", ".join(s["value"] for s in doc["subjects"]))
+        pdf = document(doc["titles"][0]["value"], byline, paragraphs)
+
+        async def body(data: bytes = pdf) -> AsyncIterator[bytes]:
+            yield data
+
+        await files.upload(ctx, work.id, _FILE_NAMES.get(language, "full-text.pdf"), body(),
+                           content_type="application/pdf", content_length=str(len(pdf)), if_match=None, access=None)
+    return len(found)
 
 
 def load_synthetic(ctx: Context, count: int, *, seed: int, console: Any = None) -> int:

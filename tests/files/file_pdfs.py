@@ -6,46 +6,8 @@ so the well-formed ones open in any reader and the hostile ones are hostile on p
 
 from __future__ import annotations
 
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-def assemble(objects: list[bytes], *, root: int = 1, trailer_extra: bytes = b"", xref_override: bytes | None = None) -> bytes:
-    """A PDF from numbered object bodies (object i+1 is ``objects[i]``), xref and trailer."""
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref_at = len(out)
-    if xref_override is not None:
-        out += xref_override
-    else:
-        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-        for offset in offsets:
-            out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root %d 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, root, trailer_extra, xref_at)
-    return bytes(out)
-
-
-def text_pdf(pages: list[str]) -> bytes:
-    """A PDF with one line of Helvetica text per page (Latin-1 text)."""
-    count = len(pages)
-    # 1 catalog, 2 pages, 3 font, then (page, content) pairs.
-    kids = b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(count))
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    for i, text in enumerate(pages):
-        stream = b"BT /F1 14 Tf 72 720 Td (" + _escape(text).encode("latin-1") + b") Tj ET"
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                       b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * i))
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    return assemble(objects)
+# The well-formed writer lives in the package (the demo uses it); the hostile builders stay here.
+from repo.files.pdf import assemble, text_pdf  # noqa: F401
 
 
 def cyclic_prev_pdf() -> bytes:

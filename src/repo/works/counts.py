@@ -93,7 +93,7 @@ def _apply(session: Session, delta: dict[Key, int]) -> None:
     if not delta:
         return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = BrowseCount.__table__
+    table: sa.Table = BrowseCount.__table__  # type: ignore[assignment]  # declarative: a Table
     for (dimension, key), n in sorted(delta.items()):
         statement = insert(table).values(dimension=dimension, key=key, count=n)
         session.execute(statement.on_conflict_do_update(

@@ -19,6 +19,7 @@ from repo.centres import service as centres
 from repo.centres.schemas import CentreIn, CollectionIn
 from repo.context import Context
 from repo.works import service as works
+from repo.works import visibility
 from repo.works.models import Work
 from repo.works.schemas import WithdrawIn, WorkIn
 
@@ -323,7 +324,7 @@ async def attach_files(ctx: Context) -> int:
     from repo.files.pdf import document
 
     found = ctx.session.scalars(sa.select(Work).where(
-        Work.status == "published", Work.type.in_(TEXT_TYPES)).order_by(Work.id)).all()
+        visibility.public_record(), Work.type.in_(TEXT_TYPES)).order_by(Work.id)).all()
     for work in found:
         doc = work.doc
         language = (doc.get("languages") or ["eng"])[0]

@@ -3,8 +3,9 @@
 Grouping every public work by id block is a scan however it is indexed; pages must answer in
 milliseconds. So such aggregates are computed once per *data version* — a few O(log n) lookups
 (the newest work, revision, centre and collection) that change with every deposit, edit,
-publication, withdrawal and structure change — and reused until it changes. Each worker process keeps its own small memo; there is nothing to invalidate by hand
-and nothing shared between processes, so several workers stay stateless.
+publication, withdrawal and structure change — and reused until it changes. Each worker process
+keeps its own small memo; there is nothing to invalidate by hand and nothing shared between
+processes, so several workers stay stateless.
 """
 
 from __future__ import annotations

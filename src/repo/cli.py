@@ -53,7 +53,8 @@ def unit_of_work(migrate: bool = True) -> Iterator[Context]:
     database = Database(settings.resolved_database_url)
     try:
         with database.session() as session:
-            yield Context(session, CLI, Clock().now(), settings)
+            clock = Clock()
+            yield Context(session, CLI, clock.now(), settings, clock)
     except ProblemError as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}")
         for error in exc.errors:

@@ -6,7 +6,8 @@ rolls back when it raises. Services only ``flush()``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,9 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger("repo.db")
+_AFTER_COMMIT = "repo.after_commit"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -83,7 +87,8 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work outside HTTP (CLI, indexer): commit on success, roll back on error."""
+        """A unit of work: commit on success, roll back on error; then its :func:`after_commit`
+        follow-ups, each in a unit of work of its own."""
         with self.sessionmaker() as session:
             try:
                 yield session
@@ -91,9 +96,22 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+            follow_ups: list[Callable[[Session], None]] = session.info.pop(_AFTER_COMMIT, [])
+        for follow_up in follow_ups:
+            try:
+                with self.session() as later:
+                    follow_up(later)
+            except Exception:  # the change it follows is committed: log, never fail the request
+                log.exception("a follow-up of a committed change failed")
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def after_commit(session: Session, follow_up: Callable[[Session], None]) -> None:
+    """Run ``follow_up`` in a new unit of work once ``session``'s unit of work has committed
+    (never if it rolls back). For what must happen *after* the change is visible to others."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(follow_up)
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -73,3 +73,25 @@ def test_get_record_ends_due_embargoes_too(oai_get: OAIClient, corpus, clock) ->
     record = oai_get(verb="GetRecord", identifier=identifier(work), metadataPrefix="oai_dc")
     assert record.xpath("string(//o:datestamp)") == f"{end.isoformat()}T00:00:00Z"
     assert record.xpath("//dc:rights/text()")[0] == "info:eu-repo/semantics/openAccess"
+
+
+def test_a_change_committed_after_a_harvest_began_reaches_the_next_incremental_harvest(
+        oai_get: OAIClient, corpus, clock, database, settings) -> None:  # type: ignore[no-untyped-def]
+    """The datestamp is taken when the change is made, before its commit. A harvest whose first
+    page comes in between cannot see the change, and its next incremental harvest asks ``from``
+    that page's responseDate: the datestamp is stamped again after the commit, so it is not missed."""
+    from repo.cli import CLI
+    from repo.context import Context
+    from repo.works import service
+
+    corpus.work("Ya publicada")
+    late = corpus.work("Publicada en carrera", publish=False)
+    clock.advance(minutes=1)
+    with database.session() as session:
+        service.publish(Context(session, CLI, clock.now(), settings, clock), late, None)
+        clock.advance(seconds=5)  # the change has not committed yet when a harvest begins
+        harvest = oai_get(verb="ListIdentifiers", metadataPrefix="oai_dc")
+        assert identifier(late) not in harvest.identifiers  # uncommitted: invisible
+    incremental = oai_get(verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": harvest.response_date})
+    assert incremental.identifiers == [identifier(late)]
+    assert incremental.xpath("string(//o:datestamp)") == harvest.response_date

@@ -13,8 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from repo.config import Settings
+from repo.db import after_commit
 from repo.context import Context
 from repo.errors import (
     BadRequest,
@@ -140,6 +142,8 @@ def get_editable(ctx: Context, work_id: int, if_match: str | None = None) -> Wor
 
 # -- changes ----------------------------------------------------------------------------------------
 
+_RESTAMP = "repo.works.restamp"
+
 
 def _apply(ctx: Context, work: Work, data: WorkIn) -> None:
     centre = repository.centre_by_slug(ctx.session, data.centre)
@@ -171,8 +175,9 @@ def _require_publishable(data: WorkIn) -> None:
         )
 
 
-def _disseminated(work: Work, now: datetime) -> None:
+def _disseminated(ctx: Context, work: Work) -> None:
     """What harvesters receive changed now: bump the datestamp, re-arm a pending embargo lift."""
+    now = ctx.now
     work.datestamp = max(now, work.datestamp) if work.datestamp else now
     work.embargo_pending = bool(
         work.status == Status.published
@@ -180,6 +185,32 @@ def _disseminated(work: Work, now: datetime) -> None:
         and work.embargo_end is not None
         and visibility.embargo_lifts_at(work.embargo_end) > now
     )
+    _restamp_after_commit(ctx, work.id)
+
+
+def _restamp_after_commit(ctx: Context, work_id: int) -> None:
+    """Stamp the work's datestamp again once the change has committed, with the time then.
+
+    The datestamp above is the request's instant, taken before the commit. A harvest whose first
+    page (``responseDate`` T) came between the two neither sees the uncommitted change nor, next
+    time, asks ``from`` a moment before T: the change would be missed for good. Restamped after
+    the commit, the datestamp is at or after T, so the next incremental harvest returns it.
+    (Without a clock — services called directly, in tests — there is nothing to restamp with.)
+    """
+    if ctx.clock is None:
+        return
+    pending: set[int] | None = ctx.session.info.get(_RESTAMP)
+    if pending is None:
+        pending = ctx.session.info[_RESTAMP] = set()
+        clock = ctx.clock
+        after_commit(ctx.session, lambda session: restamp(session, pending, clock.now()))
+    pending.add(work_id)
+
+
+def restamp(session: Session, work_ids: set[int], now: datetime) -> None:
+    """Move the datestamps of ``work_ids`` forward to ``now`` (never back; version and ETag unchanged)."""
+    session.execute(sa.update(Work).where(Work.id.in_(sorted(work_ids)), Work.datestamp < now)
+                    .values(datestamp=now).execution_options(synchronize_session=False))
 
 
 def _record(ctx: Context, work: Work, action: str, changes: list[dict[str, Any]]) -> None:
@@ -215,7 +246,7 @@ def replace(ctx: Context, work_id: int, data: WorkIn, if_match: str | None) -> W
     if not changes:
         return work
     if work.status == Status.published:
-        _disseminated(work, ctx.now)
+        _disseminated(ctx, work)
     _record(ctx, work, "update", changes)
     return work
 
@@ -250,7 +281,7 @@ def publish(ctx: Context, work_id: int, if_match: str | None) -> Work:
     _require_publishable(WorkIn.model_validate(deposit_record(work)))
     work.status = Status.published
     work.published_at = ctx.now
-    _disseminated(work, ctx.now)
+    _disseminated(ctx, work)
     _record(ctx, work, "publish", [{"field": "status", "old": Status.draft, "new": Status.published}])
     return work
 
@@ -262,7 +293,7 @@ def withdraw(ctx: Context, work_id: int, data: WithdrawIn, if_match: str | None)
     work.status = Status.withdrawn
     work.withdrawn_at = ctx.now
     work.withdrawal_reason = data.reason
-    _disseminated(work, ctx.now)
+    _disseminated(ctx, work)
     _record(ctx, work, "withdraw", [
         {"field": "status", "old": Status.published, "new": Status.withdrawn},
         {"field": "withdrawal_reason", "old": None, "new": data.reason},
@@ -282,7 +313,7 @@ def delete_draft(ctx: Context, work_id: int, if_match: str | None) -> None:
 def touch(ctx: Context, work: Work, action: str, changes: list[dict[str, Any]]) -> None:
     """Record a change made through another part of the work (its files): revision, datestamp, outbox."""
     if work.status == Status.published:
-        _disseminated(work, ctx.now)
+        _disseminated(ctx, work)
     _record(ctx, work, action, changes)
 
 

@@ -35,7 +35,6 @@ from repo.search.backend import (
     BackendHit,
     BackendQuery,
     BackendResult,
-    Filters,
     IndexedState,
     Viewer,
 )
@@ -53,7 +52,6 @@ TEXT_WEIGHT = 0.3
 #: bm25: scoring thousands of long texts would cost more than the whole rest of the search.
 TEXT_RANKED_MAX = 2000
 _FIELD_COLUMNS = {"title": "{title title_alt}", "author": "{author}", "subject": "{subject}"}
-_MULTI = ("language", "country", "collection")
 _NO_YEAR_NEWEST = -1
 _NO_YEAR_OLDEST = 99_999
 #: Rows of the ``changes`` log kept (readers further behind rebuild their bitmaps).
@@ -312,21 +310,26 @@ class EmbeddedBackend:
         return self._text(conn, g, query, positive, sort)
 
     def _browse(self, conn: sqlite3.Connection, g: int, query: BackendQuery, sort: str) -> BackendResult:
-        """No query text: filters straight on the documents table (its indexes serve the sorts).
-
-        The total and facets come from the bitmaps, with no pass over the rows. Few matches are
-        looked up by id: a walk in sort order would pass every row by for a rare filter value.
-        """
+        """No query text: the matches are the visible, filtered bitmap; total and facets come from
+        it with no pass over the rows, and the page from :meth:`_walk`."""
         matches = _browse_mask(self._bitmaps, query)
-        params: dict[str, Any] = {"now": query.now.timestamp(), "limit": query.limit, "offset": query.offset}
-        if matches.bit_count() <= _LISTED_MAX:
-            where = [f"d.id IN ({','.join(map(str, self._bitmaps.members(matches)))})"]
-            hits = self._page(conn, g, sort, where, params, query.after, None)
-        else:
-            where = [_visibility(query.viewer, params)] + _filters(query.filters, params, g)
-            hits = self._page(conn, g, sort, where, params, query.after, self._statuses(query.viewer, -1))
+        hits = self._walk(conn, g, sort, matches, query)
         facets = self._bitmaps.counts(matches, query.now, FACET_SIZE) if query.facets else {}
         return BackendResult(matches.bit_count(), hits, facets)
+
+    def _walk(self, conn: sqlite3.Connection, g: int, sort: str, matches: int, query: BackendQuery) -> list[BackendHit]:
+        """The page of ``matches`` (visibility and filters are in the bitmap) in a non-relevance order.
+
+        Few matches are looked up by id: a walk in sort order would pass every row by for a rare
+        filter value. Many are walked along the sort index, testing membership in SQL.
+        """
+        params: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
+        if matches.bit_count() <= _LISTED_MAX:  # few: look them up by id (a walk may pass them all by)
+            where = [f"d.id IN ({','.join(map(str, self._bitmaps.members(matches)))})"]
+            return self._page(conn, g, sort, where, params, query.after, None)
+        params["m"] = self._bitmaps.digits(matches)
+        return self._page(conn, g, sort, [_member("d.id", "m")], params, query.after,
+                          self._statuses(query.viewer, matches))
 
     def _text(self, conn: sqlite3.Connection, g: int, query: BackendQuery, positive: list[Clause],
               sort: str) -> BackendResult:
@@ -372,14 +375,7 @@ class EmbeddedBackend:
         if not allowed:
             return BackendResult(0, [], facets)
         if sort != "relevance":
-            params: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
-            if total <= _LISTED_MAX:  # few: look them up by id (a walk in sort order may pass them all by)
-                where = [f"d.id IN ({','.join(map(str, bitmaps.members(allowed)))})"]
-                hits = self._page(conn, g, sort, where, params, query.after, None)
-            else:
-                params["m"] = bitmaps.digits(allowed)
-                where = [_member("d.id", "m")]  # visibility and filters are in the bitmap
-                hits = self._page(conn, g, sort, where, params, query.after, self._statuses(query.viewer, allowed))
+            hits = self._walk(conn, g, sort, allowed, query)
         else:
             ranked = self._ranked(conn, g, query, positive, allowed, opened,
                                   texts.bit_count() if texts is not None else None)
@@ -392,7 +388,7 @@ class EmbeddedBackend:
         return BackendResult(total, hits, facets)
 
     def _statuses(self, viewer: Viewer, within: int) -> list[str]:
-        """The statuses worth a walk: those the viewer may see with members in ``within`` (-1: all)."""
+        """The statuses worth a walk: those the viewer may see with members in ``within``."""
         if not viewer.everything and not viewer.centre_ids:
             return ["published"]
         return [s for s in self._bitmaps.values("status") if within & self._bitmaps.get("status", s)]
@@ -536,58 +532,8 @@ class EmbeddedBackend:
                 if START in (row[1] or ""):
                     by_id[row[0]].highlights["fulltext"] = [row[1]]
 
-_ACCESS_NOW = ("CASE WHEN d.access_right = 'embargoed' AND d.embargo_from <= :now THEN 'open' "
-               "ELSE d.access_right END")
-
-
-def _visibility(viewer: Viewer, params: dict[str, Any]) -> str:
-    """The twin of ``visibility.readable_by``: published, or one of the viewer's centres."""
-    if viewer.everything:
-        return "1"
-    if viewer.centre_ids:
-        ids = ",".join(str(int(i)) for i in sorted(viewer.centre_ids))
-        return f"(d.status = 'published' OR d.centre_id IN ({ids}))"
-    return "d.status = 'published'"
-
-
-def _in(name: str, values: Sequence[str], params: dict[str, Any]) -> str:
-    keys = []
-    for i, value in enumerate(values):
-        params[f"{name}{i}"] = value
-        keys.append(f":{name}{i}")
-    return ", ".join(keys)
-
-
-def _filters(filters: Filters, params: dict[str, Any], g: int) -> list[str]:
-    where: list[str] = []
-    if filters.types:
-        where.append(f"d.type IN ({_in('ft', filters.types, params)})")
-    if filters.centres:
-        where.append(f"d.centre IN ({_in('fc', filters.centres, params)})")
-    if filters.access:
-        where.append(f"{_ACCESS_NOW} IN ({_in('fa', filters.access, params)})")
-    if filters.year_from is not None:
-        params["yf"] = filters.year_from
-        where.append("d.year >= :yf")
-    if filters.year_to is not None:
-        params["yt"] = filters.year_to
-        where.append("d.year <= :yt")
-    if filters.has_fulltext is True:
-        where.append("d.open_from <= :now")
-    elif filters.has_fulltext is False:
-        where.append("(d.open_from IS NULL OR d.open_from > :now)")
-    for dim, values in (("language", filters.languages), ("country", filters.countries),
-                        ("collection", filters.collections)):
-        if values:
-            keys = _in(f"f{dim[:3]}", values, params)
-            where.append(f"d.id IN (SELECT doc FROM vals_{g} WHERE dim = '{dim}' AND value IN ({keys}))")
-    return where
-
-
 def _order(sort: str) -> tuple[str, str, str]:
     """(ORDER BY, keyset condition after the previous page's last key, key columns) over ``d``."""
-    if sort == "relevance":
-        return "d.rank, d.id", "(d.rank, d.id) > (:a0, :a1)", "d.rank, d.id"
     if sort == "oldest":
         return "d.yold, d.id", "(d.yold, d.id) > (:a0, :a1)", "d.yold, d.id"
     if sort == "title":
@@ -596,7 +542,8 @@ def _order(sort: str) -> tuple[str, str, str]:
 
 
 def _browse_mask(bitmaps: Bitmaps, query: BackendQuery) -> int:
-    """The bitmap twin of ``_visibility`` + ``_filters`` (used when there is no free text)."""
+    """The documents the viewer may see that pass the filters (every search starts from these):
+    the bitmap twin of ``visibility.readable_by``."""
     mask = bitmaps.get("all", "")
     viewer, f = query.viewer, query.filters
     if not viewer.everything:

@@ -20,15 +20,7 @@ class Context:
     principal: Principal
     now: datetime  # the request's instant: one "now" for every check and stamp of a request
     settings: Settings
-    clock: Clock | None = None  # for the rare request that must re-read the time (see :meth:`catch_up`)
-
-    def catch_up(self) -> None:
-        """Move ``now`` to the present, after a long wait inside the request (a streamed upload):
-        what harvesters receive changes when the change commits, so its OAI datestamp must not
-        predate the commit by the minutes the upload took (an incremental harvest started in
-        between would miss it for good)."""
-        if self.clock is not None:
-            self.now = max(self.now, self.clock.now())
+    clock: Clock | None = None  # the time after the request commits (works.service restamps datestamps)
 
 
 def get_context(

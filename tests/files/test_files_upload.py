@@ -168,7 +168,8 @@ def test_file_access_override_by_patch(client: TestClient, auth: Any, make_work:
 def test_a_long_upload_is_stamped_when_it_lands_not_when_it_began(client: TestClient, auth: Any, make_work: Any,
                                                                    clock: ManualClock, database: Database) -> None:
     """An incremental OAI harvest that starts while the bytes stream must not miss the new file: the
-    work's datestamp is the moment the upload completes, not the moment its request arrived."""
+    work's datestamp is the moment the upload lands (restamped after its commit), not the moment
+    its request arrived."""
     import sqlalchemy as sa
 
     from repo.works.models import Work

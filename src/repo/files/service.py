@@ -303,7 +303,6 @@ def _attach(
     ctx: Context, work_id: int, name: str, writer: BlobWriter, blob: Blob, declared: str | None,
     declared_field: str, if_match: str | None, access: FileAccessIn | None,
 ) -> tuple[Work, File, bool]:
-    ctx.catch_up()  # the body streamed for as long as it took: stamp the change with the time it lands
     work = works.get_editable(ctx, work_id, if_match)
     _require_changeable(work)
     media_type = media_type_of(name, blob, declared, declared_field)

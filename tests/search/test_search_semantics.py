@@ -8,7 +8,6 @@ The database does not matter here, so this suite runs on SQLite only (the indexe
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 

@@ -64,6 +64,15 @@ class Room:
 
         Indexer(self.app.state.db, self.app.state.search, self.app.state.clock).drain()
 
+    def deposit(self, record: dict[str, Any]) -> int:
+        """Create and publish a work through the API; its id."""
+        created = self.client.post("/api/works", json=record, headers=self.admin)
+        assert created.status_code == 201, created.text
+        work = int(created.json()["id"])
+        published = self.client.post(f"/api/works/{work}/publish", headers=self.admin)
+        assert published.status_code == 200, published.text
+        return work
+
     def upload(self, work_id: int, name: str, body: bytes, media_type: str = "application/pdf") -> None:
         response = self.client.put(f"/api/works/{work_id}/files/{name}", content=body,
                                    headers={**self.admin, "Content-Type": media_type})

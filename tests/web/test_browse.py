@@ -188,8 +188,7 @@ def test_the_warmer_recomputes_the_sitemap_after_a_commit(room: Room, client: An
     record = {"type": "report", "centre": "iep", "access_right": "open",
               "metadata": {"titles": [{"value": "Informe"}], "creators": [{"family": "Q"}], "languages": ["spa"],
                            "publication_date": "2025"}}
-    work = client.post("/api/works", json=record, headers=room.admin).json()["id"]
-    assert client.post(f"/api/works/{work}/publish", headers=room.admin).status_code == 200
+    work = room.deposit(record)
     with database.session() as session:
         url = str(session.get_bind().engine.url)
         version = cache.data_version(session)

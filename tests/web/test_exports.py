@@ -58,8 +58,7 @@ def test_bibtex_escapes_tex_specials(room: Room, client: Any) -> None:
               "metadata": {"titles": [{"value": "Costs & benefits: 50% of {all} $cases_#1 ~ \\end"}],
                            "creators": [{"name": "Instituto & Co"}], "languages": ["spa"],
                            "publication_date": "2020"}}
-    work = client.post("/api/works", json=record, headers=room.admin).json()["id"]
-    assert client.post(f"/api/works/{work}/publish", headers=room.admin).status_code == 200
+    work = room.deposit(record)
     library = bibtexparser.parse_string(_export(room, work, "bibtex").text)
     assert not library.failed_blocks and len(library.entries) == 1
     title = library.entries[0].fields_dict["title"].value

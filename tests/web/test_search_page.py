@@ -108,8 +108,7 @@ def test_highlights_cannot_inject_markup(room: Room, client: Any) -> None:
               "metadata": {"titles": [{"value": "Tormenta <b onmouseover=alert(1)>perfecta</b> & <script>x()</script>"}],
                            "abstracts": [{"value": "La tormenta <script>alert('abstract')</script> llega."}],
                            "creators": [{"family": "Autor"}], "languages": ["spa"], "publication_date": "2021"}}
-    work = client.post("/api/works", json=record, headers=room.admin).json()["id"]
-    assert client.post(f"/api/works/{work}/publish", headers=room.admin).status_code == 200
+    work = room.deposit(record)
     room.drain()
     response, tree = _get(room, "q=tormenta")
     assert _hits(tree) == [f"/works/{work}"]

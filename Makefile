@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes (pytest-xdist): one per core, at most 4 (each starts its own PostgreSQL cluster).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 
 .PHONY: run test install install-test bench schema clean
 
@@ -32,7 +34,7 @@ run: install
 
 ## Install the test extras and run the whole suite
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install-test
 	for b in oai search files web; do $(BIN)/python bench/$${b}_bench.py || exit 1; done

@@ -123,10 +123,34 @@ def test_no_metadata_formats(oai: OAIClient, corpus, monkeypatch) -> None:  # ty
     from repo.oai.formats import REGISTRY
 
     work = corpus.work()
-    monkeypatch.setitem(REGISTRY, "oai_dc", replace(REGISTRY["oai_dc"], can_disseminate=lambda w: False))
+    monkeypatch.setitem(REGISTRY, "oai_dc", replace(REGISTRY["oai_dc"], types=frozenset()))
     assert oai(verb="ListMetadataFormats", identifier=identifier(work)).errors == ["noMetadataFormats"]
     reply = oai(verb="GetRecord", identifier=identifier(work), metadataPrefix="oai_dc")
     assert reply.errors == ["cannotDisseminateFormat"]
+
+
+def test_a_format_for_some_types_lists_only_their_records(oai_get: OAIClient, corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A format that applies to some work types (as JATS to articles): its lists, GetRecord and
+    ListMetadataFormats agree on which items it has, deleted records included."""
+    from dataclasses import replace
+
+    from repo.oai.formats import REGISTRY
+
+    article, book = corpus.work("Artículo"), corpus.work("Libro", type="book")
+    gone_article, gone_book = corpus.work("Retirado"), corpus.work("Libro retirado", type="book")
+    corpus.withdraw(gone_article)
+    corpus.withdraw(gone_book)
+    monkeypatch.setitem(REGISTRY, "books", replace(REGISTRY["oai_dc"], prefix="books", types=frozenset({"book"})))
+    for verb in ("ListIdentifiers", "ListRecords"):
+        assert sorted(oai_get(verb=verb, metadataPrefix="books").identifiers) == [identifier(book), identifier(gone_book)]
+        assert oai_get(verb=verb, metadataPrefix="books", set="type:journal_article").errors == ["noRecordsMatch"]
+    assert oai_get(verb="GetRecord", identifier=identifier(article), metadataPrefix="books").errors == [
+        "cannotDisseminateFormat"]
+    assert oai_get(verb="GetRecord", identifier=identifier(book), metadataPrefix="books").errors == []
+    assert "books" not in oai_get(verb="ListMetadataFormats", identifier=identifier(article)).xpath(
+        "//o:metadataPrefix/text()")
+    assert "books" in oai_get(verb="ListMetadataFormats", identifier=identifier(gone_book)).xpath(
+        "//o:metadataPrefix/text()")
 
 
 def test_list_sets(oai: OAIClient, corpus) -> None:  # type: ignore[no-untyped-def]

@@ -36,6 +36,6 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
         work = records.get(session, work_id) if work_id is not None else None
     if work is None:
         raise IdDoesNotExist(f"No item has the identifier {args.identifier[:200]!r}.")
-    if not fmt.can_disseminate(work):
+    if not fmt.applies_to(work):
         raise CannotDisseminateFormat(f"The item cannot be disseminated as {fmt.prefix!r}.")
     return Reply(now, request.echo, "GetRecord", [record(work, fmt, RenderContext(provider.settings, now))])

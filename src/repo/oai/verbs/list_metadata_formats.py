@@ -22,7 +22,7 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
         if work is None:
             raise IdDoesNotExist(f"No item has the identifier {args.identifier[:200]!r}.")
         # A deleted item keeps the formats it had: GetRecord answers each with its deleted header.
-        formats = [fmt for fmt in formats if fmt.can_disseminate(work)]
+        formats = [fmt for fmt in formats if fmt.applies_to(work)]
         if not formats:
             raise NoMetadataFormats("No metadata format can be disseminated for this item.")
     element = oai("ListMetadataFormats")

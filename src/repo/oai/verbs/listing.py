@@ -36,8 +36,11 @@ CHUNK = 250  # rows fetched per query while a page streams
 
 
 def _membership(session: sa.orm.Session, position: Position, now: datetime) -> sa.ColumnElement[bool]:
-    """Which works are records of this list, datestamps aside: public (or tombstones), in the set."""
+    """Which works are records of this list, datestamps aside: public (or tombstones), of a type
+    the format applies to, in the set."""
     conditions = [visibility.public_or_tombstone()]
+    if (applies := REGISTRY[position.prefix].condition()) is not None:
+        conditions.append(applies)
     if position.set_spec is not None:
         in_set = sets.condition(session, position.set_spec, now)
         if in_set is None:

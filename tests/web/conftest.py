@@ -27,23 +27,13 @@ from repo.db import Database
 from repo.deposit.auth import Principal
 from repo.works.models import Work
 
+from helpers import pdf_bytes  # noqa: F401  (the web tests import it from here)
+
 ADMIN = Principal(token_id=0, name="reading-room tests", role="admin")
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-def pdf_bytes(pages: int = 1) -> bytes:
-    """A real (blank) PDF made by PDFium."""
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument.new()
-    for _ in range(pages):
-        document.new_page(595, 842)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 @dataclass

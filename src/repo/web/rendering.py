@@ -4,6 +4,7 @@ language cookie, and HTML error pages for every error a reader can provoke.
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Callable, Coroutine
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +15,8 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup, escape
 
 from repo.errors import ProblemError
 from repo.web import citations, exports, i18n, labels, results
@@ -24,17 +26,40 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
+def escaped_gettext(catalog: gettext.NullTranslations) -> dict[str, Callable[..., Markup]]:
+    """gettext callables whose results are *text*, escaped like any other value.
+
+    Jinja's new-style gettext marks what ``gettext`` returns as safe markup (it trusts message ids
+    to be literals in templates), so ``_(value)`` with a value from a request or the metadata —
+    ``_(labels.TYPES.get(value, value))`` for a type the labels do not know — reached the page
+    unescaped. Escaping the translation here makes every ``_()``, ``ngettext()`` and their
+    ``%(name)s`` arguments safe whatever the message id is (no catalog string holds markup; a
+    test keeps it so), so no call site can reintroduce the hole.
+    """
+    return {
+        "gettext": lambda message: escape(catalog.gettext(message)),
+        "ngettext": lambda singular, plural, n: escape(catalog.ngettext(singular, plural, n)),
+        "pgettext": lambda context, message: escape(catalog.pgettext(context, message)),
+        "npgettext": lambda context, singular, plural, n: escape(catalog.npgettext(context, singular, plural, n)),
+    }
+
+
 @lru_cache(maxsize=None)
 def environment(lang: str) -> Environment:
-    """The template environment of one language (its gettext catalog installed once)."""
+    """The template environment of one language (its gettext catalog installed once).
+
+    Autoescaping is on for every template, whatever its file name: everything rendered here is
+    HTML, and only values that are already :class:`~markupsafe.Markup` (citations, highlight
+    snippets, both built by escaping) pass unescaped.
+    """
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html", "xml"]),
+        autoescape=True,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(**escaped_gettext(i18n.translations(lang)), newstyle=True)  # type: ignore[attr-defined]
     env.globals["licence_label"] = licence_label
     env.filters["bcp47"] = lambda code: i18n._alpha2(code) or code  # HTML wants "es", not "spa"
     env.globals["labels"] = labels

@@ -20,7 +20,7 @@ from repo.search import runtime as search_runtime
 from repo.web import warmer as web_warmer
 from repo.web.endpoints import router as web_router
 from repo.web.rendering import error_page
-from repo.middleware import BodyLimit
+from repo.middleware import BodyLimit, HeaderLimit, SecurityHeaders, docs_page
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         title=settings.repository_name,
         version=__version__,
         summary="Deposit API of an open-access repository (OAI-PMH at /oai).",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs below: the Swagger UI page with its own Content-Security-Policy
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
@@ -54,6 +54,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.on_commit = []
     errors.install(app, page=error_page)  # browsers get a page for unknown paths
     app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes)
+    app.add_middleware(HeaderLimit, page=error_page)
+    app.add_middleware(SecurityHeaders)  # outermost: every response, refusals included
+    app.add_api_route("/api/docs", lambda: docs_page("/api/openapi.json", f"{settings.repository_name} — API"),
+                      include_in_schema=False)
     app.include_router(works_router)
     app.include_router(centres_router)
     app.include_router(files_router)

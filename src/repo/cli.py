@@ -77,11 +77,14 @@ def serve(
     if settings.is_sqlite:
         upgrade(settings.resolved_database_url)
     console.print(f"Serving {settings.repository_name} on http://{host}:{port} (API docs: /api/docs, OAI-PMH: /oai)")
-    # h11 with a 256 KB request-head limit: OAI-PMH harvesters send long GET query strings (100 KB
-    # must get an OAI error, not the transport's bare 400 that httptools gives past ~80 KB).
     uvicorn.run("repo.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level, proxy_headers=True, http="h11",
-                h11_max_incomplete_event_size=256 * 1024)
+                log_level=settings.log_level, proxy_headers=True, **UVICORN_HTTP)
+
+
+# h11 with a 1 MiB request-head limit: OAI-PMH harvesters send long GET query strings (100 KB
+# must get an OAI error, not the transport's bare 400 that httptools gives past ~80 KB), and
+# header fields past the app's own limit (64 KiB, repo.middleware.HeaderLimit) get its 431.
+UVICORN_HTTP = {"http": "h11", "h11_max_incomplete_event_size": 1024 * 1024}
 
 
 @db_app.command("upgrade")

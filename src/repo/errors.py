@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -101,6 +102,10 @@ class Unprocessable(ProblemError):
     status, title = 422, "Unprocessable content"
 
 
+class HeadersTooLarge(ProblemError):
+    status, title = 431, "Request header fields too large"
+
+
 def problem_response(error: ProblemError) -> JSONResponse:
     return JSONResponse(
         error.body(), status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers
@@ -159,8 +164,12 @@ def install(app: FastAPI, page: Callable[..., Response] | None = None) -> None:
             Unprocessable("The request has invalid fields.", errors=validation_errors(errors))
         )
 
+    app.router.redirect_slashes = False  # Starlette's redirect names the Host the client sent
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and (moved := slash_redirect(request)) is not None:
+            return moved
         if page is not None and wants_page(request):
             return page(request, exc.status_code, headers=dict(exc.headers or {}) or None)
         error = ProblemError(str(exc.detail))
@@ -168,3 +177,19 @@ def install(app: FastAPI, page: Callable[..., Response] | None = None) -> None:
         error.title = str(exc.detail)
         error.headers = dict(exc.headers or {})
         return problem_response(error)
+
+
+def slash_redirect(request: Request) -> Response | None:
+    """``/works/1/`` → ``/works/1`` (and back) when only the other spelling has a route, as
+    Starlette would, but on the configured public base URL: a spoofed ``Host`` header never
+    reaches a ``Location`` (cache poisoning, open redirects)."""
+    path = request.scope["path"]
+    if path == "/":
+        return None
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    scope = {**request.scope, "path": other}
+    if not any(route.matches(scope)[0] != Match.NONE for route in request.app.router.routes):
+        return None
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    location = request.app.state.settings.base_url + other + (f"?{query}" if query else "")
+    return RedirectResponse(location, status_code=307)

@@ -1,12 +1,16 @@
-"""ASGI middleware: a cap on request bodies that handlers read whole (JSON, forms)."""
+"""ASGI middleware: a cap on request bodies that handlers read whole (JSON, forms), a cap on
+request headers, and the security headers of every response."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from repo.errors import PayloadTooLarge, problem_response
+from repo.errors import HeadersTooLarge, PayloadTooLarge, problem_response, wants_page
 
 
 class BodyLimit:
@@ -56,3 +60,112 @@ class BodyLimit:
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes."))
         await response(scope, receive, send)
+
+
+# -- security headers and the request-head limit ----------------------------------------------------
+
+#: The reading room's pages run no script at all: nothing inline, nothing loaded. JSON-LD is a
+#: ``<script type="application/ld+json">`` *data block*, which browsers never execute, so CSP does
+#: not apply to it and it needs no hash (the browser tests check no violation is reported).
+PAGE_POLICY = ("default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+               "base-uri 'none'; frame-ancestors 'none'")
+MAX_HEADER_BYTES = 64 * 1024
+_DOCUMENTS = (b"text/html", b"image/svg+xml")  # what a browser renders as a document with script
+
+
+class SecurityHeaders:
+    """``X-Content-Type-Options: nosniff`` on every response; on documents (HTML, SVG) also a
+    Content-Security-Policy, ``X-Frame-Options: DENY`` and ``Referrer-Policy``.
+
+    A plain ASGI wrapper (no request object, no body buffering): it copies the header list of
+    ``http.response.start`` once and appends what is missing, so it costs microseconds even on
+    streamed OAI-PMH lists. A response that sets its own policy (the API docs page hashes its
+    inline script) keeps it.
+    """
+
+    def __init__(self, app: ASGIApp, policy: str = PAGE_POLICY) -> None:
+        self.app = app
+        self.document_headers = [
+            (b"content-security-policy", policy.encode()),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                media_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+                if b"x-content-type-options" not in present:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if media_type.startswith(_DOCUMENTS):
+                    headers += [(n, v) for n, v in self.document_headers if n not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, secured)
+
+
+class HeaderLimit:
+    """431 (RFC 6585 §5) for a request whose header fields exceed ``max_bytes`` in total.
+
+    The transport's own limit (``repo serve``: 1 MiB of request head, needed for OAI-PMH's long
+    query strings) is far larger; this one keeps huge cookies and headers from reaching the app,
+    and answers like every other error: problem+json, or a page for a browser (``page``).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_HEADER_BYTES,
+                 page: Callable[..., Response] | None = None) -> None:
+        self.app, self.max_bytes, self.page = app, max_bytes, page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"The request's header fields exceed {self.max_bytes} bytes; send fewer or smaller cookies."
+        # The page is rendered without the oversized fields (its language comes from the URL or Accept-Language).
+        trimmed = {**scope, "headers": [(n, v) for n, v in scope["headers"] if len(v) <= 1024]}
+        request = Request(trimmed)
+        response: Response
+        if self.page is not None and wants_page(request):
+            response = self.page(request, 431, detail)
+        else:
+            response = problem_response(HeadersTooLarge(detail))
+        await response(scope, receive, send)
+
+
+def docs_page(openapi_url: str, title: str) -> Response:
+    """The Swagger UI page of the API, with a policy that allows exactly its inline script (by
+    hash) and the Swagger UI files it loads from the jsDelivr CDN."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    page = get_swagger_ui_html(openapi_url=openapi_url, title=title)
+    body = bytes(page.body)
+    hashes = " ".join(f"'sha256-{digest}'" for digest in inline_script_hashes(body.decode()))
+    cdn = "https://cdn.jsdelivr.net"
+    page.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src {hashes} {cdn}; style-src {cdn} 'unsafe-inline'; "
+        f"img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; form-action 'none'; "
+        f"base-uri 'none'; frame-ancestors 'none'")
+    return page
+
+
+def inline_script_hashes(html: str) -> list[str]:
+    """The CSP hashes (base64 SHA-256) of the inline scripts of ``html``, as browsers compute them."""
+    import base64
+    import hashlib
+
+    import lxml.html
+
+    return [base64.b64encode(hashlib.sha256((script.text or "").encode()).digest()).decode()
+            for script in lxml.html.fromstring(html).iter("script") if script.get("src") is None]

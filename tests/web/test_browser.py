@@ -98,3 +98,22 @@ def test_small_screen_layout_has_no_horizontal_scroll(page: Any, room: Room) -> 
         page.goto(path)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, path
+
+
+def test_pages_run_under_their_policy_without_a_violation(page: Any, room: Room) -> None:
+    """The Content-Security-Policy is enforced (an inline script added to the page is refused)
+    and the pages themselves never trip it: the JSON-LD data block needs no hash."""
+    page.add_init_script("""window.violations = [];
+        document.addEventListener('securitypolicyviolation',
+            e => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));""")
+    for path in ("/", f"/works/{room['open_book']}", "/search?q=educación&type=book", "/centres", "/nope"):
+        page.goto(path)
+        assert page.evaluate("window.violations") == [], path
+    page.goto(f"/works/{room['article']}")
+    data = page.evaluate("JSON.parse(document.querySelector('script[type=\"application/ld+json\"]').textContent)")
+    assert data["@context"] and data["name"]
+    page.evaluate("""() => { const s = document.createElement('script');
+        s.textContent = 'window.inlineRan = true'; document.body.appendChild(s); }""")
+    assert page.evaluate("window.inlineRan === undefined")
+    page.wait_for_function("window.violations.length > 0")
+    assert any(v.startswith("script-src") for v in page.evaluate("window.violations"))

@@ -143,6 +143,8 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "countries": ["AR"], "license": "https://creativecommons.org/licenses/by-nc-nd/4.0/"}, "embargoed"),
     ("cebrap", ["tesis"], "master_thesis", "open", {
         "titles": [_t("Políticas de saúde indígena na Amazônia", "por")],
+        "abstracts": [{"value": "Estudo das políticas de atenção à saúde dos povos indígenas e da participação das "
+                                "mulheres indígenas nos conselhos locais de saúde.", "lang": "por"}],
         "creators": [P(family="Souza", given="João")], "languages": ["por"], "publication_date": "2020",
         "subjects": [{"value": "saúde indígena", "lang": "por"}], "countries": ["BR"],
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
@@ -198,6 +200,8 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("cebrap", ["critica-juridica"], "journal_article", "open", {
         "titles": [_t("Movimentos sociais urbanos em São Paulo", "por")],
+        "abstracts": [{"value": "Os movimentos de moradia e as lutas urbanas pelo direito à cidade na metrópole "
+                                "paulistana.", "lang": "por"}],
         "creators": [P(family="Gohn", given="Maria da Glória")], "languages": ["por"], "publication_date": "2013-08",
         "journal": {"title": "Novos Estudos CEBRAP", "issn": "0101-3300", "volume": "32", "issue": "96",
                     "pages": {"start": "9", "end": "27"}},
@@ -205,6 +209,8 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "license": "https://creativecommons.org/licenses/by/4.0/", "countries": ["BR"]}, "published"),
     ("colmex", ["conferencias"], "lecture", "open", {
         "titles": [_t("Lecture: Migration between Mexico and the United States", "eng")],
+        "abstracts": [{"value": "Jorge Durand discusses migrant workers, the remittances they send home and the "
+                                "policies that shaped migration flows between the two countries.", "lang": "eng"}],
         "creators": [P(family="Durand", given="Jorge", role="speaker")], "languages": ["eng"],
         "publication_date": "2016-09-22", "license": "https://creativecommons.org/licenses/by/4.0/",
         "extent": {"duration": "PT47M"}, "countries": ["MX", "US"]}, "published"),
@@ -230,11 +236,16 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("colmex", ["documentos-trabajo"], "report", "open", {
         "titles": [_t("Education and inequality in Latin America: a comparative report", "eng")],
+        "abstracts": [{"value": "Comparing school enrolment and learning outcomes across twelve countries, the "
+                                "report finds that public spending narrows the gaps between rich and poor children.",
+                       "lang": "eng"}],
         "creators": [P(family="Reimers", given="Fernando")], "languages": ["eng"], "publication_date": "2019",
         "subjects": [{"value": "education", "lang": "eng"}],
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("ird-fr", ["documentos-trabajo"], "working_paper", "open", {
         "titles": [_t("Politiques éducatives en Haïti après le séisme", "fra")],
+        "abstracts": [{"value": "Ce document analyse la reconstruction du système scolaire et les réformes de "
+                                "l'enseignement de base après le tremblement de terre de 2010.", "lang": "fra"}],
         "creators": [P(family="Joseph", given="Marie-Claude")], "languages": ["fra"], "publication_date": "2015",
         "countries": ["HT"], "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("iep", ["multimedia"], "video", "open", {
@@ -249,6 +260,8 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("cebrap", ["biblioteca"], "other", "open", {
         "titles": [_t("Cadernos de campo: pesquisa etnográfica na periferia", "por")],
+        "abstracts": [{"value": "Notas de pesquisa sobre as famílias trabalhadoras e os jovens das periferias de "
+                                "São Paulo.", "lang": "por"}],
         "creators": [P(family="Feltran", given="Gabriel")], "languages": ["por"], "publication_date": "2010",
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("colmex", ["libros"], "book", "open", {
@@ -257,6 +270,8 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "publisher": "El Colegio de México", "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("ird-fr", ["conferencias"], "lecture", "open", {
         "titles": [_t("Conférence : développement durable et savoirs autochtones", "fra")],
+        "abstracts": [{"value": "Philippe Descola interroge les rapports entre les peuples autochtones, leurs savoirs "
+                                "de la nature et les politiques de conservation.", "lang": "fra"}],
         "creators": [P(family="Descola", given="Philippe", role="speaker")], "languages": ["fra"],
         "publication_date": "2019-03-12", "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("iep", ["documentos-trabajo"], "working_paper", "open", {

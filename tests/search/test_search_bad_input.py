@@ -26,9 +26,18 @@ def work(client, make):
     return work_id
 
 
+#: Queries with no word at all: a 422 saying there is nothing to search for (never "everything").
+NOTHING = {'"', '""', "-", "--", "- -", "*", "*" * 500, "(", ")", "title:-", "^", "\x01\x02\x1f", "🙂", "\\",
+           '\\"', "%", "_", "-" * 999}
+
+
 @pytest.mark.parametrize("q", ODD_QUERIES)
 def test_odd_queries_give_a_sane_result(client, work, q):
     response = client.get("/api/search", params={"q": q})
+    if q in NOTHING:
+        assert_problem(response, 422, "query.q")
+        assert "nothing to search for" in response.text
+        return
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["total"] == len(body["hits"]) <= 1
@@ -36,12 +45,20 @@ def test_odd_queries_give_a_sane_result(client, work, q):
                                    "has_fulltext"}
 
 
-def test_operators_are_plain_text(client, work):
+def test_operators(client, work):
     assert ids(search(client, q="educación AND popular")) == {work}
-    assert ids(search(client, q="educ* popular")) == set()  # no wildcard syntax: "educ" is a word
+    assert ids(search(client, q="educ* popular")) == {work}  # truncation
+    assert ids(search(client, q="educacion* popular")) == {work}  # the whole word is its own prefix
+    assert ids(search(client, q="educ*ación")) == set()  # a star inside a word separates
     assert ids(search(client, q='"educación popular')) == {work}  # the open quote ends at the end
     assert ids(search(client, q="(educación) | popular")) == {work}
-    assert ids(search(client, q="foo:educación")) == set()  # unknown field: two plain words
+    assert ids(search(client, q="nada OR popular")) == {work}
+    assert ids(search(client, q="nada OR nunca")) == set()
+    assert ids(search(client, q="foo:educación")) == set()  # unknown field: plain words
+    # lone or dangling operators are the words themselves: matched literally, never everything
+    for q in ("AND", "OR", "NOT", "AND OR", "or", "a OR"):
+        assert search(client, q=q)["total"] == 0, q
+    assert_problem(client.get("/api/search", params={"q": "ed*"}), 422, "query.q")  # too short a truncation
 
 
 @pytest.mark.parametrize("params, field", [

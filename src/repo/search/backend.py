@@ -3,7 +3,8 @@
 The service speaks to backends only in the neutral types below: a parsed query (never raw user
 syntax), normalised filters, the reader's visibility (:class:`Viewer`) and the instant ``now``
 against which full-text openness is decided. Both backends implement one semantics, checked by
-one test-suite (``tests/search/test_semantics.py``).
+one test-suite (``tests/search/test_search_semantics.py``) and one relevance set
+(``tests/search/relevance/``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 from fastapi import Request
 
 from repo.search.documents import SearchDocument
-from repo.search.query import Clause
+from repo.search.query import Node
 
 #: Facet dimensions every backend returns, in display order.
 FACETS = ("type", "language", "year", "centre", "collection", "country", "access", "has_fulltext")
@@ -57,7 +58,7 @@ class BackendQuery:
     when given, ``offset`` is 0. Sort keys are opaque lists of JSON scalars the backend produced.
     """
 
-    clauses: tuple[Clause, ...]
+    query: Node | None  # the parsed free text (None: browse)
     filters: Filters
     viewer: Viewer
     now: datetime
@@ -66,6 +67,7 @@ class BackendQuery:
     limit: int
     after: list[Any] | None = None
     facets: bool = True
+    facet_size: int = FACET_SIZE  # most values per facet dimension
 
 
 @dataclass

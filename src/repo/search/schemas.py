@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 MAX_FILTER_VALUES = 50
 #: Longest accepted ``q`` (characters); longer is a 422.
 MAX_QUERY_LENGTH = 1000
+#: Most values a facet may list (``facet_size``): the reading room's "more" pages read them all.
+MAX_FACET_SIZE = 1000
 #: page × size beyond this must use the cursor (deep pages cost what page 1 costs).
 MAX_PAGE_DEPTH = 10_000
 
@@ -36,14 +38,17 @@ class Sort(StrEnum):
 class SearchQuery(BaseModel):
     """What a reader asks for. Every field is optional; the empty query lists everything visible.
 
-    ``q`` syntax: words (all required), ``"a phrase"``, ``-excluded`` (word or phrase),
-    ``title:word``, ``author:"a name"``, ``subject:word``. Matching is case- and accent-insensitive.
-    Anything else (operators, ``*``, brackets) is read as plain text, never as engine syntax.
+    ``q`` syntax (``repo.search.query``): words (all required), ``"a phrase"``, ``-excluded``
+    (word, phrase or group), ``a OR b``, ``(groups)``, ``educa*`` (truncation, 3 letters or more),
+    ``title:``, ``author:``, ``subject:``, ``abstract:``, ``fulltext:``. Matching ignores case and
+    accents and stems Spanish, Portuguese, English and French. Nothing of it is ever engine syntax.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    q: str | None = Field(None, max_length=MAX_QUERY_LENGTH, description="Free text (see the query syntax)")
+    q: str | None = Field(None, max_length=MAX_QUERY_LENGTH, description=(
+        'Free text: words (all required), "a phrase", -excluded, a OR b, (groups), prefix* (3+ letters), '
+        "title:, author:, subject:, abstract:, fulltext:"))
     type: FilterValues = Field(default_factory=list, description="Work type keys (COAR-based), e.g. book")
     language: FilterValues = Field(default_factory=list, description="ISO 639-3 codes, e.g. spa")
     year_from: int | None = Field(None, ge=0, le=9999, description="Publication year, inclusive")
@@ -63,6 +68,7 @@ class SearchQuery(BaseModel):
     cursor: str | None = Field(
         None, max_length=4000, description="Opaque cursor from a previous result's next_cursor (deep pages)"
     )
+    facet_size: int = Field(50, ge=1, le=MAX_FACET_SIZE, description="Most values returned per facet")
 
     @field_validator("year_to")
     @classmethod
@@ -125,7 +131,7 @@ class SearchResult(BaseModel):
     hits: list[SearchHit]
     facets: dict[str, list[FacetValue]] = Field(
         description="type, language, year, centre, collection, country, access, has_fulltext — counts over "
-        "the matching works (values by descending count, year by descending year; at most 50 each)"
+        "the matching works (values by descending count, year by descending year; at most facet_size each)"
     )
     page: int = Field(description="Page number (counted along the cursor chain for cursor pages)")
     size: int

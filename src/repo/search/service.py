@@ -26,7 +26,7 @@ from repo.errors import FieldError, Unprocessable
 from repo.search import highlight
 from repo.search.backend import BackendHit, BackendQuery, Filters, SearchBackend, Viewer
 from repo.search.documents import access_at, fulltext_open
-from repo.search.query import QueryTooComplex, parse
+from repo.search.query import NothingToSearch, QueryError, parse
 from repo.search.schemas import FacetValue, SearchHit, SearchQuery, SearchResult, Sort
 from repo.signing import InvalidToken, Signer
 from repo.works.vocabularies import AccessRight, WorkType, country_name, language_name
@@ -44,13 +44,16 @@ def search(ctx: Context, query: SearchQuery, *, backend: SearchBackend) -> Searc
     """Run ``query`` for ``ctx.principal`` at ``ctx.now``.
 
     Raises ``Unprocessable`` (422, field ``query.q`` or ``query.cursor``) for a query beyond the
-    limits or a cursor this API did not issue for the same search. Never raises engine errors
-    for odd user syntax: the query is parsed into a safe AST first.
+    limits, a query with nothing to search for (only operators or punctuation), a truncation
+    shorter than 3 letters, or a cursor this API did not issue for the same search. Never raises
+    engine errors for odd user syntax: the query is parsed into a safe AST first.
     """
     try:
-        clauses = parse(query.q)
-    except QueryTooComplex as exc:
-        raise Unprocessable("The query is too complex.", errors=[FieldError("query.q", str(exc))]) from None
+        tree = parse(query.q)
+    except NothingToSearch as exc:
+        raise Unprocessable("Nothing to search for.", errors=[FieldError("query.q", str(exc))]) from None
+    except QueryError as exc:
+        raise Unprocessable("The query cannot be searched.", errors=[FieldError("query.q", str(exc))]) from None
     signer = Signer(ctx.settings.secret, "search-cursor")
     key = _query_key(query)
     after: list[Any] | None = None
@@ -59,7 +62,7 @@ def search(ctx: Context, query: SearchQuery, *, backend: SearchBackend) -> Searc
         after, page = _read_cursor(signer, query.cursor, key, ctx)
     sort = query.sort.value
     request = BackendQuery(
-        clauses=clauses,
+        query=tree,
         filters=Filters(
             types=tuple(query.type), languages=tuple(query.language), centres=tuple(query.centre),
             collections=tuple(query.collection), countries=tuple(query.country), access=tuple(query.access),
@@ -71,6 +74,7 @@ def search(ctx: Context, query: SearchQuery, *, backend: SearchBackend) -> Searc
         offset=0 if after is not None else (page - 1) * query.size,
         limit=query.size,
         after=after,
+        facet_size=query.facet_size,
     )
     found = backend.search(request)
     hits = [_hit(ctx, h, sort) for h in found.hits]

@@ -3,8 +3,14 @@
 The index mapping is versioned in ``schemas/opensearch-works-v<N>.json``. Text fields are objects
 with one sub-field per analysed language (``title.es``, ``title.pt``, ``title.en``, ``title.fr``,
 ``title.und``): each value goes to the sub-field of its own language (the title's ``lang``, else
-the work's first language), whose analyser folds case and accents and stems in that language.
-Queries search every sub-field, so each is analysed the way its language is indexed.
+the work's first language), whose analyser stems in that language and folds case and accents —
+the chain of :mod:`repo.search.analysis`, which the embedded backend runs in Python — with a
+``.folded`` sub-field for exact (accent-insensitive) words and truncations. Queries search every
+sub-field, so each is analysed the way its language is indexed.
+
+The parsed query (:mod:`repo.search.query`) is compiled into ``bool`` queries of
+``match_phrase`` (words and phrases) and ``prefix`` (truncations, on the folded sub-fields) —
+never ``query_string``: nothing the reader typed is OpenSearch syntax.
 
 Searches go through the alias ``settings.search_index``; :meth:`rebuild` fills a fresh index
 ``<alias>-v<N>-<timestamp>`` and swaps the alias in one atomic ``_aliases`` call.
@@ -16,6 +22,7 @@ Like the embedded backend, nothing here depends on the clock at index time: full
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,11 +40,15 @@ from repo.search.backend import (
     IndexedState,
     Viewer,
 )
+from repo.search import highlight
+from repo.search.analysis import fold
 from repo.search.documents import SearchDocument, fulltext_open
-from repo.search.highlight import END, START
-from repo.search.query import Clause
+from repo.search.highlight import START
+from repo.search.query import And, Node, Not, Or, Term, positive_leaves
 
-MAPPING_VERSION = 1
+log = logging.getLogger("repo.search")
+
+MAPPING_VERSION = 2
 LANGS = ("es", "pt", "en", "fr", "und")
 _NO_YEAR_NEWEST = -1
 _NO_YEAR_OLDEST = 99_999
@@ -48,14 +59,21 @@ def _sub(name: str) -> list[str]:
     return [f"{name}.{l}" for l in LANGS] + [f"{name}.{l}.folded" for l in LANGS if l != "und"]
 
 
-#: Fields (with boosts) a clause searches, by ``field:`` prefix; None: any metadata field.
-_META = {
-    "title": [(f, 10.0) for f in _sub("title")] + [(f, 6.0) for f in _sub("title_alt")],
-    "author": [("author", 4.0)],
-    "subject": [(f, 4.0) for f in _sub("subject")],
+def _folded(name: str) -> list[str]:
+    """The folded (unstemmed) sub-fields of a language object: exact words and truncations."""
+    return [f"{name}.{l}.folded" for l in LANGS if l != "und"] + [f"{name}.und"]
+
+
+#: Fields (with boosts) a term searches, by ``field:`` prefix: (stemmed and folded, folded only).
+_FIELDS: dict[str, tuple[list[tuple[str, float]], list[tuple[str, float]]]] = {
+    "title": ([(f, 10.0) for f in _sub("title")] + [(f, 6.0) for f in _sub("title_alt")],
+              [(f, 10.0) for f in _folded("title")] + [(f, 6.0) for f in _folded("title_alt")]),
+    "author": ([("author", 4.0)], [("author", 4.0)]),
+    "subject": ([(f, 4.0) for f in _sub("subject")], [(f, 4.0) for f in _folded("subject")]),
+    "abstract": ([(f, 2.0) for f in _sub("abstract")], [(f, 2.0) for f in _folded("abstract")]),
+    "fulltext": ([(f, 0.6) for f in _sub("fulltext")], [(f, 0.6) for f in _folded("fulltext")]),
 }
-_ANY_META = _META["title"] + _META["author"] + _META["subject"] + [(f, 2.0) for f in _sub("abstract")]
-_FULLTEXT = [(f, 0.6) for f in _sub("fulltext")]
+_METADATA = ("title", "author", "subject", "abstract")
 
 
 def mapping_path(version: int = MAPPING_VERSION) -> Path:
@@ -111,20 +129,42 @@ def source(d: SearchDocument) -> dict[str, Any]:
     }
 
 
-def _phrase(field: str, boost: float, clause: Clause) -> dict[str, Any]:
-    return {"match_phrase": {field: {"query": " ".join(clause.tokens), "boost": boost}}}
+def _matches(term: Term, name: str) -> list[dict[str, Any]]:
+    """``term`` in field ``name``: a phrase on every sub-field, or a prefix on the folded ones."""
+    stemmed, folded = _FIELDS[name]
+    if term.prefix:
+        value = fold(term.words[0])
+        return [{"prefix": {f: {"value": value, "boost": b}}} for f, b in folded]
+    text = " ".join(term.words)
+    return [{"match_phrase": {f: {"query": text, "boost": b}}} for f, b in stemmed]
 
 
-def _clause(clause: Clause, now: str) -> dict[str, Any]:
-    """A clause: the phrase in any of its fields; in full text only where it is open at ``now``."""
-    should = [_phrase(f, b, clause) for f, b in (_META[clause.field] if clause.field else _ANY_META)]
-    if clause.field is None:
-        should.append({"bool": {
-            "filter": [{"range": {"open_from": {"lte": now}}}],
-            "should": [_phrase(f, b, clause) for f, b in _FULLTEXT],
-            "minimum_should_match": 1,
-        }})
+def _leaf(term: Term, now: str | None) -> dict[str, Any]:
+    """A term: in any of its fields; in full text only where it is open at ``now`` (None: no
+    gate, for the highlighter, which sees only the page's readable hits)."""
+    names = [term.field] if term.field else list(_METADATA) + ["fulltext"]
+    should: list[dict[str, Any]] = []
+    for name in names:
+        if name == "fulltext" and now is not None:
+            should.append({"bool": {"filter": [{"range": {"open_from": {"lte": now}}}],
+                                    "should": _matches(term, name), "minimum_should_match": 1}})
+        else:
+            should += _matches(term, name)
     return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def _compile(node: Node, now: str) -> dict[str, Any]:
+    """The parsed query as an OpenSearch query (a negation never reveals closed full text:
+    the text part of each term is gated by ``open_from`` just as when it matches)."""
+    if isinstance(node, Term):
+        return _leaf(node, now)
+    if isinstance(node, Not):
+        return {"bool": {"must_not": [_compile(node.child, now)]}}
+    if isinstance(node, Or):
+        return {"bool": {"should": [_compile(c, now) for c in node.children], "minimum_should_match": 1}}
+    must = [_compile(c, now) for c in node.children if not isinstance(c, Not)]
+    must_not = [_compile(c.child, now) for c in node.children if isinstance(c, Not)]
+    return {"bool": {k: v for k, v in (("must", must), ("must_not", must_not)) if v}}
 
 
 def _visibility(viewer: Viewer) -> list[dict[str, Any]]:
@@ -198,9 +238,12 @@ class OpenSearchBackend:
             return []
 
     def ensure(self) -> None:
-        if not self._current():
+        current = self._current()
+        if not current:
             name = self._new_index()
             self.client.indices.update_aliases(body={"actions": [{"add": {"index": name, "alias": self.alias}}]})
+        elif not any(f"-v{MAPPING_VERSION}-" in name for name in current):
+            log.warning("search index %s has an older mapping than v%d: run `repo reindex`", current, MAPPING_VERSION)
 
     def close(self) -> None:
         self.client.close()
@@ -276,40 +319,36 @@ class OpenSearchBackend:
     def search(self, query: BackendQuery) -> BackendResult:
         now = _iso(query.now)
         assert now is not None
-        positive = [c for c in query.clauses if not c.negated]
-        negative = [c for c in query.clauses if c.negated]
+        positive = positive_leaves(query.query)
         sort = query.sort if positive or query.sort != "relevance" else "newest"
         boolean: dict[str, Any] = {"filter": _visibility(query.viewer) + _filters(query.filters, now)}
-        if positive:
-            boolean["must"] = [_clause(c, now) for c in positive]
-        if negative:
-            boolean["must_not"] = [_clause(c, now) for c in negative]
+        if query.query is not None:
+            boolean["must"] = [_compile(query.query, now)]
         body: dict[str, Any] = {
             "query": {"bool": boolean},
             "sort": _SORTS[sort],
             "size": query.limit,
             "track_total_hits": True,
-            "_source": ["display", "work_id"],
+            "_source": ["display", "work_id", "title", "abstract"],
         }
         if query.after is not None:
             body["search_after"] = query.after
         else:
             body["from"] = query.offset
         if positive:
-            # The highlighter gets the bare phrases (no visibility filters, which are not about
+            # The highlighter gets the bare terms (no visibility filters, which are not about
             # terms); closed full text is dropped from the snippets below, per hit.
-            every = _ANY_META + _FULLTEXT
             body["highlight"] = {
-                "pre_tags": [START], "post_tags": [END],
-                "highlight_query": {"bool": {"should": [
-                    _phrase(f, b, c) for c in positive for f, b in (_META[c.field] if c.field else every)]}},
+                "pre_tags": [START], "post_tags": [highlight.END],
+                "highlight_query": {"bool": {"should": [_leaf(t, None) for t in positive], "minimum_should_match": 1}},
                 "fields": {
                     **{f: {"number_of_fragments": 0} for f in _sub("title")},
-                    **{f: {"fragment_size": 200, "number_of_fragments": 1} for f in _sub("abstract") + _sub("fulltext")},
+                    **{f: {"fragment_size": highlight.FRAGMENT, "number_of_fragments": 1} for f in _sub("abstract")},
+                    **{f: {"fragment_size": highlight.FRAGMENT, "number_of_fragments": 3} for f in _sub("fulltext")},
                 },
             }
         if query.facets:
-            terms = {"size": FACET_SIZE}
+            terms = {"size": query.facet_size}
             body["aggs"] = {
                 "type": {"terms": {"field": "type", **terms}},
                 "language": {"terms": {"field": "languages", **terms}},
@@ -328,20 +367,23 @@ class OpenSearchBackend:
         total = int(response["hits"]["total"]["value"])
         hits = []
         for hit in response["hits"]["hits"]:
-            display = hit["_source"]["display"]
+            source = hit["_source"]
+            display = source["display"]
             readable = fulltext_open(display, query.now)
-            highlights: dict[str, list[str]] = {}
+            candidates: dict[str, list[str]] = {}
             for field, snippets in (hit.get("highlight") or {}).items():
                 name = field.split(".", 1)[0]
                 if name == "fulltext" and not readable:
                     continue  # never show closed full text, whatever the highlighter found
                 marks = sum(s.count(START) for s in snippets)
                 # several sub-fields (stemmed, folded) may highlight one field: keep the richest
-                if marks and marks > sum(s.count(START) for s in highlights.get(name, [])):
-                    highlights[name] = list(snippets)
-            hits.append(BackendHit(id=int(hit["_source"]["work_id"]), display=display, sort_key=list(hit["sort"]),
+                if marks and marks > sum(s.count(START) for s in candidates.get(name, [])):
+                    candidates[name] = list(snippets)
+            shown = [t for values in (source.get("title") or {}, source.get("abstract") or {})
+                     for texts in values.values() for t in texts]
+            hits.append(BackendHit(id=int(source["work_id"]), display=display, sort_key=list(hit["sort"]),
                                    score=hit.get("_score") if sort == "relevance" else None,
-                                   highlights=highlights))
+                                   highlights=highlight.distinct(candidates, shown)))
         facets = _facets(response.get("aggregations") or {}, total) if query.facets else {}
         return BackendResult(total, hits, facets)
 

@@ -84,11 +84,11 @@ def test_search_in_portuguese(room: Room) -> None:
 
 
 MALFORMED = [
-    ("q=%22unbalanced", 200), ("q=-", 200), ("q=title:", 200), ("q=" + "x" * 5000, 400), ("page=abc", 200),
+    ("q=%22unbalanced", 200), ("q=-", 400), ("q=title:", 200), ("q=" + "x" * 5000, 400), ("page=abc", 200),
     ("page=0", 200), ("page=-3", 200), ("page=99999999999", 404), ("page=400", 404), ("page=3", 404),
     ("sort=nonsense", 200), ("type=nonsense", 200), ("year=20x9", 200), ("year_from=2020&year_to=2000", 400),
-    ("year_from=99999999999", 200), ("q=%00%01%02", 200), ("q=%ff%fe", 200), ("lang=zz&bogus=1", 200),
-    ("type=" + "&type=".join(str(i) for i in range(80)), 200), ("q=(((((", 200), ("q=*:*", 200),
+    ("year_from=99999999999", 200), ("q=%00%01%02", 200), ("q=%ff%fe", 400), ("lang=zz&bogus=1", 200),
+    ("type=" + "&type=".join(str(i) for i in range(80)), 200), ("q=(((((", 400), ("q=*:*", 400), ("q=ed*", 400),
     ("collection=%3Cscript%3E", 200), ("collection=%00", 200), ("type=%00&centre=%00&language=%00", 200),
 ]
 
@@ -123,3 +123,108 @@ def test_safe_snippet_keeps_only_mark() -> None:
 
     assert str(safe_snippet("a <mark>b</mark> &amp; <script>c</script>")) == \
         "a <mark>b</mark> &amp; &lt;script&gt;c&lt;/script&gt;"
+
+
+@sqlite_only
+def test_every_facet_value_is_reachable(room: Room, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A facet shows its first values and links to its full list, paged; every year is reachable."""
+    from repo.web import results
+
+    _, tree = _get(room, "")
+    years = tree.xpath("//a[@data-facet='year']/@data-value")
+    assert len(years) == results.FACET_SHOWN  # the demo has more years than that
+    more = tree.xpath("//a[@data-more='year']/@href")[0]
+    assert urlsplit(more).path == "/search/facets/year"
+    monkeypatch.setattr(results, "FACET_PAGE", 7)
+    listed, url = [], more
+    while url:
+        response = room.client.get(url, headers={"Accept-Language": "en"})
+        assert response.status_code == 200
+        page = html.fromstring(response.text)
+        values = page.xpath("//ul[contains(@class, 'facet-list')]//a/@data-value")
+        assert 0 < len(values) <= 7
+        listed += values
+        nxt = page.xpath("//nav[@class='pager']/a[@rel='next']/@href")
+        url = nxt[0] if nxt else None
+    assert len(listed) == len(set(listed)) > results.FACET_SHOWN
+    assert "1968" in listed and "1968" not in years  # the oldest photograph, beyond the first values
+    link = html.fromstring(room.client.get(more + "&fpage=2" if "?" in more else more + "?fpage=2").text) \
+        .xpath("//a[@data-value]/@href")[0]
+    _, narrowed = _get(room, urlsplit(link).query)
+    assert _total(narrowed) >= 1
+    assert room.client.get("/search/facets/nonsense").status_code == 404
+    assert room.client.get(more + "?fpage=99").status_code == 404
+    # the full list keeps the search: a query narrows it
+    _, tree = _get(room, "q=vivienda")
+    assert not tree.xpath("//a[@data-more]")  # few values: no "more" link
+    page = html.fromstring(room.client.get("/search/facets/type?q=vivienda").text)
+    assert page.xpath("//a[@data-value]/@data-value") == ["working_paper"]
+
+
+@sqlite_only
+def test_year_range(room: Room) -> None:
+    _, tree = _get(room, "year_from=2010&year_to=2015&sort=oldest")
+    years = [int(y) for y in tree.xpath("//section[@class='results']//p[@class='work-meta']/span[2]/text()")
+             if y.strip().isdigit()]
+    assert years and min(years) >= 2010 and max(years) <= 2015 and len(years) == _total(tree)
+    form = tree.xpath("//form[@class='year-range']")[0]
+    assert form.xpath(".//input[@name='year_from']/@value") == ["2010"]
+    assert form.xpath(".//input[@name='year_to']/@value") == ["2015"]
+    assert form.xpath(".//input[@type='hidden'][@name='sort']/@value") == ["oldest"]
+    assert "2010–2015" in tree.xpath("string(//ul[@class='active-filters'])")
+    _, open_ended = _get(room, "year_from=2020")
+    assert all(int(y) >= 2020 for y in open_ended.xpath(
+        "//section[@class='results']//p[@class='work-meta']/span[2]/text()") if y.strip().isdigit())
+
+
+@sqlite_only
+def test_search_within_a_centre_or_a_collection(room: Room) -> None:
+    page = html.fromstring(room.client.get("/centres/iep", headers={"Accept-Language": "es"}).text)
+    form = page.xpath("//main//form[@role='search']")[0]
+    assert form.get("action") == "/search" and form.xpath(".//input[@type='hidden']/@name") == ["centre"]
+    assert form.xpath(".//input[@type='hidden']/@value") == ["iep"]
+    _, tree = _get(room, "centre=iep&q=derechos")
+    assert f"/works/{room['article']}" in _hits(tree)
+    assert all("Instituto de Estudios Peruanos" in meta.text_content()
+               for meta in tree.xpath("//section[@class='results']//p[@class='work-meta']"))
+    _, tree = _get(room, "centre=cebrap&q=derechos")
+    assert _total(tree) == 0
+    page = html.fromstring(room.client.get("/collections/revistas").text)
+    assert page.xpath("//main//form[@role='search']//input[@type='hidden'][@name='collection']/@value") == ["revistas"]
+    _, tree = _get(room, "collection=revistas&q=derechos")  # found in a subcollection (Crítica Jurídica)
+    assert f"/works/{room['article']}" in _hits(tree)
+    _, tree = _get(room, "collection=conferencias&q=derechos")
+    assert f"/works/{room['article']}" not in _hits(tree)
+
+
+@sqlite_only
+def test_nothing_to_search_for_is_said_in_the_readers_language(room: Room) -> None:
+    response, tree = _get(room, "q=*", **{"Accept-Language": "pt"})
+    assert response.status_code == 400
+    assert "Nada para buscar" in tree.xpath("string(//p[@role='alert'])")
+    assert tree.xpath("//input[@name='q']/@value") == ["*"]  # the form is there to correct it
+    response, tree = _get(room, "q=ed*")
+    assert response.status_code == 400 and "3 letters" in tree.xpath("string(//p[@role='alert'])")
+
+
+@sqlite_only
+def test_snippets_never_repeat_a_passage(room: Room) -> None:
+    from repo.files.models import File
+    from repo.search import outbox
+
+    abstract = "Las cooperativas de vivienda del Uruguay y la ayuda mutua entre vecinos."
+    work = room.deposit({"type": "book", "centre": "iep", "access_right": "open", "metadata": {
+        "titles": [{"value": "Ayuda mutua"}], "abstracts": [{"value": abstract}], "creators": [{"family": "Autora"}],
+        "languages": ["spa"], "publication_date": "2020"}})
+    text = f"Ayuda mutua. {abstract} " + "Relleno sin interés. " * 40 + "Más adelante, las cooperativas crecieron."
+    now = room.app.state.clock.now()
+    with room.app.state.db.session() as session:
+        session.add(File(work_id=work, name="texto.pdf", media_type="application/pdf", size=len(text), sha256="0" * 64,
+                         md5="0" * 32, text_state="done", text=text, created_at=now, updated_at=now))
+        outbox.enqueue(session, work, "file_text", now)
+    room.drain()
+    _, tree = _get(room, "q=cooperativas")
+    item = next(li for li in tree.xpath("//li[@class='work-item']") if li.xpath(f".//a[@href='/works/{work}']"))
+    snippet = item.xpath("string(.//p[@class='snippet'])")
+    assert snippet.count("ayuda mutua entre vecinos") == 1, snippet  # the abstract, once
+    assert "crecieron" in snippet  # the full text's own passage, not its copy of the abstract

@@ -20,9 +20,11 @@ _PROBLEM = {"content": {PROBLEM_JSON: {}}, "description": "Invalid parameter (pr
     response_model=SearchResult,
     summary="Search works: free text, filters, facets, highlights",
     description=(
-        "Free text `q`: words (all required), `\"a phrase\"`, `-excluded`, `title:`, `author:`, `subject:`. "
-        "Case- and accent-insensitive. Only what the caller may read: anonymous readers see published works, "
-        "and full text only where it is open now. Unknown parameters are a 422."
+        "Free text `q`: words (all required), `\"a phrase\"`, `-excluded`, `a OR b`, `(groups)`, `educa*` "
+        "(truncation, 3 letters or more), `title:`, `author:`, `subject:`, `abstract:`, `fulltext:`. Case- and "
+        "accent-insensitive, stemmed in Spanish, Portuguese, English and French. A query with nothing to search "
+        "for is a 422. Only what the caller may read: anonymous readers see published works, and full text only "
+        "where it is open now. Unknown parameters are a 422."
     ),
     responses={422: _PROBLEM, 401: _PROBLEM},
 )

@@ -31,7 +31,7 @@ START, END = "\ue000", "\ue001"
 #: Characters around the matches in a fragment of a long field.
 FRAGMENT = 200
 #: Words in a row that make two passages "the same passage".
-_SHINGLE = 6
+_SHINGLE = 8
 
 
 def render(snippet: str) -> str:
@@ -222,8 +222,9 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
 
 def distinct(candidates: dict[str, list[str]], shown: Iterable[str] = ()) -> dict[str, list[str]]:
     """One fragment per field: the best ``title`` and ``abstract`` candidates, and the best
-    ``fulltext`` candidate that does not mostly repeat a passage of ``shown`` (what the result
-    line shows anyway: the title and the abstracts) or of the abstract fragment."""
+    ``fulltext`` candidate that repeats no passage (:data:`_SHINGLE` words in a row, case and
+    accents aside) of ``shown`` — what the result line shows anyway: the title and the
+    abstracts — or of the abstract fragment."""
     out: dict[str, list[str]] = {}
     seen: set[tuple[str, ...]] = set()
     for text in shown:
@@ -233,8 +234,8 @@ def distinct(candidates: dict[str, list[str]], shown: Iterable[str] = ()) -> dic
             if not marked(fragment):
                 continue
             own = _shingles(fragment)
-            if field == "fulltext" and len(own & seen) * 2 > len(own):
-                continue  # mostly a passage shown already
+            if field == "fulltext" and own & seen:
+                continue  # a passage shown already
             out[field] = [fragment]
             seen |= own
             break

@@ -41,7 +41,13 @@ def home(request: Request, ctx: Context = Depends(reader)) -> HTMLResponse:
 @router.get("/search")
 def search(request: Request, ctx: Context = Depends(reader)) -> HTMLResponse:
     found = results.run(ctx, request.query_params, getattr(request.app.state, "search", None))
-    return render(request, "search.html", {"results": found})
+    return render(request, "search.html", {"results": found}, status=400 if found.problem else 200)
+
+
+@router.get("/search/facets/{dimension}")
+def search_facet(dimension: str, request: Request, ctx: Context = Depends(reader)) -> HTMLResponse:
+    found = results.facet_list(ctx, request.query_params, getattr(request.app.state, "search", None), dimension)
+    return render(request, "search_facet.html", {"facet": found})
 
 
 @router.api_route("/works/{work_id}", methods=["GET", "HEAD"])

@@ -5,6 +5,11 @@ All state lives in the query string (``q``, repeated ``type``/``language``/``cen
 results page can be bookmarked and shared. Parameters the page does not know (``lang``,
 tracking tags) are ignored rather than rejected; values that cannot be read are dropped. The
 search itself is :func:`repo.search.service.search`, run as an anonymous reader.
+
+Each facet shows its :data:`FACET_SHOWN` first values and, when it has more, links to its full
+list (:func:`facet_list`, ``/search/facets/<dimension>?<same state>``, :data:`FACET_PAGE` values
+a page). A query the search language cannot use (nothing to search for, too short a truncation,
+too complex) renders the page with the reason instead of results (status 400).
 """
 
 from __future__ import annotations
@@ -22,12 +27,18 @@ from starlette.datastructures import QueryParams
 from repo.context import Context
 from repo.errors import BadRequest, NotFound, ProblemError
 from repo.search import service as search_service
-from repo.search.schemas import MAX_PAGE_DEPTH, SearchQuery, SearchResult
+from repo.search.query import NothingToSearch, QueryError, QueryTooComplex
+from repo.search.query import parse as parse_query
+from repo.search.schemas import MAX_FACET_SIZE, MAX_PAGE_DEPTH, SearchQuery, SearchResult
 
 PAGE_SIZE = 20
 LIST_FILTERS = ("type", "language", "centre", "collection", "access")
 FACETS = ("type", "language", "year", "centre", "collection", "access")
 SORTS = ("relevance", "newest", "oldest", "title")
+#: Values of a facet shown beside the results; the rest are a "more" link away.
+FACET_SHOWN = 10
+#: Values per page of a facet's full list.
+FACET_PAGE = 50
 _YEAR = re.compile(r"^\d{4}$")
 _TAG = re.compile(r"(</?mark>)")
 
@@ -92,6 +103,33 @@ class Results:
     pages: int = 0
     facets: dict[str, list[FacetLink]] = field(default_factory=dict)
     active: list[tuple[str, str, str]] = field(default_factory=list)  # (dimension, label, url to remove)
+    more: dict[str, str] = field(default_factory=dict)  # dimension -> its full list
+    problem: str | None = None  # nothing | truncation | complex: why the query cannot be searched
+
+
+@dataclass
+class FacetPage:
+    """One page of a facet's full list for the current search."""
+
+    dimension: str
+    state: dict[str, Any]
+    links: list[FacetLink]
+    page: int
+    pages: int
+    total: int  # values in the list
+
+    def url(self, page: int) -> str:
+        return facet_url(self.state, self.dimension, page)
+
+
+def _params(state: dict[str, Any]) -> list[tuple[str, str]]:
+    params: list[tuple[str, str]] = []
+    for key in ("q", *LIST_FILTERS, "year_from", "year_to", "sort", "page"):
+        value = state.get(key)
+        if value is None or value == [] or (key == "page" and value == 1) or (key == "sort" and value == "relevance"):
+            continue
+        params += [(key, str(v)) for v in value] if isinstance(value, list) else [(key, str(value))]
+    return params
 
 
 def _url(state: dict[str, Any], **changes: Any) -> str:
@@ -99,13 +137,14 @@ def _url(state: dict[str, Any], **changes: Any) -> str:
     merged = {**state, **changes}
     if "page" not in changes:
         merged["page"] = 1
-    params: list[tuple[str, str]] = []
-    for key in ("q", *LIST_FILTERS, "year_from", "year_to", "sort", "page"):
-        value = merged.get(key)
-        if value is None or value == [] or (key == "page" and value == 1) or (key == "sort" and value == "relevance"):
-            continue
-        params += [(key, str(v)) for v in value] if isinstance(value, list) else [(key, str(value))]
+    params = _params(merged)
     return "/search" + (f"?{urlencode(params)}" if params else "")
+
+
+def facet_url(state: dict[str, Any], dimension: str, page: int = 1) -> str:
+    """The full list of ``dimension``'s values for the search ``state`` (its ``page``)."""
+    params = _params({**state, "page": 1}) + ([("fpage", str(page))] if page > 1 else [])
+    return f"/search/facets/{dimension}" + (f"?{urlencode(params)}" if params else "")
 
 
 def page_url(state: dict[str, Any], page: int) -> str:
@@ -122,32 +161,56 @@ def _toggle(state: dict[str, Any], dimension: str, value: str) -> tuple[bool, st
     return active, _url(state, **{dimension: updated})
 
 
-def run(ctx: Context, params: QueryParams, backend: Any) -> Results:
-    state = parse(params)
+def _problem(state: dict[str, Any]) -> str | None:
+    """Why the query cannot be searched (shown on the page in the reader's language), or None."""
+    try:
+        parse_query(state.get("q"))
+    except NothingToSearch:
+        return "nothing"
+    except QueryTooComplex:
+        return "complex"
+    except QueryError:
+        return "truncation"
+    return None
+
+
+def _search(ctx: Context, state: dict[str, Any], backend: Any, **extra: Any) -> SearchResult:
     if backend is None:
         raise SearchUnavailable("The search service is not available right now; browse by centre or collection.")
-    if state["page"] * PAGE_SIZE > MAX_PAGE_DEPTH:
-        raise NotFound(f"Results are listed up to page {MAX_PAGE_DEPTH // PAGE_SIZE}; refine the search.")
     try:
-        query = SearchQuery(size=PAGE_SIZE, **state)
+        query = SearchQuery(size=PAGE_SIZE, **state, **extra)
     except ValidationError as exc:
         raise BadRequest("; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors()))
     try:
-        result = search_service.search(ctx, query, backend=backend)
+        return search_service.search(ctx, query, backend=backend)
     except ProblemError as exc:  # e.g. a query too complex: the reader's to fix
         raise BadRequest(exc.detail) from None
+
+
+def run(ctx: Context, params: QueryParams, backend: Any) -> Results:
+    state = parse(params)
+    if state["page"] * PAGE_SIZE > MAX_PAGE_DEPTH:
+        raise NotFound(f"Results are listed up to page {MAX_PAGE_DEPTH // PAGE_SIZE}; refine the search.")
+    problem = _problem(state)
+    if problem is not None:
+        return Results(state, None, problem=problem)
+    result = _search(ctx, state, backend)
     pages = max(1, math.ceil(result.total / PAGE_SIZE))
     if state["page"] > pages and result.total:
         raise NotFound(f"There is no page {state['page']}; the last is {pages}.")
     facets: dict[str, list[FacetLink]] = {}
     labels: dict[tuple[str, str], str] = {}
+    more: dict[str, str] = {}
     for dimension in FACETS:
         links = []
         for value in result.facets.get(dimension, []):
             selected, url = _toggle(state, dimension, value.value)
             links.append(FacetLink(value.value, value.label, value.count, selected, url))
             labels[(dimension, value.value)] = value.label
-        facets[dimension] = links
+        shown = links[:FACET_SHOWN] + [link for link in links[FACET_SHOWN:] if link.active]
+        facets[dimension] = shown
+        if len(links) > len(shown):
+            more[dimension] = facet_url(state, dimension)
     active: list[tuple[str, str, str]] = []
     for dimension in LIST_FILTERS:
         for value in state.get(dimension, []):
@@ -157,4 +220,25 @@ def run(ctx: Context, params: QueryParams, backend: Any) -> Results:
         if state.get("year_from") == state.get("year_to"):
             span = str(state["year_from"])
         active.append(("year", span, _url(state, year_from=None, year_to=None)))
-    return Results(state, result, pages, facets, active)
+    return Results(state, result, pages, facets, active, more)
+
+
+def facet_list(ctx: Context, params: QueryParams, backend: Any, dimension: str) -> FacetPage:
+    """Every value of facet ``dimension`` for the search in ``params``, a page at a time."""
+    if dimension not in FACETS:
+        raise NotFound(f"No facet '{dimension[:40]}'; try {', '.join(FACETS)}.")
+    state = parse(params)
+    state["page"] = 1
+    if _problem(state) is not None:
+        raise BadRequest("This search has no facets: change the query.")
+    result = _search(ctx, state, backend, facet_size=MAX_FACET_SIZE)
+    values = result.facets.get(dimension, [])
+    pages = max(1, math.ceil(len(values) / FACET_PAGE))
+    page = _int(params.get("fpage")) or 1
+    if page > pages:
+        raise NotFound(f"There is no page {page}; the last is {pages}.")
+    links = []
+    for value in values[(page - 1) * FACET_PAGE:page * FACET_PAGE]:
+        selected, url = _toggle(state, dimension, value.value)
+        links.append(FacetLink(value.value, value.label, value.count, selected, url))
+    return FacetPage(dimension, state, links, page, pages, len(values))

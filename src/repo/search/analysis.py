@@ -73,11 +73,28 @@ def stems(lowered: list[str], lang: str) -> list[str]:
     return [fold_word(s) for s in _stemmers()[lang].stemWords(lowered)]
 
 
+_pairs: dict[str, dict[str, tuple[str, str]]] = {}
+
+
 def analyse(text: str, lang: str) -> tuple[list[str], list[str]]:
-    """(folded words, stems) of ``text`` in analyser ``lang``; no stems for other languages."""
-    lowered = [w.lower() for w in words(text)]
-    folded = [fold_word(w) for w in lowered]
-    return folded, stems(lowered, lang) if lang in ALGORITHMS else []
+    """(folded words, stems) of ``text`` in analyser ``lang``; no stems for other languages.
+
+    Memoised per word and language (a corpus repeats its words): one dictionary lookup per word.
+    """
+    found = words(text)
+    cache = _pairs.get(lang)
+    if cache is None or len(cache) > _CACHE_MAX:
+        cache = _pairs[lang] = {}
+    pairs = list(map(cache.get, found))
+    if None in pairs:
+        missing = list({w for w, pair in zip(found, pairs) if pair is None})
+        lowered = [w.lower() for w in missing]
+        stemmed = stems(lowered, lang) if lang in ALGORITHMS else lowered
+        for word, low, stem in zip(missing, lowered, stemmed):
+            cache[word] = (fold_word(low), stem)
+        pairs = list(map(cache.__getitem__, found))
+    folded = [p[0] for p in pairs]
+    return folded, [p[1] for p in pairs] if lang in ALGORITHMS else []
 
 
 def query_forms(word: str) -> tuple[str, dict[str, str]]:

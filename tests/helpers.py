@@ -62,9 +62,11 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
     return body
 
 
-# The outbox is a queue that the background indexer drains at any moment; its rows are written in
-# the same transaction as the change they announce, so the other tables prove it was not written.
-QUEUES = {"search_outbox"}
+# The outboxes are queues that background threads drain at any moment (the search indexer; the OAI
+# renderer, which also writes the stored records, a projection like the search index); their rows
+# are written in the same transaction as the change they announce, so the other tables prove it
+# was not written.
+QUEUES = {"search_outbox", "oai_render_queue", "oai_records"}
 
 
 def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:

@@ -14,6 +14,7 @@ from repo.config import Settings
 from repo.db import Database, upgrade
 from repo.deposit.endpoints import router as works_router
 from repo.files.endpoints import router as files_router
+from repo.oai import jobs as oai_jobs
 from repo.oai.endpoints import router as oai_router
 from repo.search.endpoints import router as search_router
 from repo.search import runtime as search_runtime
@@ -33,9 +34,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.db = Database(settings.resolved_database_url)
         search_runtime.start(app)  # app.state.search (backend) and the background indexer
         web_warmer.start(app)  # recomputes the reading room's browse counts after each change
+        oai_jobs.start(app)  # renders the OAI records of changed works after each commit
         try:
             yield
         finally:
+            oai_jobs.stop(app)
             web_warmer.stop(app)
             search_runtime.stop(app)
             app.state.db.dispose()
@@ -53,7 +56,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or Clock()
     app.state.on_commit = []
     errors.install(app, page=error_page)  # browsers get a page for unknown paths
-    app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes)
+    # /oai reads its own (small) form bodies: an oversized one gets an OAI error, not a 413.
+    app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes, streamed=r"^/api/works/[^/]+/files|^/oai$")
     app.add_middleware(HeaderLimit, page=error_page)
     app.add_middleware(SecurityHeaders)  # outermost: every response, refusals included
     app.add_api_route("/api/docs", lambda: docs_page("/api/openapi.json", f"{settings.repository_name} — API"),

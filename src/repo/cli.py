@@ -25,6 +25,7 @@ from repo.db import Database, upgrade
 from repo.deposit.auth import Principal, TokenRole
 from repo.errors import ProblemError
 from repo.files.cli import app as files_app
+from repo.oai.cli import app as oai_app
 from repo.search.cli import index_app, reindex as reindex_command
 
 app = typer.Typer(help="repo: open-access repository service.", no_args_is_help=True)
@@ -38,6 +39,7 @@ app.add_typer(centre_app, name="centre")
 app.add_typer(collection_app, name="collection")
 app.add_typer(index_app, name="index")
 app.add_typer(files_app, name="files")
+app.add_typer(oai_app, name="oai")
 app.command("reindex")(reindex_command)
 console = Console()
 err_console = Console(stderr=True)
@@ -97,11 +99,14 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 
 @db_app.command("recount")
 def db_recount() -> None:
-    """Rebuild the reading room's browse counts from the works (after loading works by plain SQL)."""
+    """Rebuild the reading room's browse counts and the OAI set sizes from the works (after loading
+    works by plain SQL)."""
+    from repo.oai import tracking
     from repo.works import counts
 
     with unit_of_work() as ctx:
         counts.recount(ctx.session)
+        tracking.recount(ctx.session)
         console.print(f"Browse counts rebuilt: {counts.read(ctx.session, 'total').get('', 0):,} public works.")
 
 
@@ -240,6 +245,15 @@ def demo(
             count = demo_data.load(ctx)
             files = anyio.run(demo_data.attach_files, ctx)
         console.print(f"Loaded {count} works" + (f" and {files} PDFs." if files else "."), style="green")
+    if synthetic is not None:  # bulk inserts queue nothing: render them all now, so harvests read stored bytes
+        from repo.oai.cli import render_everything
+
+        settings = Settings()
+        database = Database(settings.resolved_database_url)
+        try:
+            render_everything(settings, database)
+        finally:
+            database.dispose()
     if files:
         from repo.files.cli import extract
 

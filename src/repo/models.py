@@ -4,7 +4,7 @@ from repo.centres.models import Collection, MemberCentre
 from repo.db import Base
 from repo.deposit.models import ApiToken, IdempotencyRecord, token_centres
 from repo.files.models import File
-from repo.oai.models import CachedRecord
+from repo.oai.models import CachedRecord, RenderRequest, SetCount
 from repo.search.models import OutboxEntry
 from repo.works.models import Revision, Work, work_collections
 
@@ -17,7 +17,9 @@ __all__ = [
     "IdempotencyRecord",
     "MemberCentre",
     "OutboxEntry",
+    "RenderRequest",
     "Revision",
+    "SetCount",
     "Work",
     "token_centres",
     "work_collections",

@@ -27,6 +27,7 @@ from stdnum.iso7064 import mod_11_2
 
 from repo.centres.models import Collection, MemberCentre
 from repo.context import Context
+from repo.oai import tracking
 from repo.works import counts
 from repo.works.models import Work, work_collections
 from repo.works.vocabularies import WorkType
@@ -319,7 +320,8 @@ def generate(ctx: Context, count: int, *, seed: int = 1, console: Any = None) ->
         # Explicit ids do not move the sequence: move it past them, or the next deposit collides.
         session.execute(sa.text("SELECT setval(pg_get_serial_sequence('works', 'id'), "
                                 "(SELECT coalesce(max(id), 1) FROM works))"))
-    counts.recount(session)  # the rows went in by Core, past the ORM listener that keeps them
+    counts.recount(session)  # the rows went in by Core, past the ORM listeners that keep them
+    tracking.recount(session)
     return count
 
 

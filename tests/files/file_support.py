@@ -12,18 +12,11 @@ def stored_files(settings: Any) -> list[str]:
 
 
 def snapshot(database: Any) -> dict[str, list[tuple[str, ...]]]:
-    """Every row of every table (but the search outbox, which the indexer drains concurrently):
-    equal before and after a refused request."""
-    import sqlalchemy as sa
+    """Every row of every table but the queues that background threads drain concurrently (see
+    ``helpers.QUEUES``): equal before and after a refused request."""
+    from helpers import snapshot as whole
 
-    from repo.models import Base
-
-    with database.engine.connect() as connection:
-        return {
-            table.name: sorted(tuple(str(v) for v in row) for row in connection.execute(sa.select(table)))
-            for table in Base.metadata.sorted_tables
-            if table.name != "search_outbox"
-        }
+    return whole(database)
 
 
 def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:

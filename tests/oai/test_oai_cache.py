@@ -1,9 +1,11 @@
-"""The dissemination cache (``oai_records``): used when fresh, never stale.
+"""Stored records (``oai_records``): served when fresh, never when stale, made by the renderer.
 
-Each test first harvests so that the records are cached, then changes the work through the real
-services and checks that the next ListRecords shows the change. ``test_fresh_entries_are_served``
-proves that entries are really read (a tampered entry is what the harvester gets while it is
-fresh), so the other tests would fail if a changed work kept its entry.
+Each change test renders everything, changes a work through the real services and then looks at
+the next harvest twice: before the renderer has caught up (the request renders the record
+itself) and after (the stored bytes): both must show the change, byte for byte the same.
+``test_fresh_entries_are_served`` proves that entries are really read (a tampered entry is what
+the harvester gets while it is fresh), so the other tests would fail if a changed work kept its
+entry.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from oai_harness import OAIClient, identifier
 from repo.files.models import File
 from repo.files.schemas import FileAccessIn
 from repo.files.service import set_access
-from repo.oai import cache
+from repo.oai import cache, render
 from repo.oai.models import CachedRecord
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
+DC = {"dc": "http://purl.org/dc/elements/1.1/"}
 
 
 def _records(oai: OAIClient) -> dict[str, etree._Element]:
@@ -35,26 +38,44 @@ def _entries(database) -> dict[int, bytes]:  # type: ignore[no-untyped-def]
         return dict(session.execute(sa.select(CachedRecord.work_id, CachedRecord.xml)).all())  # type: ignore[arg-type]
 
 
+def _drain(corpus) -> None:  # type: ignore[no-untyped-def]
+    while render.render_pending(corpus.database, corpus.settings, corpus.clock):
+        pass
+
+
+def _harvest_twice(oai: OAIClient, corpus) -> dict[str, etree._Element]:  # type: ignore[no-untyped-def]
+    """The records of a harvest before the renderer ran and after: the same, byte for byte."""
+    before = _records(oai)
+    _drain(corpus)
+    after = _records(oai)
+    assert {key: etree.tostring(e) for key, e in before.items()} == {key: etree.tostring(e) for key, e in after.items()}
+    return after
+
+
 def test_fresh_entries_are_served_and_splice_byte_for_byte(oai_get: OAIClient, corpus, database) -> None:  # type: ignore[no-untyped-def]
-    corpus.synthetic(260)  # more than a chunk (250) and several pages (100)
+    corpus.synthetic(260)  # more than a chunk (250) and several pages (100); bulk inserts queue nothing
     withdrawn = corpus.work("Retirada")
     corpus.withdraw(withdrawn)
-    cold = _records(oai_get)
+    cold = _records(oai_get)  # nothing stored yet: every record rendered by the request, none stored
+    assert _entries(database) == {}
+    assert render.render_all(database, corpus.settings, corpus.clock) == len(cold)
     entries = _entries(database)
     assert cold[identifier(withdrawn)].find(f"{OAI}header").get("status") == "deleted"
     assert len(cold) > 250
     assert {identifier(work) for work in entries} == set(cold)  # deleted headers too
-    # Half the entries gone: a page mixes entries and fresh renders; the output is the same bytes.
+    assert render.render_all(database, corpus.settings, corpus.clock) == 0  # all fresh: nothing to redo
+    # Half the entries gone: a page mixes entries and fresh renders; the output is the same bytes,
+    # and the harvest stores nothing back.
     with database.session() as session:
         session.execute(sa.delete(CachedRecord).where(CachedRecord.work_id % 2 == 0))
     mixed = _records(oai_get)
+    assert len(_entries(database)) < len(entries)
     warm = _records(oai_get)
-    assert {identifier(work) for work in _entries(database)} == set(cold)
     for key, element in cold.items():
         assert etree.tostring(mixed[key]) == etree.tostring(element) == etree.tostring(warm[key])
 
     # A fresh entry is served as stored (here: tampered with, to see that it is read).
-    work = min(entries)
+    work = min(_entries(database))
     tampered = entries[work].replace(b"</dc:title>", b" (de la cach\xc3\xa9)</dc:title>", 1)
     assert tampered != entries[work]
     with database.session() as session:
@@ -66,38 +87,56 @@ def test_fresh_entries_are_served_and_splice_byte_for_byte(oai_get: OAIClient, c
 
 def test_edit_without_clock_moving_is_not_served_stale(oai_get: OAIClient, corpus, clock) -> None:  # type: ignore[no-untyped-def]
     work = corpus.work("Título primero")
-    assert "Título primero" in _records(oai_get)[identifier(work)].xpath("string(.//*[local-name()='title'])")
+    assert "Título primero" in _harvest_twice(oai_get, corpus)[identifier(work)].xpath(
+        "string(.//*[local-name()='title'])")
     corpus.edit(work, metadata={"titles": [{"value": "Título corregido", "lang": "spa"}]})  # same datestamp
-    record = _records(oai_get)[identifier(work)]
+    record = _harvest_twice(oai_get, corpus)[identifier(work)]
     assert record.xpath("string(.//*[local-name()='title'])") == "Título corregido"
     clock.advance(hours=1)
     corpus.edit(work, access_right="restricted")
-    rights = _records(oai_get)[identifier(work)].xpath(".//*[local-name()='rights']/text()")
+    rights = _harvest_twice(oai_get, corpus)[identifier(work)].xpath(".//*[local-name()='rights']/text()")
     assert rights[0] == "info:eu-repo/semantics/restrictedAccess"
 
 
-def test_withdrawal_turns_a_cached_record_into_a_deleted_header(oai_get: OAIClient, corpus, clock) -> None:  # type: ignore[no-untyped-def]
+def test_withdrawal_turns_a_stored_record_into_a_deleted_header(oai_get: OAIClient, corpus, clock) -> None:  # type: ignore[no-untyped-def]
     work = corpus.work("Por retirar")
-    assert _records(oai_get)[identifier(work)].find(f"{OAI}metadata") is not None
+    assert _harvest_twice(oai_get, corpus)[identifier(work)].find(f"{OAI}metadata") is not None
     clock.advance(minutes=5)
     corpus.withdraw(work)
-    record = _records(oai_get)[identifier(work)]
+    record = _harvest_twice(oai_get, corpus)[identifier(work)]
     assert record.find(f"{OAI}header").get("status") == "deleted"
     assert record.find(f"{OAI}metadata") is None
 
 
-def test_embargo_end_is_not_hidden_by_the_cache(oai_get: OAIClient, corpus, clock) -> None:  # type: ignore[no-untyped-def]
+def test_embargo_end_is_not_hidden_by_stored_bytes(oai_get: OAIClient, corpus, clock) -> None:  # type: ignore[no-untyped-def]
     end = (clock.now() + timedelta(days=3)).date()
     work = corpus.work("Embargada", access_right="embargoed", embargo_end=end.isoformat())
-    before = _records(oai_get)[identifier(work)]
+    before = _harvest_twice(oai_get, corpus)[identifier(work)]
     assert before.xpath(".//*[local-name()='rights']/text()")[0] == "info:eu-repo/semantics/embargoedAccess"
     clock.set(datetime.combine(end, time(9), tzinfo=UTC))
-    after = _records(oai_get)[identifier(work)]
+    after = _harvest_twice(oai_get, corpus)[identifier(work)]
     assert after.xpath(".//*[local-name()='rights']/text()")[0] == "info:eu-repo/semantics/openAccess"
     assert {"openaire", "driver"} <= set(after.xpath(".//*[local-name()='setSpec']/text()"))
 
 
-def test_file_access_changes_are_not_hidden_by_the_cache(oai_get: OAIClient, corpus, database, clock) -> None:  # type: ignore[no-untyped-def]
+def test_stored_bytes_expire_when_an_embargo_ends_even_before_it_is_lifted(oai_get: OAIClient, corpus, clock,
+                                                                           database) -> None:  # type: ignore[no-untyped-def]
+    """``valid_until``: bytes made while an embargo ran are not served once it has ended, whatever
+    the lifting did (here the lift is held back: its flag is cleared by hand, as if lifted late)."""
+    end = (clock.now() + timedelta(days=3)).date()
+    work = corpus.work("Embargada", access_right="embargoed", embargo_end=end.isoformat())
+    _drain(corpus)
+    with database.session() as session:
+        entry = session.scalars(sa.select(CachedRecord).where(CachedRecord.work_id == work)).one()
+        assert entry.valid_until == datetime.combine(end, time(0), tzinfo=UTC)
+        session.execute(sa.text("UPDATE works SET embargo_pending = false WHERE id = :id"), {"id": work})
+    clock.set(datetime.combine(end, time(0), tzinfo=UTC) - timedelta(seconds=1))
+    assert _records(oai_get)[identifier(work)].xpath(".//*[local-name()='rights']/text()")[0].endswith("embargoedAccess")
+    clock.advance(seconds=1)
+    assert _records(oai_get)[identifier(work)].xpath(".//*[local-name()='rights']/text()")[0].endswith("openAccess")
+
+
+def test_file_access_changes_are_not_hidden_by_stored_bytes(oai_get: OAIClient, corpus, database, clock) -> None:  # type: ignore[no-untyped-def]
     work = corpus.work("Con archivo")
     now = clock.now()
     with database.session() as session:
@@ -107,7 +146,8 @@ def test_file_access_changes_are_not_hidden_by_the_cache(oai_get: OAIClient, cor
     link = f"{corpus.settings.base_url}/works/{work}/files/texto.pdf"
 
     def identifiers() -> list[str]:
-        return [str(x) for x in _records(oai_get)[identifier(work)].xpath(".//*[local-name()='identifier']/text()")]
+        return [str(x) for x in _harvest_twice(oai_get, corpus)[identifier(work)].xpath(
+            ".//*[local-name()='identifier']/text()")]
 
     assert link not in identifiers()
     corpus.run(lambda ctx: set_access(ctx, work, "texto.pdf", FileAccessIn(access_right="open"), None))
@@ -121,6 +161,25 @@ def test_file_access_changes_are_not_hidden_by_the_cache(oai_get: OAIClient, cor
     assert link in identifiers()
 
 
+def test_a_new_base_url_or_code_makes_every_entry_stale(oai_get: OAIClient, corpus, database, settings,
+                                                        monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A settings change or a deploy (another variant): nothing stored is served, everything is
+    rendered again (``repo oai render --all``)."""
+    work = corpus.work("Obra")
+    _drain(corpus)
+    assert _records(oai_get)[identifier(work)].xpath(".//dc:identifier/text()", namespaces=DC)[0] == (
+        f"{settings.base_url}/works/{work}")
+    settings.base_url = "https://elsewhere.example.org"
+    moved = _harvest_twice(oai_get, corpus)  # (the queue is empty: the drain renders nothing)
+    assert moved[identifier(work)].xpath(".//dc:identifier/text()", namespaces=DC)[0] == (
+        f"https://elsewhere.example.org/works/{work}")
+    assert render.render_all(database, settings, corpus.clock) == 1
+    assert render.render_all(database, settings, corpus.clock) == 0
+    monkeypatch.setattr(cache, "_code_digest", lambda: b"the next release")  # a crosswalk changed
+    cache._variant.cache_clear()
+    assert render.render_all(database, settings, corpus.clock) == 1
+
+
 def test_variant_follows_settings_and_format(settings) -> None:  # type: ignore[no-untyped-def]
     moved = settings.model_copy(update={"base_url": "https://elsewhere.example.org"})
     renamed = settings.model_copy(update={"oai_repository_identifier": "other.example.org"})
@@ -130,8 +189,18 @@ def test_variant_follows_settings_and_format(settings) -> None:  # type: ignore[
     assert cache.variant(settings, "oai_dc") == cache.variant(settings.model_copy(), "oai_dc")
 
 
-def test_a_failed_write_back_does_not_break_the_harvest(database, corpus, clock) -> None:  # type: ignore[no-untyped-def]
-    # A work purged between rendering and storing: the foreign key rejects the entry; the
-    # response must go on (the entry is simply not stored).
-    cache.write_back(database, "oai_dc", "variant", [(2**31 - 1, clock.now(), 1, b"<record/>")])
-    assert _entries(database) == {}
+def test_bytes_of_an_older_state_never_replace_newer_ones(database, corpus) -> None:  # type: ignore[no-untyped-def]
+    """Two renderers that raced over a work: whichever stores last, the newer state's bytes stay."""
+    work = corpus.work("Obra")
+    at = corpus.clock.now()
+    newer = {"work_id": work, "prefix": "oai_dc", "datestamp": at, "version": 3, "variant": "v",
+             "valid_until": None, "xml": b"<record>newer</record>"}
+    older = {**newer, "version": 2, "xml": b"<record>older</record>"}
+    earlier = {**newer, "datestamp": at - timedelta(seconds=1), "xml": b"<record>earlier</record>"}
+    for entries in ([newer], [older], [earlier]):
+        with database.session() as session:
+            cache.store(session, entries)
+    assert _entries(database) == {work: b"<record>newer</record>"}
+    with database.session() as session:
+        cache.store(session, [{**older, "variant": "w"}])  # another variant (a deploy): replaced
+    assert _entries(database) == {work: b"<record>older</record>"}

@@ -159,8 +159,11 @@ def pairs_from_query(raw: str) -> list[tuple[str, str]]:
     return parse_qsl(raw, keep_blank_values=True, errors="replace", max_num_fields=None)
 
 
-def parse(pairs: list[tuple[str, str]]) -> ParsedRequest:
-    """Validate a request's pairs; raise :class:`BadVerb` or :class:`BadArgument`."""
+def parse(pairs: list[tuple[str, str]] | None) -> ParsedRequest:
+    """Validate a request's pairs; raise :class:`BadVerb` or :class:`BadArgument` (``None``: a
+    request too large to be an OAI-PMH request, which the endpoint did not read whole)."""
+    if pairs is None:
+        raise BadArgument("The request is far larger than any OAI-PMH request; it was not read.")
     verbs = [value for key, value in pairs if key == "verb"]
     if not verbs:
         raise BadVerb("The verb argument is missing.")

@@ -1,55 +1,58 @@
-"""Read-through dissemination cache of serialized ``<record>`` elements (table ``oai_records``).
+"""Stored records (table ``oai_records``): when an entry may be served, and how entries are written.
 
-Why it cannot serve stale data: an entry is used only when the work's *current* ``datestamp``
-and ``version`` equal the ones it was rendered from, and its ``variant`` equals the running
-one. Every change of what a harvester receives bumps one of them: edits, publication,
-withdrawal and file changes add a revision (``version``) and bump the datestamp; the end of a
-work's or a file's own embargo bumps the datestamp (:func:`repo.works.service.lift_embargoes`,
-run before each list request). The variant is a digest of the settings that appear in a record
-(base URL, repository identifier) and of the source of the modules that render records, so a
-changed crosswalk or setting never meets bytes made by the old one. What the clock alone changes
-is covered too: an embargo's end is a datestamp bump, and a deleted record's header does not
-depend on the time (a tombstone is in the open sets whatever its access right). An entry found
-stale is rendered again and overwritten.
+An entry is served only while it is *fresh*: its ``datestamp`` and ``version`` equal the work's
+current ones, its ``variant`` equals the running one, and ``valid_until`` (if any) is still ahead
+of the response's moment. Why that is enough:
+
+* every change of a work that a harvester can see bumps its ``version`` (a revision) or its
+  ``datestamp`` (the end of a work's or a file's own embargo, the restamp after a commit);
+* the variant digests the settings a record shows (base URL, repository identifier), the format,
+  and the source of every module that renders records, so a deploy or a settings change never
+  meets bytes made by the old code or settings;
+* what the clock alone changes — an embargo that ends, the work's or a file's own — is bounded
+  by ``valid_until``, the first such moment after the bytes were made (:func:`repo.oai.render.valid_until`).
+
+A stale or missing entry is never served: the request renders that record itself (and stores
+nothing: rendering on write is the renderer's job, :mod:`repo.oai.render`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
-import logging
+import pkgutil
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from repo.config import Settings
-from repo.db import Database
 from repo.oai.models import CachedRecord
 
-log = logging.getLogger("repo.oai")
-
-Entry = tuple[int, datetime, int, bytes]  # work id, datestamp, version, serialized <record>
+#: Modules whose code decides a record's bytes (besides every module of ``repo.oai.formats``).
+RENDERING_MODULES = ("repo.oai.envelope", "repo.oai.records", "repo.oai.sets", "repo.oai.render",
+                     "repo.oai.formats", "repo.works.visibility", "repo.works.vocabularies")
 
 
 @lru_cache(maxsize=1)
 def _code_digest() -> bytes:
-    """The source of every module whose output ends up in a cached record."""
+    """The source of every module whose output ends up in a stored record."""
     import lxml.etree
     import pycountry
 
-    from repo.oai import envelope, records, sets
-    from repo.oai.formats import base, oai_dc
-    from repo.oai.verbs import get_record
-    from repo.works import visibility, vocabularies
     from repo.works.service import oai_identifier
 
+    names = list(RENDERING_MODULES)
+    formats = importlib.import_module("repo.oai.formats")
+    names += sorted(f"repo.oai.formats.{m.name}" for m in pkgutil.iter_modules(formats.__path__))
     digest = hashlib.sha256()
-    for code in (envelope, records, sets, base, oai_dc, get_record, visibility, vocabularies, oai_identifier):
-        digest.update(inspect.getsource(code).encode())
+    for name in names:
+        digest.update(inspect.getsource(importlib.import_module(name)).encode())
+    digest.update(inspect.getsource(oai_identifier).encode())
     # The serializer and the country names' data are part of the bytes too.
     digest.update(f"{lxml.etree.LXML_VERSION}|{getattr(pycountry, '__version__', '')}".encode())
     return digest.digest()
@@ -68,42 +71,40 @@ def _variant(*parts: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def fresh(prefix: str, variant: str) -> sa.ColumnElement[bool]:
-    """The join condition of a work with its cache entry, true only for a fresh entry."""
+def fresh(prefix: str, variant: str, now: datetime) -> sa.ColumnElement[bool]:
+    """The join condition of a work with its stored entry, true only for a fresh entry."""
     from repo.works.models import Work
 
     return sa.and_(CachedRecord.work_id == Work.id, CachedRecord.prefix == prefix,
                    CachedRecord.datestamp == Work.datestamp, CachedRecord.version == Work.version,
-                   CachedRecord.variant == variant)
+                   CachedRecord.variant == variant,
+                   sa.or_(CachedRecord.valid_until.is_(None), CachedRecord.valid_until > now))
 
 
-def store(session: Session, prefix: str, variant: str, entries: Sequence[Entry]) -> None:
-    """Insert or overwrite entries (a concurrent writer of the same entry wrote the same bytes
-    or bytes for another datestamp/version, which the freshness check tells apart)."""
+def is_fresh(entry: Any, datestamp: datetime | None, version: int, variant: str, now: datetime) -> bool:
+    """:func:`fresh` in Python, for an entry row and its work's current datestamp and version."""
+    return (entry.datestamp == datestamp and entry.version == version and entry.variant == variant
+            and (entry.valid_until is None or entry.valid_until > now))
+
+
+def store(connection: Any, entries: Sequence[dict[str, Any]]) -> None:
+    """Insert or overwrite entries (dicts of the table's columns).
+
+    An entry made from an older state of the work (a lower version, or the same version and an
+    earlier datestamp) never replaces one made from a newer state: two renderers that raced over
+    the same work leave the newer bytes. Bytes of another variant are replaced.
+    """
     if not entries:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if connection.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(CachedRecord)
+    new = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=[CachedRecord.work_id, CachedRecord.prefix],
-        set_={"datestamp": statement.excluded.datestamp, "version": statement.excluded.version,
-              "variant": statement.excluded.variant, "xml": statement.excluded.xml},
+        set_={"datestamp": new.datestamp, "version": new.version, "variant": new.variant,
+              "valid_until": new.valid_until, "xml": new.xml},
+        where=sa.or_(new.version > CachedRecord.version,
+                     sa.and_(new.version == CachedRecord.version, new.datestamp >= CachedRecord.datestamp),
+                     new.variant != CachedRecord.variant),
     )
-    session.execute(statement, [
-        {"work_id": work_id, "prefix": prefix, "datestamp": datestamp, "version": version,
-         "variant": variant, "xml": xml}
-        for work_id, datestamp, version, xml in entries
-    ])
-
-
-def write_back(db: Database, prefix: str, variant: str, entries: Sequence[Entry]) -> None:
-    """Store what a response rendered, in a short unit of work of its own. The cache only saves
-    work: if the write fails (a work purged meanwhile, a locked database) the harvest goes on and
-    the records are rendered again next time."""
-    if not entries:
-        return
-    try:
-        with db.session() as session:
-            store(session, prefix, variant, entries)
-    except sa.exc.SQLAlchemyError as exc:
-        log.warning("OAI cache: %d records not stored: %s", len(entries), exc.__class__.__name__)
+    connection.execute(statement, list(entries))

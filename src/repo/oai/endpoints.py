@@ -1,34 +1,100 @@
 """The OAI-PMH endpoint: ``GET /oai?verb=…`` and ``POST /oai`` (form-encoded), OAI-PMH §3.1.1.
 
-Every answer, errors included, is HTTP 200 ``text/xml; charset=UTF-8`` (§3.1.2, §3.6); the
-arguments are read raw (repeats kept) and the reply streams from a worker thread.
+Every answer, errors included, is HTTP 200 ``text/xml; charset=UTF-8`` (§3.1.2, §3.6).
+
+It is a plain ASGI endpoint (a Starlette ``Route`` in the application's router, behind the same
+middleware as every other path) rather than a FastAPI handler: an OAI request needs no
+dependency injection, validation or response model, and a harvest is thousands of requests, each
+of which would pay for them. The arguments are read raw (repeats kept); the reply is produced in
+one worker-thread call per :data:`SEND_BYTES` of body (one for most responses, sent with a
+``Content-Length``), compressed there when the client asks (§3.1.3).
+
+A POST body is read up to :data:`MAX_BODY` bytes; a larger one is not read further and gets a
+``badArgument`` answer (HTTP 200, like every OAI error), not a transport error.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
+from collections.abc import Iterator
 
-from repo.oai import service
+from anyio import to_thread
+from fastapi import APIRouter
+from starlette.types import Receive, Scope, Send
+
+from repo.oai import compression, service
 from repo.oai.arguments import pairs_from_query
 
+MAX_BODY = 256 * 1024  # far beyond any OAI-PMH request (a token and a few short arguments)
+SEND_BYTES = 256 * 1024  # body produced per worker-thread call (a ListRecords page of 100: one)
+
+
+def _start(provider: service.Provider, raw: bytes | None, encoding: str | None) -> Iterator[bytes]:
+    """The response body of one request (runs in a worker thread: it reads the database)."""
+    pairs = None if raw is None else pairs_from_query(raw.decode("utf-8", "replace"))
+    body = service.respond(provider, pairs).body(provider.settings.base_url + "/oai")
+    return compression.compress(body, encoding) if encoding else body
+
+
+def _pull(body: Iterator[bytes]) -> tuple[bytes, bool]:
+    """The next :data:`SEND_BYTES` (or more) of ``body``, and whether it is the end."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in body:
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= SEND_BYTES:
+            return b"".join(parts), False
+    return b"".join(parts), True
+
+
+def _first(provider: service.Provider, raw: bytes | None, encoding: str | None) -> tuple[Iterator[bytes], bytes, bool]:
+    body = _start(provider, raw, encoding)
+    return (body, *_pull(body))
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body, or ``None`` when it exceeds :data:`MAX_BODY` (then left unread)."""
+    parts: list[bytes] = []
+    size, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b""  # the client went away
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        parts.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(parts)
+
+
+class Endpoint:
+    """The ASGI application of ``/oai``."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = await _read_body(receive) if scope["method"] == "POST" else scope["query_string"]
+        accept = next((value for name, value in scope["headers"] if name == b"accept-encoding"), None)
+        encoding = compression.negotiate(accept.decode("latin-1")) if accept else None
+        provider = service.Provider.of(scope["app"].state)
+        body, data, done = await to_thread.run_sync(_first, provider, raw, encoding)
+        try:
+            headers = [(b"content-type", service.MEDIA_TYPE.encode()), (b"vary", b"Accept-Encoding")]
+            if encoding:
+                headers.append((b"content-encoding", encoding.encode()))
+            if done:
+                headers.append((b"content-length", str(len(data)).encode()))
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            if scope["method"] == "HEAD":
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send({"type": "http.response.body", "body": data, "more_body": not done})
+            while not done:
+                data, done = await to_thread.run_sync(_pull, body)
+                await send({"type": "http.response.body", "body": data, "more_body": not done})
+        finally:
+            body.close()  # type: ignore[attr-defined]  # a generator: ends its database work
+
+
 router = APIRouter(tags=["oai-pmh"])
-
-
-async def _answer(request: Request, raw: bytes) -> StreamingResponse:
-    provider = service.Provider.of(request.app.state)
-    reply = await run_in_threadpool(service.respond, provider, pairs_from_query(raw.decode("utf-8", "replace")))
-    return reply.response(provider.settings.base_url + "/oai", request.headers.get("accept-encoding"))
-
-
-@router.get("/oai", summary="OAI-PMH 2.0 request (arguments in the query string)", operation_id="oai_pmh_get",
-            response_class=StreamingResponse)
-async def oai_get(request: Request) -> StreamingResponse:
-    return await _answer(request, request.scope["query_string"])
-
-
-@router.post("/oai", summary="OAI-PMH 2.0 request (arguments form-encoded in the body)",
-             operation_id="oai_pmh_post", response_class=StreamingResponse)
-async def oai_post(request: Request) -> StreamingResponse:
-    return await _answer(request, await request.body())
+router.add_route("/oai", Endpoint(), methods=["GET", "POST"], include_in_schema=False)

@@ -3,7 +3,7 @@
 ``<OAI-PMH>`` with ``responseDate``, ``request`` and then either the verb's element or the
 ``<error>`` elements. The body is written incrementally with :class:`lxml.etree.xmlfile`: each
 item (a record, a header, a set) is an lxml element serialized on its own (or the bytes of one
-serialized earlier, from the dissemination cache) and handed out as bytes, so a ListRecords response never exists whole in memory.
+serialized earlier: a stored record) and handed out as bytes, so a ListRecords response never exists whole in memory.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
 from lxml import etree
 
@@ -92,20 +93,23 @@ def render(
             xf.write(oai("responseDate", datestamp(response_date)))
             xf.write(oai("request", base_url, {k: text(v) for k, v in (arguments or {}).items()}))
             if verb is None:
-                for item in items:
-                    xf.write(item)
+                yield from _write(xf, sink, items)
             else:
                 with xf.element(f"{{{OAI_NS}}}{verb}"):
-                    for item in items:
-                        if item.__class__ is bytes:
-                            # An element serialized earlier by lxml (the dissemination cache):
-                            # flush what xmlfile holds, then append the bytes in order.
-                            xf.flush()
-                            sink.write(item)
-                        else:
-                            xf.write(item)
-                        if sink.size >= FLUSH_BYTES:
-                            xf.flush()
-                            yield sink.drain()
+                    yield from _write(xf, sink, items)
         xf.flush()
     yield sink.drain()
+
+
+def _write(xf: Any, sink: _Sink, items: Iterable[etree._Element | bytes]) -> Iterator[bytes]:
+    for item in items:
+        if item.__class__ is bytes:
+            # An element serialized earlier by lxml (a stored record): flush what xmlfile
+            # holds, then append the bytes in order.
+            xf.flush()
+            sink.write(item)  # type: ignore[arg-type]
+        else:
+            xf.write(item)
+        if sink.size >= FLUSH_BYTES:
+            xf.flush()
+            yield sink.drain()

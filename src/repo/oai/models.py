@@ -1,9 +1,15 @@
-"""The dissemination cache: a record's serialized ``<record>`` as of its datestamp and version.
+"""OAI-PMH tables: rendered records, the render queue, and the set counters.
 
-An entry is only ever *used* when its ``datestamp``, ``version`` and ``variant`` equal the work's
-current datestamp, the work's current version and the running code's variant (see
-:mod:`repo.oai.cache`), so an entry that is out of date is never served: it is simply not fresh,
-and is rendered again and overwritten. Entries go with their work (``ON DELETE CASCADE``).
+* ``oai_records``: a record's serialized ``<record>`` in one format, as of the work's datestamp
+  and version, made by the code and settings of ``variant`` and valid until ``valid_until`` (the
+  next moment the clock alone changes what it says: an embargo's end). It is only ever *used*
+  when all four still hold (:func:`repo.oai.cache.fresh`), so an entry that is out of date is
+  never served; it goes with its work (``ON DELETE CASCADE``).
+* ``oai_render_queue``: one row per change of a record, written in the change's transaction
+  (:mod:`repo.oai.tracking`); the renderer (:mod:`repo.oai.render`) renders the work's current
+  state and deletes the rows it read.
+* ``oai_set_counts``: how many records each set holds, per work type, kept exact in the
+  transaction of every change (:mod:`repo.oai.tracking`): ``completeListSize`` without a count.
 """
 
 from __future__ import annotations
@@ -24,4 +30,28 @@ class CachedRecord(Base):
     datestamp: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(sa.Integer)
     variant: Mapped[str] = mapped_column(sa.String(32))  # settings and code the bytes were made with
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: until the work changes
     xml: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class RenderRequest(Base):
+    __tablename__ = "oai_render_queue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No foreign key: the row must not hold up (or go with) a work erased meanwhile.
+    work_id: Mapped[int] = mapped_column(sa.Integer)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SetCount(Base):
+    """Records (published or withdrawn works) under one counting key, per work type: ``("all", "")``,
+    ``("centre", "<centre id>")``, ``("collection", "")`` and ``("collection", "<path>")`` (a
+    collection counts its whole subtree, each work once), ``("type", "")``, ``("type", "<type>")``
+    and ``("open", "")`` (the ``openaire`` and ``driver`` sets). See :func:`repo.oai.sets.count_keys`."""
+
+    __tablename__ = "oai_set_counts"
+
+    dimension: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(1000), primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # "" for a work without type
+    count: Mapped[int] = mapped_column(sa.Integer)

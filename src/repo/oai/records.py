@@ -35,7 +35,7 @@ from repo.works.service import oai_identifier
 from repo.works.vocabularies import Status
 
 HEADER_COLUMNS = (Work.id, Work.status, Work.type, Work.centre_id, Work.access_right, Work.embargo_end,
-                  Work.datestamp)
+                  Work.datestamp, Work.version)
 # The metadata document is read as JSON text and decoded here: cheaper than the ORM type's
 # processing, and the raw text tells in one scan whether any string in it needs cleaning.
 RECORD_COLUMNS = (*HEADER_COLUMNS, sa.type_coerce(Work.doc, sa.Text).label("doc"))
@@ -71,8 +71,8 @@ class Disseminated:
     clean: bool = False  # True when no string in ``doc`` holds an XML-illegal character
     collections: list[str] = field(default_factory=list)  # collection paths
     files: list[FileView] = field(default_factory=list)
-    version: int = 0  # the work's version (read with the cache only)
-    cached: bytes | None = None  # the serialized <record> from a fresh cache entry
+    version: int = 0  # the work's version (bumped by every revision)
+    stored: bytes | None = None  # the serialized <record> of a fresh stored entry (repo.oai.cache)
 
     @property
     def deleted(self) -> bool:
@@ -81,7 +81,12 @@ class Disseminated:
 
 @dataclass(frozen=True)
 class RenderContext:
-    """What a crosswalk may know besides the work: settings and the moment of the response."""
+    """What a crosswalk may know besides the work: settings and the moment of the response.
+
+    A crosswalk may depend on ``now`` only through embargoes (the work's and its files' own, as
+    :meth:`effective_access` and :meth:`open_files` read them): stored bytes are trusted until
+    the next embargo end (:func:`repo.oai.render.valid_until`), not beyond.
+    """
 
     settings: Settings
     now: datetime
@@ -114,7 +119,12 @@ def id_from_identifier(settings: Settings, identifier: str) -> int | None:
     return value if value < 2**31 else None
 
 
-def centre_slugs(session: Session) -> dict[int, str]:
+def dialect(connection: Session | sa.Connection) -> str:
+    """The database dialect's name (``sqlite`` or ``postgresql``) of a session or a connection."""
+    return (connection.get_bind() if isinstance(connection, Session) else connection).dialect.name
+
+
+def centre_slugs(session: Session | sa.Connection) -> dict[int, str]:
     return {row.id: envelope.text(row.slug) for row in session.execute(sa.select(MemberCentre.id, MemberCentre.slug))}
 
 
@@ -154,7 +164,7 @@ def in_range(lower: datetime | None, upper: datetime) -> sa.ColumnElement[bool]:
 
 
 def keyset(
-    session: Session,
+    session: Session | sa.Connection,
     membership: sa.ColumnElement[bool],
     lower: datetime | None,
     upper: datetime,
@@ -162,20 +172,21 @@ def keyset(
     limit: int,
     *,
     with_metadata: bool,
-    cache: tuple[str, str] | None = None,
+    stored: tuple[str, str, datetime] | None = None,
 ) -> Sequence[sa.Row[Any]]:
     """Up to ``limit`` records after ``after`` in ``(datestamp, id)`` order: a range scan on
-    ``ix_works_datestamp_id`` whatever the depth (never OFFSET). With ``cache`` (prefix, variant)
-    each row also has ``cached``: the bytes of its fresh cache entry or ``None`` (and then ``doc``)."""
+    ``ix_works_datestamp_id`` whatever the depth (never OFFSET). With ``stored`` (prefix, variant,
+    now) each row also has ``stored``: the bytes of its fresh stored entry or ``None`` (and then
+    ``doc``, to render it)."""
     columns = HEADER_COLUMNS
     if with_metadata:
-        columns = PG_RECORD_COLUMNS if session.get_bind().dialect.name == "postgresql" else RECORD_COLUMNS
+        columns = PG_RECORD_COLUMNS if dialect(session) == "postgresql" else RECORD_COLUMNS
     query = sa.select(*columns)
-    if with_metadata and cache is not None:
-        # Read-through cache: the fresh entry's bytes, if any, and the document only without one.
-        fresh = cache_module.fresh(*cache)
+    if with_metadata and stored is not None:
+        # The fresh entry's bytes, if any, and the document only without one.
+        fresh = cache_module.fresh(*stored)
         doc = columns[-1]
-        query = (sa.select(*HEADER_COLUMNS, Work.version, CachedRecord.xml.label("cached"),
+        query = (sa.select(*HEADER_COLUMNS, CachedRecord.xml.label("stored"),
                            sa.case((CachedRecord.xml.is_(None), doc.element), else_=sa.null()).label("doc"))
                  .select_from(Work).outerjoin(CachedRecord, fresh))
     query = query.where(not_indexed(membership), in_range(lower, upper))
@@ -187,11 +198,11 @@ def keyset(
 
 
 def load(
-    session: Session, rows: Sequence[sa.Row[Any]], centres: dict[int, str], *, with_metadata: bool
+    session: Session | sa.Connection, rows: Sequence[sa.Row[Any]], centres: dict[int, str], *, with_metadata: bool
 ) -> list[Disseminated]:
     """Rows as :class:`Disseminated`, with collections (and files) fetched in one query each."""
-    cached_column = bool(rows) and "cached" in rows[0]._fields
-    ids = [row.id for row in rows if not (cached_column and row.cached is not None)]
+    stored_column = bool(rows) and "stored" in rows[0]._fields
+    ids = [row.id for row in rows if not (stored_column and row.stored is not None)]
     paths: dict[int, list[str]] = defaultdict(list)
     files: dict[int, list[FileView]] = defaultdict(list)
     if ids:
@@ -211,16 +222,16 @@ def load(
                 files[file.work_id].append(FileView(file.name, file.media_type, file.access_right, file.embargo_end))
     loaded = []
     for row in rows:
-        cached = row.cached if cached_column else None
-        if cached is not None:  # the bytes are the record: only its position in the list matters
-            loaded.append(Disseminated(row.id, row.status, None, None, None, row.datestamp, "", cached=cached))
+        stored = row.stored if stored_column else None
+        if stored is not None:  # the bytes are the record: only its position in the list matters
+            loaded.append(Disseminated(row.id, row.status, None, None, None, row.datestamp, "", stored=stored))
             continue
         doc, clean = _document(row.doc) if with_metadata else ({}, True)
         loaded.append(Disseminated(
             id=row.id, status=row.status, type=row.type, access_right=row.access_right,
             embargo_end=row.embargo_end, datestamp=row.datestamp, centre=centres.get(row.centre_id, ""),
             doc=doc, clean=clean, collections=paths.get(row.id, []), files=files.get(row.id, []),
-            version=row.version if cached_column else 0, cached=cached,
+            version=row.version,
         ))
     return loaded
 
@@ -236,19 +247,34 @@ def _document(raw: Any) -> tuple[dict[str, Any], bool]:
     return (raw, False) if isinstance(raw, dict) else ({}, True)
 
 
-def get(session: Session, work_id: int) -> Disseminated | None:
-    """One record (published or withdrawn) with its metadata, or ``None``."""
-    columns = PG_RECORD_COLUMNS if session.get_bind().dialect.name == "postgresql" else RECORD_COLUMNS
+def get_many(session: Session | sa.Connection, work_ids: Sequence[int]) -> list[Disseminated]:
+    """The records (published or withdrawn works) among ``work_ids``, with their metadata, by id."""
+    columns = PG_RECORD_COLUMNS if dialect(session) == "postgresql" else RECORD_COLUMNS
     rows = session.execute(
-        sa.select(*columns).where(Work.id == work_id, visibility.public_or_tombstone())
+        sa.select(*columns).where(Work.id.in_(work_ids), visibility.public_or_tombstone()).order_by(Work.id)
     ).all()
-    if not rows:
-        return None
-    return load(session, rows, centre_slugs(session), with_metadata=True)[0]
+    return load(session, rows, centre_slugs(session), with_metadata=True) if rows else []
 
 
-def earliest_datestamp(session: Session) -> datetime | None:
-    return session.scalar(sa.select(sa.func.min(Work.datestamp)).where(visibility.public_or_tombstone()))
+def get(session: Session | sa.Connection, work_id: int) -> Disseminated | None:
+    """One record (published or withdrawn) with its metadata, or ``None``."""
+    found = get_many(session, [work_id])
+    return found[0] if found else None
+
+
+def _earliest() -> sa.Select[Any]:
+    # min() over an IN list scans the index; one min() per status is one lookup each.
+    parts = sa.union_all(*(sa.select(sa.func.min(Work.datestamp).label("at")).where(Work.status == status)
+                           for status in (Status.published, Status.withdrawn))).subquery()
+    return sa.select(sa.func.min(parts.c.at))
+
+
+_EARLIEST = _earliest()
+
+
+def earliest_datestamp(session: Session | sa.Connection) -> datetime | None:
+    """The earliest datestamp of any record (published or withdrawn work)."""
+    return session.scalar(_EARLIEST)
 
 
 def header(work: Disseminated, context: RenderContext, set_specs: list[str]) -> etree._Element:

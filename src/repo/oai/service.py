@@ -3,27 +3,45 @@
 Verbs never see HTTP: they get a :class:`Provider` (database, settings, clock, token codec) and
 their validated arguments, and return a :class:`Reply` whose items the envelope serializes; an
 :class:`OAIError` raised anywhere before the first byte becomes an error reply (HTTP 200, §3.6).
+
+**Requests write nothing** in the common case. The one thing a read could find undone is an
+embargo that ended a moment ago and that no background run has lifted yet (the lift gives the
+work the datestamp of that moment, so that an incremental harvest from before it returns the
+record). :meth:`Provider.begin` therefore takes the response's moment, probes two indexes for an
+embargo that ended by then and is not lifted yet, and only in that rare case lifts it (and
+commits) before reading: every record a response shows is as of its responseDate, datestamp
+included. Record bytes stored earlier cannot show an embargo as running after its end either:
+they are only trusted until then (``valid_until``, :mod:`repo.oai.cache`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from fastapi.responses import StreamingResponse
+import sqlalchemy as sa
 from lxml import etree
 
 from repo.clock import Clock
 from repo.config import Settings
 from repo.db import Database
-from repo.oai import arguments, compression, envelope
+from repo.files.models import File
+from repo.oai import arguments, envelope
 from repo.oai.errors import OAIError
 from repo.oai.tokens import TokenCodec
+from repo.works.models import Work
 from repo.works.service import lift_embargoes
 
 MEDIA_TYPE = "text/xml; charset=UTF-8"  # §3.1.2.1
+
+# An embargo (a work's, or a file's own) that has ended and is not lifted yet: two index probes.
+_DUE = sa.select(sa.literal(1)).where(sa.or_(
+    sa.exists().where(Work.embargo_pending.is_(True), Work.embargo_end <= sa.bindparam("today", type_=sa.Date)),
+    sa.exists().where(File.embargo_pending.is_(True), File.embargo_end <= sa.bindparam("today", type_=sa.Date)),
+))
 
 
 @dataclass(frozen=True)
@@ -47,13 +65,25 @@ class Provider:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def begin(self) -> datetime:
-        """Start a request that disseminates records: end due embargoes first (committed), then
-        take the responseDate, so a list whose ``until`` is frozen at that responseDate already
-        holds every work whose embargo ended by then, with the datestamp of that moment."""
-        with self.db.session() as session:
-            lift_embargoes(session, self.clock.now())  # works' and files' own embargoes
-        return self.clock.now()
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A connection for the reads of one request (no ORM session: nothing to flush)."""
+        with self.db.engine.connect() as connection:
+            yield connection
+
+    def begin(self, connection: sa.Connection) -> datetime:
+        """The moment of a response that shows records, once every embargo ended by then is
+        lifted: probed on ``connection``, lifted (rarely) in a unit of work of its own."""
+        now = self.clock.now()
+        if due(connection, now.date()):
+            with self.db.session() as session:
+                lift_embargoes(session, now)  # works' and files' own embargoes
+        return now
+
+
+def due(connection: sa.Connection, today: date) -> bool:
+    """Whether some embargo ended by ``today`` (00:00Z) and is not lifted yet."""
+    return connection.execute(_DUE, {"today": today}).first() is not None
 
 
 @dataclass
@@ -61,20 +91,11 @@ class Reply:
     response_date: datetime
     arguments: dict[str, str] | None  # None: no attributes on <request> (badVerb, badArgument)
     verb: str | None  # None: the items go directly under <OAI-PMH> (errors, one-element verbs)
-    items: Iterable[etree._Element | bytes]  # bytes: an element lxml serialized earlier (cache)
+    items: Iterable[etree._Element | bytes]  # bytes: an element lxml serialized earlier (stored records)
 
-    def body(self, base_url: str) -> Iterable[bytes]:
+    def body(self, base_url: str) -> Iterator[bytes]:
         return envelope.render(response_date=self.response_date, base_url=base_url,
                                arguments=self.arguments, verb=self.verb, items=self.items)
-
-    def response(self, base_url: str, accept_encoding: str | None) -> StreamingResponse:
-        """The HTTP response: streamed, compressed when the client asks (§3.1.3)."""
-        body = self.body(base_url)
-        headers = {"Vary": "Accept-Encoding"}
-        if encoding := compression.negotiate(accept_encoding):
-            body = compression.compress(body, encoding)
-            headers["Content-Encoding"] = encoding
-        return StreamingResponse(iter(body), status_code=200, media_type=MEDIA_TYPE, headers=headers)
 
 
 def error_reply(provider: Provider, exc: OAIError, echo: dict[str, str] | None) -> Reply:
@@ -82,8 +103,9 @@ def error_reply(provider: Provider, exc: OAIError, echo: dict[str, str] | None) 
                  [envelope.error(exc.code, exc.message)])
 
 
-def respond(provider: Provider, pairs: list[tuple[str, str]]) -> Reply:
-    """The reply to one OAI-PMH request given as its raw ``(key, value)`` pairs."""
+def respond(provider: Provider, pairs: list[tuple[str, str]] | None) -> Reply:
+    """The reply to one OAI-PMH request given as its raw ``(key, value)`` pairs (``None``: a
+    request too large to read, answered with badArgument)."""
     from repo.oai.verbs import HANDLERS
 
     echo: dict[str, str] | None = None

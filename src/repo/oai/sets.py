@@ -10,24 +10,33 @@
   record, so harvesters of the set see withdrawals. An embargo that ends brings the work into the
   set with a new datestamp (see ``lift_embargoes``), so incremental set harvests pick it up.
 
-The same rule is written twice, once as SQL (:func:`condition`) and once on a loaded record
-(:func:`specs`), so a header lists exactly the sets whose list contains it.
+The same rule is written three times: as SQL (:func:`condition`), on a loaded record (:func:`specs`),
+so a header lists exactly the sets whose list contains it, and as the counting keys of a work
+(:func:`count_keys`), which keep each set's size in ``oai_set_counts`` (:mod:`repo.oai.tracking`).
+The keys read the open sets from the stored embargo state (``embargo_pending``), the twin of the
+clock-based SQL rule once due embargoes are lifted, which every request that reads records
+ensures first (:meth:`repo.oai.service.Provider.begin`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from repo.centres.models import Collection, MemberCentre
-from repo.oai.records import Disseminated
 from repo.works import repository, visibility
 from repo.works.models import Work, work_collections
-from repo.works.vocabularies import WORK_TYPES, Status, WorkType
+from repo.works.vocabularies import WORK_TYPES, AccessRight, Status, WorkType
+
+if TYPE_CHECKING:  # records imports works.service, which must not be imported while works.models loads
+    from repo.oai.records import Disseminated
+
+RECORD_STATUSES = (Status.published, Status.withdrawn)  # twin of visibility.public_or_tombstone
 
 OPEN_SETS = {
     "openaire": ("OpenAIRE", "Open-access works (OpenAIRE Guidelines for Literature Repositories 3) and deletions."),
@@ -77,6 +86,54 @@ def specs(work: Disseminated, now: datetime) -> list[str]:
     if in_open_sets(work, now):
         found.extend(OPEN_SETS)
     return found
+
+
+CountKey = tuple[str, str]  # (dimension, key) of oai_set_counts
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split(":")
+    return [":".join(parts[:n]) for n in range(1, len(parts) + 1)]
+
+
+def count_keys(status: str | None, type_: str | None, centre_id: int | None, paths: Iterable[str],
+               access_right: str | None, embargo_end: date | None, embargo_pending: bool | None) -> set[CountKey]:
+    """The counting keys of a work in this state: every set whose list holds it (none unless it
+    is a record). The open sets read the stored embargo state: an embargo counts as ended once
+    lifted (``embargo_pending`` cleared), which happens before any request reads records."""
+    if status not in RECORD_STATUSES:
+        return set()
+    keys: set[CountKey] = {("all", "")}
+    if centre_id is not None:
+        keys.add(("centre", str(centre_id)))
+    found = {p for path in paths for p in _ancestors(path)}
+    if found:
+        keys.add(("collection", ""))
+        keys.update(("collection", p) for p in found)
+    if type_ is not None:
+        keys.update({("type", ""), ("type", type_)})
+    opened = access_right == AccessRight.open or (
+        access_right == AccessRight.embargoed and embargo_end is not None and not embargo_pending)
+    if status == Status.withdrawn or opened:
+        keys.add(("open", ""))
+    return keys
+
+
+def count_key(session: Session, spec: str | None) -> CountKey | None:
+    """The counting key of a set's list (``None``: the whole repository); ``None`` when no such set."""
+    if spec is None:
+        return ("all", "")
+    head, _, tail = spec.partition(":")
+    if spec in OPEN_SETS:
+        return ("open", "")
+    if head == "centre":
+        if not tail:
+            return ("all", "")  # every record has a centre
+        centre_id = session.scalar(sa.select(MemberCentre.id).where(MemberCentre.slug == tail))
+        return None if centre_id is None else ("centre", str(centre_id))
+    if head in ("collection", "type"):
+        return (head, tail)
+    return None
 
 
 @dataclass(frozen=True)

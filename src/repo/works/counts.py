@@ -53,23 +53,32 @@ def keys(status: str | None, type_: str | None, year: int | None, centre_id: int
     return found
 
 
+def centre_id(work: Work) -> int | None:
+    """The work's centre id, also when the centre was given as an object (no id until the flush)."""
+    return work.centre_id if work.centre_id is not None else getattr(work.centre, "id", None)
+
+
+def previous(work: Work, name: str) -> Any:
+    """A column's value as of the last flush (``active_history`` on the column keeps the replaced one)."""
+    history = sa.inspect(work).attrs[name].history
+    return history.deleted[0] if history.deleted else getattr(work, name)
+
+
+def previous_paths(work: Work) -> list[str]:
+    """The paths of the work's collections as of the last flush."""
+    history = sa.inspect(work).attrs.collections.history
+    collections = [*history.unchanged, *history.deleted] if history.has_changes() else list(work.collections)
+    return [c.path for c in collections]
+
+
 def _current(work: Work) -> set[Key]:
-    # a work given its centre as an object has no centre_id until this very flush
-    centre_id = work.centre_id if work.centre_id is not None else getattr(work.centre, "id", None)
-    return keys(work.status, work.type, work.publication_year, centre_id, (c.path for c in work.collections))
+    return keys(work.status, work.type, work.publication_year, centre_id(work), (c.path for c in work.collections))
 
 
 def _before(work: Work) -> set[Key]:
-    """The keys as of the last flush (``active_history`` on the columns keeps the replaced values)."""
-    state = sa.inspect(work)
-
-    def old(name: str) -> Any:
-        history = state.attrs[name].history
-        return history.deleted[0] if history.deleted else getattr(work, name)
-
-    history = state.attrs.collections.history
-    collections = [*history.unchanged, *history.deleted] if history.has_changes() else list(work.collections)
-    return keys(old("status"), old("type"), old("publication_year"), old("centre_id"), (c.path for c in collections))
+    """The keys as of the last flush."""
+    return keys(previous(work, "status"), previous(work, "type"), previous(work, "publication_year"),
+                previous(work, "centre_id"), previous_paths(work))
 
 
 @event.listens_for(Session, "before_flush")

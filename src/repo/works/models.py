@@ -47,10 +47,11 @@ class Work(Base):
     type: Mapped[str | None] = mapped_column(sa.String(32), index=True, active_history=True)
     centre_id: Mapped[int] = mapped_column(sa.ForeignKey("member_centres.id", ondelete="RESTRICT"), index=True,
                                            active_history=True)
-    access_right: Mapped[str | None] = mapped_column(sa.String(16))
-    embargo_end: Mapped[date | None] = mapped_column(sa.Date)
+    # active_history here too: the OAI open sets' counters (repo.oai.tracking) need the old values.
+    access_right: Mapped[str | None] = mapped_column(sa.String(16), active_history=True)
+    embargo_end: Mapped[date | None] = mapped_column(sa.Date, active_history=True)
     # True while the stored datestamp predates the embargo's end (see service.lift_embargoes).
-    embargo_pending: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    embargo_pending: Mapped[bool] = mapped_column(sa.Boolean, default=False, active_history=True)
     publication_year: Mapped[int | None] = mapped_column(sa.Integer, index=True, active_history=True)
     doc: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
@@ -96,3 +97,4 @@ class BrowseCount(Base):
 
 
 from repo.works import counts as _counts  # noqa: E402,F401  (registers the flush listener)
+from repo.oai import tracking as _oai_tracking  # noqa: E402,F401  (OAI set counters and render queue)

@@ -209,8 +209,11 @@ def _restamp_after_commit(ctx: Context, work_id: int) -> None:
 
 def restamp(session: Session, work_ids: set[int], now: datetime) -> None:
     """Move the datestamps of ``work_ids`` forward to ``now`` (never back; version and ETag unchanged)."""
+    from repo.oai import tracking  # the OAI layer depends on works: import when used
+
     session.execute(sa.update(Work).where(Work.id.in_(sorted(work_ids)), Work.datestamp < now)
                     .values(datestamp=now).execution_options(synchronize_session=False))
+    tracking.enqueue(session, work_ids, now)  # a record's header shows its datestamp: render it again
 
 
 def _record(ctx: Context, work: Work, action: str, changes: list[dict[str, Any]]) -> None:

@@ -1,27 +1,26 @@
-"""GetRecord (OAI-PMH §4.1): one record; a withdrawn work answers with its deleted header."""
+"""GetRecord (OAI-PMH §4.1): one record; a withdrawn work answers with its deleted header.
+
+The stored bytes when they are fresh (one indexed join); otherwise the record is rendered here.
+"""
 
 from __future__ import annotations
 
-from lxml import etree
+import sqlalchemy as sa
 
-from repo.oai import records, sets
+from repo.oai import cache, records
 from repo.oai.arguments import GetRecordArguments, ParsedRequest
-from repo.oai.envelope import oai
 from repo.oai.errors import CannotDisseminateFormat, IdDoesNotExist
 from repo.oai.formats import REGISTRY
-from repo.oai.formats.base import MetadataFormat
-from repo.oai.records import Disseminated, RenderContext
+from repo.oai.models import CachedRecord
+from repo.oai.records import RenderContext
+from repo.oai.render import record
 from repo.oai.service import Provider, Reply
+from repo.works import visibility
+from repo.works.models import Work
 
-
-def record(work: Disseminated, fmt: MetadataFormat | None, context: RenderContext) -> etree._Element:
-    """``<record>``: the header, then ``<metadata>`` unless deleted (§2.5, no comment before the
-    payload root: sickle and scythe read its first child)."""
-    element = oai("record")
-    element.append(records.header(work, context, sets.specs(work, context.now)))
-    if not work.deleted and fmt is not None:
-        oai("metadata", parent=element).append(fmt.to_element(work, context))
-    return element
+_STORED = (sa.select(Work.id, CachedRecord.xml).select_from(Work)
+           .outerjoin(CachedRecord, cache.fresh(sa.bindparam("prefix"), sa.bindparam("variant"), sa.bindparam("now")))
+           .where(Work.id == sa.bindparam("id"), visibility.public_or_tombstone()))
 
 
 def handle(provider: Provider, request: ParsedRequest) -> Reply:
@@ -30,10 +29,15 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
     fmt = REGISTRY.get(args.metadataPrefix)
     if fmt is None:
         raise CannotDisseminateFormat(f"This repository does not disseminate {args.metadataPrefix!r}.")
-    now = provider.begin()
     work_id = records.id_from_identifier(provider.settings, args.identifier)
-    with provider.db.session() as session:
-        work = records.get(session, work_id) if work_id is not None else None
+    with provider.read() as connection:
+        now = provider.begin(connection)
+        found = None if work_id is None else connection.execute(_STORED, {
+            "id": work_id, "prefix": fmt.prefix, "variant": cache.variant(provider.settings, fmt.prefix),
+            "now": now}).first()
+        if found is not None and found.xml is not None:
+            return Reply(now, request.echo, "GetRecord", [found.xml])
+        work = records.get(connection, found.id) if found is not None else None
     if work is None:
         raise IdDoesNotExist(f"No item has the identifier {args.identifier[:200]!r}.")
     if not fmt.applies_to(work):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import lru_cache
+
 from lxml import etree
 
 from repo.oai import compression, envelope, records
@@ -14,17 +17,25 @@ OAI_ID_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"
 
 
 def handle(provider: Provider, request: ParsedRequest) -> Reply:
-    now = provider.begin()
-    settings = provider.settings
-    with provider.db.session() as session:
-        earliest = records.earliest_datestamp(session)
-    element = oai("Identify")
-    oai("repositoryName", settings.repository_name, parent=element)
-    oai("baseURL", f"{settings.base_url}/oai", parent=element)
-    oai("protocolVersion", "2.0", parent=element)
-    oai("adminEmail", settings.admin_email, parent=element)
+    now = provider.now()
+    with provider.read() as connection:
+        earliest = records.earliest_datestamp(connection)
     # §4.2: the true earliest datestamp; an empty repository's first record will be stamped now or later.
-    oai("earliestDatestamp", envelope.datestamp(earliest or now), parent=element)
+    settings = provider.settings
+    return Reply(now, request.echo, None, [_identify(settings.repository_name, settings.base_url,
+                                                     settings.admin_email, settings.oai_repository_identifier,
+                                                     earliest or now)])
+
+
+@lru_cache(maxsize=16)
+def _identify(name: str, base_url: str, admin_email: str, repository_identifier: str, earliest: datetime) -> bytes:
+    """The ``<Identify>`` element, serialized once per settings and earliest datestamp."""
+    element = oai("Identify")
+    oai("repositoryName", name, parent=element)
+    oai("baseURL", f"{base_url}/oai", parent=element)
+    oai("protocolVersion", "2.0", parent=element)
+    oai("adminEmail", admin_email, parent=element)
+    oai("earliestDatestamp", envelope.datestamp(earliest), parent=element)
     oai("deletedRecord", "persistent", parent=element)
     oai("granularity", "YYYY-MM-DDThh:mm:ssZ", parent=element)
     for encoding in compression.ENCODINGS:
@@ -35,7 +46,7 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
         {f"{{{XSI_NS}}}schemaLocation": f"{OAI_ID_NS} {OAI_ID_SCHEMA}"},
         nsmap={None: OAI_ID_NS, "xsi": XSI_NS},
     )
-    for tag, value in (("scheme", "oai"), ("repositoryIdentifier", settings.oai_repository_identifier),
-                       ("delimiter", ":"), ("sampleIdentifier", f"oai:{settings.oai_repository_identifier}:1")):
+    for tag, value in (("scheme", "oai"), ("repositoryIdentifier", repository_identifier),
+                       ("delimiter", ":"), ("sampleIdentifier", f"oai:{repository_identifier}:1")):
         etree.SubElement(identifier, f"{{{OAI_ID_NS}}}{tag}").text = value
-    return Reply(now, request.echo, None, [element])
+    return etree.tostring(element, encoding="UTF-8")

@@ -17,8 +17,8 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
     now = provider.now()
     if args.identifier is not None:
         work_id = records.id_from_identifier(provider.settings, args.identifier)
-        with provider.db.session() as session:
-            work = records.get(session, work_id) if work_id is not None else None
+        with provider.read() as connection:
+            work = records.get(connection, work_id) if work_id is not None else None
         if work is None:
             raise IdDoesNotExist(f"No item has the identifier {args.identifier[:200]!r}.")
         # A deleted item keeps the formats it had: GetRecord answers each with its deleted header.

@@ -31,6 +31,6 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
         # §3.5: ListSets always fits one response here, so no token of ours exists for it.
         raise BadResumptionToken("This repository never issues resumptionTokens for ListSets.")
     now = provider.now()
-    with provider.db.session() as session:
-        items = [_described(info) for info in sets.all_sets(session)]
+    with provider.read() as connection:
+        items = [_described(info) for info in sets.all_sets(connection)]
     return Reply(now, request.echo, "ListSets", items)

@@ -106,3 +106,20 @@ def test_relevance_in_every_strategy(client, corpus, monkeypatch, text_ranked_ma
     books_and_texts = search(client, q="vivienda", year_from=1987, year_to=2011, size=100)
     assert [h["id"] for h in books_and_texts["hits"]] == [i for i in order if i in {
         corpus["a"], corpus["b"], corpus["c"], corpus["d"], corpus["f"]}]
+
+
+@pytest.mark.parametrize("text_ranked_max", [2000, 0], ids=["text-scored", "text-unscored"])
+def test_many_matches_rank_title_matches_first(client, corpus, monkeypatch, text_ranked_max):
+    """Past META_RANKED_MAX matches only title matches (and scored full texts) are bm25-ranked;
+    the other matches follow, by id, with score 0 — on every page, by number or by cursor."""
+    monkeypatch.setattr("repo.search.embedded.backend.META_RANKED_MAX", 3)
+    monkeypatch.setattr("repo.search.embedded.backend.TEXT_RANKED_MAX", text_ranked_max)
+    flush(client)
+    hits = search(client, q="vivienda", size=100)["hits"]
+    assert {h["id"] for h in hits} == {corpus[k] for k in "abcdefg"}
+    unscored = [h["id"] for h in hits if h["score"] == 0]
+    rest = "dg" if text_ranked_max else "defg"  # abstract, subject (and full text when unscored)
+    assert unscored == sorted(corpus[k] for k in rest) == [h["id"] for h in hits[-len(rest):]]
+    scores = [h["score"] for h in hits[:-len(rest)]]
+    assert scores == sorted(scores, reverse=True) and min(scores) > 0
+    assert [h["id"] for h in _walk(client, None, q="vivienda")] == [h["id"] for h in hits]

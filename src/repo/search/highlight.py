@@ -34,25 +34,24 @@ FRAGMENT = 200
 _SHINGLE = 8
 
 
+_MARKERS = re.compile(f"([{START}{END}])")
+
+
 def render(snippet: str) -> str:
     """Escape ``snippet`` and turn the markers into ``<mark>``/``</mark>`` (unbalanced ones dropped)."""
     out: list[str] = []
     open_ = False
-    buffer: list[str] = []
-    for char in snippet:
-        if char == START and not open_:
-            out.append(html.escape("".join(buffer), quote=False))
-            buffer = []
-            out.append("<mark>")
-            open_ = True
-        elif char == END and open_:
-            out.append(html.escape("".join(buffer), quote=False))
-            buffer = []
-            out.append("</mark>")
-            open_ = False
-        elif char not in (START, END):
-            buffer.append(char)
-    out.append(html.escape("".join(buffer), quote=False))
+    for part in _MARKERS.split(snippet):
+        if part == START:
+            if not open_:
+                out.append("<mark>")
+                open_ = True
+        elif part == END:
+            if open_:
+                out.append("</mark>")
+                open_ = False
+        elif part:
+            out.append(html.escape(part, quote=False))
     if open_:
         out.append("</mark>")
     return "".join(out).replace("<mark></mark>", "")
@@ -81,6 +80,11 @@ def _variants() -> dict[str, str]:
     return {k: "[" + "".join(sorted(v)) + "]" for k, v in classes.items()}
 
 
+#: Letters of a word's folded start that find its candidates in a text (a stem keeps the word's
+#: first letters: the stemmers change endings).
+_PROBE = 4
+
+
 def _probe(prefix: str) -> str:
     variants = _variants()
     return "".join(variants.get(c, re.escape(c)) for c in prefix)
@@ -100,12 +104,12 @@ class _Matcher:
                 forms.append((folded, by_lang.get(lang) if lang in LANGS else None))
                 for form in (folded, by_lang.get(lang) if lang in LANGS else None):
                     if form:
-                        probes.add(form[:3])
+                        probes.add(form[:_PROBE])
             self.terms.append((term, forms))
         probes.discard("")
         self._stems: dict[str, str] = {}
         short = [p for p in probes if len(p) < 3]
-        long = sorted(p for p in probes if len(p) >= 3)
+        long = sorted(p for p in probes if len(p) >= 3)  # stems and truncations: any ending
         parts = [_probe(p) + r"[^\W_]*" for p in long] + [_probe(p) + r"(?![^\W_])" for p in short]
         self.candidates = re.compile(r"(?<![^\W_])(?:" + "|".join(parts) + ")") if parts else None
 
@@ -114,6 +118,8 @@ class _Matcher:
             return None
         found = self._stems.get(lowered)
         if found is None:
+            if len(self._stems) > 50_000:
+                self._stems.clear()
             found = self._stems[lowered] = stems([lowered], self.lang)[0]
         return found
 
@@ -167,10 +173,16 @@ def _mark(text: str, spans: Iterable[tuple[int, int]], start: int = 0, end: int 
     return "".join(out)
 
 
+@lru_cache(maxsize=256)
+def _matcher(terms: tuple[Term, ...], lang: str) -> _Matcher:
+    """The matcher of a query's terms in one language (a page of hits shares a few)."""
+    return _Matcher(terms, lang)
+
+
 def whole(text: str, lang: str, terms: Sequence[Term]) -> str | None:
     """``text`` with its matched words marked (short fields: titles); None without a match."""
     text = unicodedata.normalize("NFC", text)
-    spans = _Matcher(terms, lang).spans(text)
+    spans = _matcher(tuple(terms), lang).spans(text)
     return _mark(text, spans) if spans else None
 
 
@@ -178,7 +190,7 @@ def fragments(text: str, lang: str, terms: Sequence[Term], limit: int = 3) -> li
     """Up to ``limit`` fragments of ``text`` around its matches, best first (most distinct
     matched words, then earliest), not overlapping, matches marked."""
     text = unicodedata.normalize("NFC", text)
-    spans = _Matcher(terms, lang).spans(text)
+    spans = _matcher(tuple(terms), lang).spans(text)
     if not spans:
         return []
     scored: list[tuple[int, int, int, int]] = []  # (-distinct words, start, end of window, index)
@@ -227,8 +239,9 @@ def distinct(candidates: dict[str, list[str]], shown: Iterable[str] = ()) -> dic
     abstracts — or of the abstract fragment."""
     out: dict[str, list[str]] = {}
     seen: set[tuple[str, ...]] = set()
-    for text in shown:
-        seen |= _shingles(text)
+    if candidates.get("fulltext"):
+        for text in shown:
+            seen |= _shingles(text)
     for field in ("title", "abstract", "fulltext"):
         for fragment in candidates.get(field, []):
             if not marked(fragment):

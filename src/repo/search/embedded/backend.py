@@ -81,6 +81,10 @@ TEXT_WEIGHT = 0.3
 #: Above this many full-text matches, they rank after the metadata matches (by id) instead of by
 #: bm25: scoring thousands of long texts would cost more than the whole rest of the search.
 TEXT_RANKED_MAX = 2000
+#: Above this many matches, only those matching in a title are bm25-ranked (they come first: a
+#: title weighs 5 times an abstract anyway); the others follow by id. Scoring 40,000 matches of a
+#: common word would cost more than the rest of the search.
+META_RANKED_MAX = 5000
 _NO_YEAR_NEWEST = -1
 _NO_YEAR_OLDEST = 99_999
 #: Rows of the ``changes`` log kept (readers further behind rebuild their bitmaps).
@@ -119,6 +123,13 @@ def _meta(term: Term) -> str | None:
     return _alternatives(term, *_FIELD_COLUMNS[term.field])
 
 
+def _titled(term: Term) -> str | None:
+    """``term`` in titles only (None: it never matches a title)."""
+    if term.field not in (None, "title"):
+        return None
+    return _alternatives(term, *_FIELD_COLUMNS["title"])
+
+
 def _body(term: Term) -> str | None:
     """``term`` as an FTS5 expression over ``text_fts`` (None: it never matches full text)."""
     if term.field not in (None, "fulltext"):
@@ -152,6 +163,15 @@ def _expression(node: Node) -> str | None:
             if excluded is not None:
                 out = f"({out} NOT {excluded})"
     return out
+
+
+def _nodes(node: Node) -> Iterable[Node]:
+    yield node
+    if isinstance(node, Not):
+        yield from _nodes(node.child)
+    elif isinstance(node, (And, Or)):
+        for child in node.children:
+            yield from _nodes(child)
 
 
 def _any(expressions: Iterable[str | None]) -> str | None:
@@ -439,17 +459,22 @@ class EmbeddedBackend:
         bitmaps = self._bitmaps
         opened = bitmaps.derived(query.now)[1]  # works whose full text anyone may read now
         allowed = _browse_mask(bitmaps, query)
-        readable, closed = allowed & opened, allowed & ~opened
+        readable = allowed & opened
+        # Without a negation a metadata match is a match whatever the full text says: one FTS5
+        # query serves every document; with one, only those without open full text.
+        negated = any(isinstance(n, Not) for n in _nodes(tree))
+        by_metadata = allowed & ~opened if negated else allowed
         matched = 0
-        if closed:
+        if by_metadata:
             try:
                 expression = _expression(tree)
                 if expression is not None:
-                    matched = self._matching(conn, f"meta_fts_{g}", expression, closed)
+                    matched = self._matching(conn, f"meta_fts_{g}", expression, by_metadata)
             except _Inexpressible:  # a negation alone: evaluate it as sets
-                matched = self._eval(conn, g, tree, closed, 0)
-        if readable:
-            matched |= self._eval(conn, g, tree, readable, readable)
+                matched = self._eval(conn, g, tree, by_metadata, 0)
+        rest = readable & ~matched
+        if rest:
+            matched |= self._eval(conn, g, tree, rest, rest)
         allowed = matched
         total = allowed.bit_count()
         facets = bitmaps.counts(allowed, query.now, query.facet_size) if query.facets else {}
@@ -518,6 +543,8 @@ class EmbeddedBackend:
         its full text open now, ``TEXT_WEIGHT`` × the full text's bm25 — or 0.0 (after every
         metadata match, by id) when more than ``TEXT_RANKED_MAX`` open texts match at all
         (``texts``: how many match some positive term, whatever the filters; None: count them).
+        Beyond ``META_RANKED_MAX`` matches, only those matching in a title are scored; the
+        others rank 0.0 too.
 
         FTS5 evaluates ``rank`` lazily, per returned row, and scoring is what costs (about 1 µs a
         row): the membership test in SQL limits it to allowed documents, and SQLite keeps only the
@@ -529,6 +556,9 @@ class EmbeddedBackend:
         wanted = query.offset + query.limit
         bound = (float(query.after[0]), int(query.after[1])) if query.after is not None else None
         expression = _any(map(_meta, positive))
+        tiered = expression is not None and allowed.bit_count() > META_RANKED_MAX
+        if tiered:  # score title matches only, by their titles' bm25
+            expression = _any(map(_titled, positive))
         params: dict[str, Any] = {"e": expression, "m": Bitmaps.digits(allowed), "n": wanted}
         condition = _member("rowid", "m")
         if bound is not None:
@@ -538,6 +568,7 @@ class EmbeddedBackend:
             f"SELECT rowid, rank + 0.0 AS r FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :e AND {condition} "
             f"ORDER BY r, rowid LIMIT :n", params)] if expression is not None else []
         text_expression = _any(map(_body, positive))
+        text: dict[int, float] = {}
         readable = allowed & opened
         if text_expression is not None and readable:
             # the threshold counts every open text matching, as the ranking of a document must not
@@ -563,12 +594,18 @@ class EmbeddedBackend:
                     if current is None or weighted < current:
                         ranks[i] = weighted
                 ranked = sorted((r, i) for i, r in ranks.items() if bound is None or (r, i) > bound)
-            elif len(ranked) < wanted:
+            elif not tiered and len(ranked) < wanted:
                 # past the metadata matches: the documents matching by full text alone, by id
                 unscored = allowed & ~(self._matching(conn, f"meta_fts_{g}", expression, allowed)
                                        if expression is not None else 0)
                 ranked += [(0.0, i) for i in self._bitmaps.members(unscored)
                            if bound is None or (0.0, i) > bound][:wanted - len(ranked)]
+        if tiered and len(ranked) < wanted:
+            # past the scored ones: every other match, by id
+            scored = self._matching(conn, f"meta_fts_{g}", expression, allowed) if expression is not None else 0
+            unscored = allowed & ~scored & (~self._bitmaps.from_ids(text) if text else -1)
+            after = bound[1] if bound is not None and bound[0] == 0.0 else -1
+            ranked += [(0.0, i) for i in self._bitmaps.members(unscored, after, wanted - len(ranked))]
         return ranked[query.offset:wanted]
 
     def _page(self, conn: sqlite3.Connection, g: int, sort: str, where: list[str], params: dict[str, Any],

@@ -184,12 +184,12 @@ class Bitmaps:
         return bin(mask)[:1:-1].encode("ascii")
 
     @staticmethod
-    def members(mask: int) -> list[int]:
-        """The document ids in ``mask``, ascending."""
+    def members(mask: int, after: int = -1, limit: int | None = None) -> list[int]:
+        """The document ids in ``mask`` greater than ``after``, ascending (the first ``limit``)."""
         digits = bin(mask)[:1:-1]
         out: list[int] = []
-        found = digits.find("1")
-        while found >= 0:
+        found = digits.find("1", after + 1)
+        while found >= 0 and (limit is None or len(out) < limit):
             out.append(found)
             found = digits.find("1", found + 1)
         return out

@@ -269,3 +269,28 @@ def test_many_full_text_matches_still_match(client, corpus, backend_kind, monkey
     assert ids(search(client, q="agrarias")) == {corpus["abierto"]}
     assert ids(search(client, q="cooperativas")) == {corpus["abierto"]}  # title and full text
     assert search(client, q="clandestino")["total"] == 0
+
+
+def test_query_language(client, corpus):
+    """OR, groups, truncation, negated groups and the abstract:/fulltext: fields mean the same on every backend."""
+    assert ids(search(client, q="vivienda OR cooperativas")) == {corpus["politica"], corpus["markup"], corpus["abierto"]}
+    assert ids(search(client, q="(vivienda social) OR trabalhador")) == {corpus["politica"], corpus["trabalhador"]}
+    assert ids(search(client, q="vivienda -(social OR ciudad)")) == set()
+    assert ids(search(client, q="vivienda NOT social")) == {corpus["markup"]}
+    assert ids(search(client, q="trabalh*")) == {corpus["trabalhador"]}
+    assert ids(search(client, q="TRABALH*")) == {corpus["trabalhador"]}
+    assert ids(search(client, q="coop* -title:coop*")) == set()  # title and full text, excluded by title
+    assert ids(search(client, q="abstract:maestros")) == {corpus["educacion"]}
+    assert ids(search(client, q="abstract:educación")) == {corpus["educacion"]}
+    assert ids(search(client, q="title:maestros")) == set()
+    assert ids(search(client, q="fulltext:agrarias")) == {corpus["abierto"]}
+    assert ids(search(client, q="fulltext:cooperativas -title:sur")) == set()
+    assert ids(search(client, q="fulltext:clandestino")) == set()  # restricted full text is never searched
+    assert ids(search(client, q="fulltext:palabraembargada")) == set()
+    assert ids(search(client, q="title:(vivienda OR trabalhador)")) == {corpus["politica"], corpus["markup"],
+                                                                       corpus["trabalhador"]}
+    # stop words and lower-case operators are words, matched literally
+    assert ids(search(client, q="de")) >= {corpus["politica"], corpus["trabalhador"]}
+    assert corpus["workers"] in ids(search(client, q="and"))
+    hit = next(h for h in search(client, q="trabalh*")["hits"])
+    assert "<mark>trabalhador</mark>" in hit["highlights"]["title"][0]  # the whole word is marked

@@ -32,7 +32,6 @@ from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import NotFoundError, RequestError
 
 from repo.search.backend import (
-    FACET_SIZE,
     BackendHit,
     BackendQuery,
     BackendResult,
@@ -44,7 +43,7 @@ from repo.search import highlight
 from repo.search.analysis import fold
 from repo.search.documents import SearchDocument, fulltext_open
 from repo.search.highlight import START
-from repo.search.query import And, Node, Not, Or, Term, positive_leaves
+from repo.search.query import Node, Not, Or, Term, positive_leaves
 
 log = logging.getLogger("repo.search")
 

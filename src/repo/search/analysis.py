@@ -25,7 +25,7 @@ import re
 import threading
 import unicodedata
 
-import Stemmer
+import Stemmer  # type: ignore[import-not-found]  # PyStemmer ships no type information
 
 #: Analysed languages: analyser code → Snowball algorithm (English: Porter, as OpenSearch's
 #: ``stemmer`` filter with ``language: english``).
@@ -85,14 +85,14 @@ def analyse(text: str, lang: str) -> tuple[list[str], list[str]]:
     cache = _pairs.get(lang)
     if cache is None or len(cache) > _CACHE_MAX:
         cache = _pairs[lang] = {}
-    pairs = list(map(cache.get, found))
-    if None in pairs:
-        missing = list({w for w, pair in zip(found, pairs) if pair is None})
+    known = list(map(cache.get, found))
+    if None in known:
+        missing = list({w for w, pair in zip(found, known) if pair is None})
         lowered = [w.lower() for w in missing]
         stemmed = stems(lowered, lang) if lang in ALGORITHMS else lowered
         for word, low, stem in zip(missing, lowered, stemmed):
             cache[word] = (fold_word(low), stem)
-        pairs = list(map(cache.__getitem__, found))
+    pairs = list(map(cache.__getitem__, found))
     folded = [p[0] for p in pairs]
     return folded, [p[1] for p in pairs] if lang in ALGORITHMS else []
 

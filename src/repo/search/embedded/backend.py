@@ -154,9 +154,9 @@ def _expression(node: Node) -> str | None:
     if not positive:
         raise _Inexpressible
     parts = [_expression(c) for c in positive]
-    if any(p is None for p in parts):
+    if None in parts:
         return None
-    out = "(" + " AND ".join(parts) + ")"  # type: ignore[arg-type]
+    out = "(" + " AND ".join(p for p in parts if p is not None) + ")"
     for child in node.children:
         if isinstance(child, Not):
             excluded = _expression(child.child)

@@ -148,7 +148,7 @@ def _expression(node: Node) -> str | None:
     if isinstance(node, Not):
         raise _Inexpressible
     if isinstance(node, Or):
-        parts = [e for e in map(_expression, node.children) if e is not None]
+        parts = [e for c in node.children if (e := _expression(c)) is not None]
         return "(" + " OR ".join(parts) + ")" if parts else None
     positive = [c for c in node.children if not isinstance(c, Not)]
     if not positive:

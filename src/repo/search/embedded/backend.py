@@ -153,10 +153,10 @@ def _expression(node: Node) -> str | None:
     positive = [c for c in node.children if not isinstance(c, Not)]
     if not positive:
         raise _Inexpressible
-    parts = [_expression(c) for c in positive]
-    if None in parts:
+    required = [_expression(c) for c in positive]
+    if None in required:
         return None
-    out = "(" + " AND ".join(p for p in parts if p is not None) + ")"
+    out = "(" + " AND ".join(p for p in required if p is not None) + ")"
     for child in node.children:
         if isinstance(child, Not):
             excluded = _expression(child.child)

@@ -2,6 +2,29 @@
 
 One transaction per request: the session dependency commits when the handler succeeds and
 rolls back when it raises. Services only ``flush()``.
+
+**Readers and writers.** A unit of work is a *reader* until it asks to change something, and
+readers never wait for writers: on SQLite (WAL) a reader's statements run outside any
+transaction, each on the latest committed state; on PostgreSQL they run in the request's
+READ COMMITTED transaction. A unit of work becomes a *writer* at its first locking read —
+:func:`lock_for_write`, which :func:`repo.works.repository.get` calls for ``for_update`` and the
+Idempotency-Key claim calls before its insert — or, failing that, at its first write:
+
+* on PostgreSQL the locking read is ``SELECT … FOR UPDATE``: a row lock that concurrent writers
+  of the same work queue on, after which they read the winner's version;
+* on SQLite, where ``FOR UPDATE`` does not exist, :func:`lock_for_write` starts the transaction
+  with ``BEGIN IMMEDIATE``: the database's single write lock, waited for up to the busy timeout
+  (30 s). Everything the session had loaded is expired, so whatever the writer decides on (the
+  version an If-Match is checked against, the next revision number, whether a name is taken) is
+  read again under the lock, and the loser of a race sees the winner's change and answers 412
+  or 409, never a constraint violation. A write without a prior locking read starts its
+  transaction at that write (pysqlite's implicit ``BEGIN``), which is as safe: nothing was read
+  inside it before.
+
+Neither decision is made per request method: a GET that must write (ending an embargo) does so
+in a unit of work of its own, and a long upload streams its bytes *before* its unit of work takes
+the lock, so no writer queues behind a slow client. A lock that cannot be had in time becomes a
+503 with ``Retry-After`` (see :mod:`repo.errors`), never a 500.
 """
 
 from __future__ import annotations
@@ -18,6 +41,7 @@ from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 log = logging.getLogger("repo.db")
@@ -54,6 +78,9 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
+#: Work ids (and every column referring to one): 64-bit, as the API promises ids up to 2^63 - 1.
+#: SQLite's INTEGER is 64-bit already, and must stay INTEGER to be the rowid (AUTOINCREMENT).
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -106,6 +133,38 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def lock_for_write(session: Session) -> None:
+    """Make ``session``'s unit of work a writer now, before it reads what it will change.
+
+    PostgreSQL: nothing to do here (the caller's ``SELECT … FOR UPDATE`` takes row locks).
+    SQLite: pending changes are flushed; if no transaction is open yet, ``BEGIN IMMEDIATE``
+    takes the write lock (waiting up to the busy timeout) and everything the session loaded
+    before is expired, to be read again under the lock.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.flush()
+    connection = session.connection()
+    if connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        return  # a writer already (it has written, or locked before)
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    session.expire_all()
+
+
+def is_busy(exc: DBAPIError) -> bool:
+    """A lock the database could not grant in time: SQLite's busy timeout, PostgreSQL's lock
+    timeout, a deadlock or a serialization failure. The request may simply be sent again."""
+    if getattr(exc.orig, "sqlstate", None) in ("55P03", "40P01", "40001"):
+        return True
+    return isinstance(exc, OperationalError) and any(
+        text in str(exc.orig) for text in ("database is locked", "database table is locked", "database is busy"))
+
+
+def is_unique_violation(exc: DBAPIError) -> bool:
+    """Two writers created the same unique thing (a slug, a name); the later one lost."""
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
 def after_commit(session: Session, follow_up: Callable[[Session], None]) -> None:

@@ -6,17 +6,22 @@ request never ends in a 500 because of what it sent.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match
 
+from repo.db import is_busy, is_unique_violation
+
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("repo.errors")
 
 
 class FieldError(dict[str, str]):
@@ -102,8 +107,29 @@ class Unprocessable(ProblemError):
     status, title = 422, "Unprocessable content"
 
 
+class ServiceUnavailable(ProblemError):
+    status, title = 503, "Service unavailable"
+
+
 class HeadersTooLarge(ProblemError):
     status, title = 431, "Request header fields too large"
+
+
+def database_problem(exc: DBAPIError) -> ProblemError | None:
+    """What a database error a request provoked means for its client, if it is one of those a
+    request can provoke (the unit of work is rolled back either way); None for a real fault.
+
+    Services check what they can (a 412 or 409 under the writer's lock, see :mod:`repo.db`):
+    these are the last line, for races and values that only the database can judge.
+    """
+    if is_busy(exc):
+        return ServiceUnavailable("The database is busy with other changes; send the request again.",
+                                  headers={"Retry-After": "1"})
+    if isinstance(exc, IntegrityError) and is_unique_violation(exc):
+        return Conflict("A concurrent request made the same change first; fetch the current state and retry.")
+    if isinstance(exc, DataError):
+        return Unprocessable("The request holds a value the database cannot store or compare.")
+    return None
 
 
 def problem_response(error: ProblemError) -> JSONResponse:
@@ -163,6 +189,16 @@ def install(app: FastAPI, page: Callable[..., Response] | None = None) -> None:
         return problem_response(
             Unprocessable("The request has invalid fields.", errors=validation_errors(errors))
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        problem = database_problem(exc)
+        if problem is None:
+            raise exc  # a fault of ours: the server error it is
+        log.warning("%s %s: %s (%s)", request.method, request.url.path, problem.title, str(exc.orig)[:200])
+        if page is not None and wants_page(request):
+            return page(request, problem.status, problem.detail, headers=problem.headers or None)
+        return problem_response(problem)
 
     app.router.redirect_slashes = False  # Starlette's redirect names the Host the client sent
 

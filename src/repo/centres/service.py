@@ -18,6 +18,7 @@ from repo.centres.schemas import (
     CollectionUpdate,
 )
 from repo.context import Context
+from repo.db import lock_for_write
 from repo.errors import Conflict, FieldError, NotFound, Unprocessable
 from repo.works import repository
 
@@ -52,6 +53,7 @@ def get_centre(ctx: Context, slug: str) -> MemberCentre:
 
 def create_centre(ctx: Context, data: CentreIn) -> MemberCentre:
     ctx.principal.require_admin()
+    lock_for_write(ctx.session)  # the check below holds until the insert (a race on PostgreSQL: 409 too)
     if repository.centre_by_slug(ctx.session, data.slug) is not None:
         raise Conflict(f"A member centre '{data.slug}' exists already.")
     centre = MemberCentre(**data.model_dump(), created_at=ctx.now, updated_at=ctx.now)
@@ -78,6 +80,7 @@ def get_collection(ctx: Context, slug: str) -> Collection:
 
 def create_collection(ctx: Context, data: CollectionIn) -> Collection:
     ctx.principal.require_admin()
+    lock_for_write(ctx.session)
     if repository.collection_by_slug(ctx.session, data.slug) is not None:
         raise Conflict(f"A collection '{data.slug}' exists already.")
     parent = centre = None

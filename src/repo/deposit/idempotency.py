@@ -3,6 +3,13 @@
 The key is scoped to the token. The stored response is written in the same transaction as the
 change it describes, so a rolled-back request leaves no key behind. The same key with another
 body is refused (422).
+
+Concurrent requests with one key: the unit of work becomes a writer (:func:`repo.db.lock_for_write`)
+and *claims* the key first — ``INSERT … ON CONFLICT DO NOTHING`` — before doing anything. The
+claim waits for a concurrent claim of the same key to commit or roll back (PostgreSQL waits on the
+unique index, SQLite on its write lock); if that one committed, this request replays its response,
+else it proceeds. A claim that cannot be decided within a few seconds answers 409 "in progress"
+with ``Retry-After``. So exactly one change is made, and no request fails on the unique constraint.
 """
 
 from __future__ import annotations
@@ -16,12 +23,16 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
 from repo.context import Context, get_context
+from repo.db import is_busy, lock_for_write
 from repo.deposit.models import IdempotencyRecord
-from repo.errors import FieldError, Unprocessable
+from repo.errors import Conflict, FieldError, Unprocessable
 
 HEADER = "Idempotency-Key"
+CLAIM_WAIT_SECONDS = 10  # how long a request waits for a concurrent one with its key
 
 
 class Idempotency:
@@ -33,27 +44,53 @@ class Idempotency:
         if self.key is None or self.ctx.principal.token_id is None:
             body, headers = action()
             return JSONResponse(jsonable_encoder(body), status_code=status, headers=headers)
-        stored = self.ctx.session.scalar(
-            sa.select(IdempotencyRecord).where(
-                IdempotencyRecord.token_id == self.ctx.principal.token_id, IdempotencyRecord.key == self.key
-            )
-        )
-        if stored is not None:
-            if stored.fingerprint != self.fingerprint:
-                raise Unprocessable(
-                    "This Idempotency-Key was used with another request.",
-                    errors=[FieldError(f"header.{HEADER}", "reused with a different request")],
-                )
-            headers = {**stored.response["headers"], "Idempotent-Replayed": "true"}
-            return JSONResponse(stored.response["body"], status_code=stored.status_code, headers=headers)
+        if not self._claim():
+            return self._replay()
         body, headers = action()
         encoded = jsonable_encoder(body)
-        self.ctx.session.add(IdempotencyRecord(
-            token_id=self.ctx.principal.token_id, key=self.key, fingerprint=self.fingerprint,
-            status_code=status, response={"body": encoded, "headers": headers}, created_at=self.ctx.now,
-        ))
-        self.ctx.session.flush()
+        self.ctx.session.execute(
+            sa.update(IdempotencyRecord).where(*self._this_key())
+            .values(status_code=status, response={"body": encoded, "headers": headers})
+        )
         return JSONResponse(encoded, status_code=status, headers=headers)
+
+    def _this_key(self) -> tuple[sa.ColumnElement[bool], ...]:
+        return IdempotencyRecord.token_id == self.ctx.principal.token_id, IdempotencyRecord.key == self.key
+
+    def _claim(self) -> bool:
+        """Insert this key (no response yet) unless it exists; True when this request owns it."""
+        session = self.ctx.session
+        postgres = session.get_bind().dialect.name == "postgresql"
+        try:
+            lock_for_write(session)
+            if postgres:
+                session.execute(sa.text(f"SET LOCAL lock_timeout = '{CLAIM_WAIT_SECONDS}s'"))
+            insert = (postgresql.insert if postgres else sqlite.insert)(IdempotencyRecord.__table__).values(
+                token_id=self.ctx.principal.token_id, key=self.key, fingerprint=self.fingerprint,
+                status_code=0, response={}, created_at=self.ctx.now)
+            claimed = session.scalar(insert.on_conflict_do_nothing(index_elements=["token_id", "key"])
+                                     .returning(IdempotencyRecord.id))
+            if postgres:
+                session.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
+        except OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            raise Conflict("A request with this Idempotency-Key is in progress; retry shortly.",
+                           headers={"Retry-After": "1"}) from None
+        return claimed is not None
+
+    def _replay(self) -> JSONResponse:
+        stored = self.ctx.session.scalar(sa.select(IdempotencyRecord).where(*self._this_key()))
+        if stored is None or not stored.status_code:  # the claim we waited for is not settled yet
+            raise Conflict("A request with this Idempotency-Key is in progress; retry shortly.",
+                           headers={"Retry-After": "1"})
+        if stored.fingerprint != self.fingerprint:
+            raise Unprocessable(
+                "This Idempotency-Key was used with another request.",
+                errors=[FieldError(f"header.{HEADER}", "reused with a different request")],
+            )
+        headers = {**stored.response["headers"], "Idempotent-Replayed": "true"}
+        return JSONResponse(stored.response["body"], status_code=stored.status_code, headers=headers)
 
 
 async def idempotency(request: Request, ctx: Context = Depends(get_context)) -> Idempotency:
@@ -63,7 +100,7 @@ async def idempotency(request: Request, ctx: Context = Depends(get_context)) -> 
     raw = await request.body()
     try:
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to re-encode: the raw bytes
         canonical = raw
     digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + canonical)
     return Idempotency(ctx, key, digest.hexdigest())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from repo.centres.models import Collection, MemberCentre
+from repo.db import lock_for_write
 from repo.works.models import Revision, Work, work_collections
 
 
@@ -16,19 +18,29 @@ MAX_ID = 2**63 - 1
 
 
 def get(session: Session, work_id: int, *, for_update: bool = False) -> Work | None:
+    """The work ``work_id``; ``for_update``: the unit of work becomes a writer and reads the
+    work's latest committed state under its lock (see :mod:`repo.db`)."""
     if not 0 < work_id <= MAX_ID:  # beyond any stored id (and beyond what the drivers accept)
         return None
     query = sa.select(Work).where(Work.id == work_id)
     if for_update:
-        query = query.with_for_update(of=Work)
+        lock_for_write(session)
+        query = query.with_for_update(of=Work).execution_options(populate_existing=True)
     return session.scalar(query)
 
 
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")  # repo.works.schemas.Slug
+
+
 def centre_by_slug(session: Session, slug: str) -> MemberCentre | None:
+    if not _SLUG.match(slug):
+        return None  # no stored slug looks like that (and PostgreSQL refuses a NUL in a query)
     return session.scalar(sa.select(MemberCentre).where(MemberCentre.slug == slug))
 
 
 def collection_by_slug(session: Session, slug: str) -> Collection | None:
+    if not _SLUG.match(slug):
+        return None
     return session.scalar(sa.select(Collection).where(Collection.slug == slug))
 
 

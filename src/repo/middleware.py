@@ -10,11 +10,47 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from repo.errors import HeadersTooLarge, PayloadTooLarge, problem_response, wants_page
+from repo.errors import FieldError, HeadersTooLarge, PayloadTooLarge, Unprocessable, problem_response, wants_page
+
+
+MAX_JSON_DEPTH = 64  # a deposit record nests 5 levels; Python's parsers recurse (RecursionError)
+_STRUCTURE = re.compile(rb'[\[\]{}"\\]')
+
+
+def json_too_deep(body: bytes, limit: int) -> bool:
+    """Whether ``body`` (any bytes) opens more than ``limit`` arrays or objects at once, outside
+    strings. Looks only at brackets, quotes and backslashes, and stops as soon as it knows."""
+    depth, in_string, escaped_at = 0, False, -1
+    for match in _STRUCTURE.finditer(body):
+        char, at = match.group(), match.start()
+        if in_string:
+            if at == escaped_at:
+                continue  # the byte after a backslash
+            if char == b"\\":
+                escaped_at = at + 1
+            elif char == b'"':
+                in_string = False
+            continue
+        if char == b'"':
+            in_string = True
+        elif char in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def _may_be_json(content_type: bytes) -> bool:
+    """Bodies a handler may parse as JSON: JSON types, and no type at all (FastAPI reads it as JSON)."""
+    kind = content_type.split(b";")[0].strip().lower()
+    return not kind or kind.endswith(b"/json") or kind.endswith(b"+json")
 
 
 class BodyLimit:
-    """413 for a body larger than ``max_bytes``, checked on Content-Length and while reading.
+    """413 for a body larger than ``max_bytes``, checked on Content-Length and while reading;
+    422 for a JSON body nested deeper than :data:`MAX_JSON_DEPTH`.
 
     Paths matching ``streamed`` (file uploads) are left to their handler's own, larger limit.
     """
@@ -46,6 +82,11 @@ class BodyLimit:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if _may_be_json(headers.get(b"content-type", b"")) and json_too_deep(body, MAX_JSON_DEPTH):
+            error = Unprocessable(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.",
+                                  errors=[FieldError("body", f"at most {MAX_JSON_DEPTH} levels of arrays and objects")])
+            await problem_response(error)(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> Message:

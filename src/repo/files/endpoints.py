@@ -17,10 +17,11 @@ from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
 from repo.context import Context, get_context, get_user_context
-from repo.errors import PROBLEM_JSON, BadRequest, PayloadTooLarge, Unprocessable, validation_errors
+from repo.errors import PROBLEM_JSON, BadRequest, FieldError, PayloadTooLarge, Unprocessable, validation_errors
 from repo.files import download, extraction, service
 from repo.files.models import File
 from repo.files.schemas import FileAccessIn, FileList, FileOut
+from repo.middleware import MAX_JSON_DEPTH, json_too_deep
 from repo.works import service as works
 from repo.works.models import Work
 from repo.works.vocabularies import AccessRight
@@ -56,6 +57,9 @@ async def access_body(request: Request) -> FileAccessIn:
         body += chunk
         if len(body) > ACCESS_BODY_MAX:
             raise PayloadTooLarge(f"The request body exceeds {ACCESS_BODY_MAX} bytes.")
+    if json_too_deep(bytes(body), MAX_JSON_DEPTH):
+        raise Unprocessable(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.",
+                            errors=[FieldError("body", f"at most {MAX_JSON_DEPTH} levels of arrays and objects")])
     try:
         return FileAccessIn.model_validate(json.loads(body))
     except json.JSONDecodeError:

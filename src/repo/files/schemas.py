@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from repo.works.vocabularies import AccessRight
 
@@ -39,8 +39,8 @@ class FileOut(BaseModel):
     name: str
     media_type: str
     size: int
-    sha256: str
-    md5: str
+    sha256: str | None = Field(None, description="Shown only to those who may read the bytes")
+    md5: str | None = Field(None, description="Shown only to those who may read the bytes")
     access_right: AccessRight | None = None
     embargo_end: date | None = None
     effective_access: str | None = None

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -72,6 +73,9 @@ def storage_of(ctx: Context) -> Storage:
 # -- names and types --------------------------------------------------------------------------------
 
 
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def clean_name(raw: str, field: str = "name") -> str:
     """The file name in NFC, or 422 naming ``field``: no separators, controls, dot-names, > 255 bytes."""
     name = unicodedata.normalize("NFC", raw)
@@ -124,6 +128,8 @@ def media_type_of(name: str, blob: Blob, declared: str | None, declared_field: s
 
 
 def _by_name(session: Session, work_id: int, name: str) -> File | None:
+    if _UNSTORABLE.search(name):
+        return None  # no stored name has a control character (clean_name); PostgreSQL refuses NUL
     return session.scalar(sa.select(File).where(File.work_id == work_id, File.name == name))
 
 
@@ -177,15 +183,18 @@ def _summary(file: File | None) -> dict[str, Any] | None:
 def to_out(ctx: Context, work: Work, file: File) -> FileOut:
     api = f"{ctx.settings.base_url}/api/works/{work.id}/files/{quote(file.name, safe='')}"
     links = FileLinks(self=api)
-    # Links to content only for those who may follow them: nothing here points at closed bytes.
-    if visibility.can_read_file(ctx.principal, work, file, ctx.now):
+    # Links and checksums only for those who may read the bytes: nothing here points at closed
+    # bytes or lets anyone confirm a guess of their content.
+    readable = visibility.can_read_file(ctx.principal, work, file, ctx.now)
+    if readable:
         public = f"{ctx.settings.base_url}/works/{work.id}/files/{quote(file.name, safe='')}"
         links.download = public
         links.thumbnail = f"{public}/thumbnail" if file.has_thumbnail else None
         links.text = f"{public}/text" if file.text_state == extraction.DONE else None
     access, embargo_end = visibility.file_access(work, file)
     return FileOut(
-        name=file.name, media_type=file.media_type, size=file.size, sha256=file.sha256, md5=file.md5,
+        name=file.name, media_type=file.media_type, size=file.size,
+        sha256=file.sha256 if readable else None, md5=file.md5 if readable else None,
         access_right=file.access_right, embargo_end=file.embargo_end,  # type: ignore[arg-type]
         effective_access=visibility.effective_access(access, embargo_end, ctx.now),
         open=visibility.file_is_open(work, file, ctx.now), text_state=file.text_state,

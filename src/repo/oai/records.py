@@ -113,10 +113,10 @@ def id_from_identifier(settings: Settings, identifier: str) -> int | None:
     """The work id an ``oai:<repositoryIdentifier>:<id>`` identifier names, if it is one."""
     prefix = f"oai:{settings.oai_repository_identifier}:"
     local = identifier[len(prefix):] if identifier.startswith(prefix) else ""
-    if not (local.isascii() and local.isdigit()) or local.startswith("0") or len(local) > 10:
+    if not (local.isascii() and local.isdigit()) or local.startswith("0") or len(local) > 19:
         return None
     value = int(local)
-    return value if value < 2**31 else None
+    return value if value < 2**63 else None  # work ids are 64-bit (migration 0901)
 
 
 def dialect(connection: Session | sa.Connection) -> str:

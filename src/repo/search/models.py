@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from repo.db import Base, UTCDateTime
+from repo.db import Base, BigId, UTCDateTime
 
 
 class OutboxEntry(Base):
@@ -16,7 +16,7 @@ class OutboxEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # No foreign key: an erased draft must still reach the index as a deletion.
-    work_id: Mapped[int] = mapped_column(sa.Integer, index=True)
+    work_id: Mapped[int] = mapped_column(BigId, index=True)  # a work id is 64-bit (migration 0901)
     reason: Mapped[str] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     available_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,6 +3,7 @@ repo.app). Handlers parse, call :mod:`repo.web.service` (or feeds/exports) and r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -20,6 +21,7 @@ router = APIRouter(route_class=HTMLRoute, include_in_schema=False)
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".svg": "image/svg+xml"}
+_STATIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.[a-z]{1,8}$")
 XML = "application/xml; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
 
@@ -119,8 +121,10 @@ def collection_feed(slug: str, ctx: Context = Depends(reader)) -> Response:
 
 @router.get("/static/{name}")
 def static(name: str) -> FileResponse:
+    if not _STATIC_NAME.match(name):  # also keeps NUL and 300-character names from the file system
+        raise NotFound("No such file.")
     path = STATIC_DIR / name
-    if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file():
+    if path.suffix not in STATIC_TYPES or not path.is_file():
         raise NotFound("No such file.")
     return FileResponse(path, media_type=STATIC_TYPES[path.suffix],
                         headers={"Cache-Control": "public, max-age=3600"})

@@ -20,7 +20,7 @@ from repo.centres.models import Collection, MemberCentre
 from repo.context import Context
 from repo.errors import NotFound
 from repo.web import cache
-from repo.web.service import parse_id, summary
+from repo.web.service import MAX_ID, parse_id, summary
 from repo.works import visibility
 from repo.works.models import Work
 
@@ -77,7 +77,7 @@ def _url(root: etree._Element, loc: str, lastmod: datetime | None = None) -> Non
 
 def sitemap_works(ctx: Context, raw_block: str) -> bytes:
     number = parse_id(raw_block)
-    if number is None or number > 2**31 // SITEMAP_BLOCK:
+    if number is None or number > MAX_ID // SITEMAP_BLOCK:
         raise NotFound("No such sitemap.")
     start = number * SITEMAP_BLOCK
     rows = ctx.session.execute(

@@ -20,12 +20,12 @@ from repo.errors import Gone, NotFound
 from repo.files.models import File
 from repo.web import exports
 from repo.web.record import Record, build
-from repo.works import counts, visibility
+from repo.works import counts, repository, visibility
 from repo.works.models import Work, work_collections
 from repo.works.vocabularies import Status
 
 PAGE_SIZE = 20
-MAX_ID = 2**31 - 1
+MAX_ID = repository.MAX_ID  # work ids are 64-bit
 MAX_PAGE = 10_000
 LATEST = 10
 
@@ -42,8 +42,8 @@ class WorkWithdrawn(Gone):
 def parse_id(raw: str) -> int | None:
     """A work id from a URL segment; None for anything that is not one (→ 404, never 500)."""
     raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
-        return None  # beyond the id column (PostgreSQL integer) nothing can exist
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID:
+        return None  # beyond the id column (64-bit) nothing can exist
     return int(raw)
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from repo.centres.models import Collection, MemberCentre
-from repo.db import Base, JSONDocument, UTCDateTime
+from repo.db import Base, BigId, JSONDocument, UTCDateTime
 
 work_collections = sa.Table(
     "work_collections",
@@ -39,9 +39,12 @@ class Work(Base):
         sa.Index("ix_works_status_publication_year", "status", "publication_year"),
         # Sitemap blocks (migration 0802): the last change per id block of public works, index-only.
         sa.Index("ix_works_status_id_updated_at", "status", "id", "updated_at"),
+        # Ids are never reused, even after the newest draft is deleted (migration 0901).
+        {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # 64-bit (the API accepts ids up to 2^63 - 1); columns with a foreign key to it take its type.
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # active_history: the browse counts (counts.py) need the value a change replaces.
     status: Mapped[str] = mapped_column(sa.String(16), index=True, active_history=True)
     type: Mapped[str | None] = mapped_column(sa.String(32), index=True, active_history=True)

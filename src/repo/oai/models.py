@@ -19,7 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from repo.db import Base, UTCDateTime
+from repo.db import Base, BigId, UTCDateTime
 
 
 class CachedRecord(Base):
@@ -39,7 +39,7 @@ class RenderRequest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # No foreign key: the row must not hold up (or go with) a work erased meanwhile.
-    work_id: Mapped[int] = mapped_column(sa.Integer)
+    work_id: Mapped[int] = mapped_column(BigId)  # a work id is 64-bit (migration 0901)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

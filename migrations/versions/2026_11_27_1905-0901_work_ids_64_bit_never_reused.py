@@ -11,8 +11,8 @@ references intact (``migrations/env.py`` runs SQLite migrations with foreign key
 rebuild requires, and checks them afterwards).
 
 Revision ID: 0901
-Revises: 0802
-Create Date: 2026-11-27 18:00:00
+Revises: 1101
+Create Date: 2026-11-27 19:05:00
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0901"
-down_revision: str | None = "0802"
+down_revision: str | None = "1101"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # (table, column) holding a work id, besides works.id itself.
 WORK_ID_COLUMNS = [("work_collections", "work_id"), ("files", "work_id"), ("revisions", "work_id"),
-                   ("search_outbox", "work_id"), ("oai_records", "work_id")]
+                   ("search_outbox", "work_id"), ("oai_records", "work_id"), ("oai_render_queue", "work_id")]
 
 
 def _retype(type_: type[sa.types.TypeEngine[int]], sequence_type: str) -> None:

@@ -68,11 +68,11 @@ def test_work_ids_are_64_bit(database_url, client, auth, database):
     from repo.works.models import Revision, Work
 
     created = client.post("/api/works", json=sample(), headers=auth.admin).json()["id"]
-    assert client.post(f"/api/works/{created}/publish", headers=auth.admin).status_code == 200
     big = 2**40 + 7
-    with database.session() as session:  # move the work to an id past 2^31 (its revisions first)
+    with database.session() as session:  # move the draft to an id past 2^31 (its revisions first)
         session.execute(sa.delete(Revision).where(Revision.work_id == created))
         session.execute(sa.update(Work).where(Work.id == created).values(id=big))
+    assert client.post(f"/api/works/{big}/publish", headers=auth.admin).status_code == 200
     assert client.get(f"/api/works/{big}", headers=auth.admin).json()["id"] == big
     for path in ("", "/files", "/revisions"):
         for work_id in (2**31, 2**31 + 1, 2**63 - 1):

@@ -15,6 +15,8 @@ from repo.db import Database, upgrade
 from repo.deposit.endpoints import router as works_router
 from repo.files.endpoints import router as files_router
 from repo.oai import jobs as oai_jobs
+from repo.ingest import jobs as harvest_jobs
+from repo.ingest.endpoints import router as harvest_router
 from repo.oai.endpoints import router as oai_router
 from repo.search.endpoints import router as search_router
 from repo.search import runtime as search_runtime
@@ -35,9 +37,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         search_runtime.start(app)  # app.state.search (backend) and the background indexer
         web_warmer.start(app)  # recomputes the reading room's browse counts after each change
         oai_jobs.start(app)  # renders the OAI records of changed works after each commit
+        harvest_jobs.start(app)  # scheduled harvests (repo.ingest.jobs.run_due)
         try:
             yield
         finally:
+            harvest_jobs.stop(app)
             oai_jobs.stop(app)
             web_warmer.stop(app)
             search_runtime.stop(app)
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(centres_router)
     app.include_router(files_router)
     app.include_router(search_router)
+    app.include_router(harvest_router)
     app.include_router(oai_router)
     app.include_router(web_router)
 

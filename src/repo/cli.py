@@ -26,6 +26,7 @@ from repo.deposit.auth import Principal, TokenRole
 from repo.errors import ProblemError
 from repo.files.cli import app as files_app
 from repo.oai.cli import app as oai_app
+from repo.ingest.cli import app as harvest_app, check as oai_check
 from repo.search.cli import index_app, reindex as reindex_command
 
 app = typer.Typer(help="repo: open-access repository service.", no_args_is_help=True)
@@ -40,6 +41,8 @@ app.add_typer(collection_app, name="collection")
 app.add_typer(index_app, name="index")
 app.add_typer(files_app, name="files")
 app.add_typer(oai_app, name="oai")
+app.add_typer(harvest_app, name="harvest")
+oai_app.command("check")(oai_check)  # what a harvester would say of an endpoint (repo.ingest.check)
 app.command("reindex")(reindex_command)
 console = Console()
 err_console = Console(stderr=True)
@@ -104,9 +107,12 @@ def db_recount() -> None:
     from repo.oai import tracking
     from repo.works import counts
 
+    from repo.ingest import matching
+
     with unit_of_work() as ctx:
         counts.recount(ctx.session)
         tracking.recount(ctx.session)
+        matching.rebuild(ctx.session)  # the identifier index duplicates are matched against
         console.print(f"Browse counts rebuilt: {counts.read(ctx.session, 'total').get('', 0):,} public works.")
 
 

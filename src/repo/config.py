@@ -33,6 +33,19 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(1 << 30, ge=1, description="Largest file upload.")
     json_max_bytes: int = Field(2 << 20, ge=1024, description="Largest JSON request body.")
     log_level: str = "info"
+    # Harvesting (repo.ingest): how a run behaves towards a source, and its budget.
+    harvest_overlap_seconds: int = Field(3600, ge=0, description="An incremental run's from = last start minus this.")
+    harvest_window_days: int = Field(365, ge=1, description="A full run asks for its range this many days at a time.")
+    harvest_max_seconds: int = Field(6 * 3600, ge=1, description="Time budget of one run (it resumes later).")
+    harvest_max_records: int = Field(5_000_000, ge=1, description="Records one run may read.")
+    harvest_max_bytes: int = Field(8 << 30, ge=1, description="Bytes one run may download.")
+    harvest_max_response_bytes: int = Field(64 << 20, ge=1024, description="Largest OAI-PMH response read.")
+    harvest_max_record_bytes: int = Field(1 << 20, ge=1024, description="Largest record accepted.")
+    harvest_timeout_seconds: float = Field(60, gt=0, description="HTTP connect and read timeout.")
+    harvest_retries: int = Field(5, ge=0, description="Retries of a request (503, 5xx, transport errors).")
+    harvest_backoff_seconds: float = Field(2.0, gt=0, description="First back-off after a transport error.")
+    harvest_max_retry_after_seconds: int = Field(900, ge=1, description="Longest Retry-After honoured.")
+    harvest_scheduler_seconds: float = Field(60, ge=0, description="How often repo serve looks for due sources (0: never).")
 
     @model_validator(mode="after")
     def _normalise(self) -> "Settings":

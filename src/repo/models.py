@@ -4,6 +4,7 @@ from repo.centres.models import Collection, MemberCentre
 from repo.db import Base
 from repo.deposit.models import ApiToken, IdempotencyRecord, token_centres
 from repo.files.models import File
+from repo.ingest.models import HarvestRun, HarvestSource, IngestProblem, IngestRecord, WorkIdentifier
 from repo.oai.models import CachedRecord, RenderRequest, SetCount
 from repo.search.models import OutboxEntry
 from repo.works.models import Revision, Work, work_collections
@@ -14,13 +15,18 @@ __all__ = [
     "CachedRecord",
     "Collection",
     "File",
+    "HarvestRun",
+    "HarvestSource",
     "IdempotencyRecord",
+    "IngestProblem",
+    "IngestRecord",
     "MemberCentre",
     "OutboxEntry",
     "RenderRequest",
     "Revision",
     "SetCount",
     "Work",
+    "WorkIdentifier",
     "token_centres",
     "work_collections",
 ]

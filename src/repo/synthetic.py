@@ -28,6 +28,7 @@ from stdnum.iso7064 import mod_11_2
 from repo.centres.models import Collection, MemberCentre
 from repo.context import Context
 from repo.oai import tracking
+from repo.ingest import matching
 from repo.works import counts
 from repo.works.models import Work, work_collections
 from repo.works.vocabularies import WorkType
@@ -322,6 +323,7 @@ def generate(ctx: Context, count: int, *, seed: int = 1, console: Any = None) ->
                                 "(SELECT coalesce(max(id), 1) FROM works))"))
     counts.recount(session)  # the rows went in by Core, past the ORM listeners that keep them
     tracking.recount(session)
+    matching.rebuild(session)  # likewise the identifier index of duplicate matching
     return count
 
 

@@ -64,6 +64,9 @@ class Work(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawal_reason: Mapped[str | None] = mapped_column(sa.Text)
     datestamp: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the record came from when not from the deposit API (a harvest: base URL, OAI
+    # identifier, datestamp, prefix, harvest time; see repo.ingest). Such a work is read-only here.
+    origin: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
 
     centre: Mapped[MemberCentre] = relationship(lazy="joined")
     collections: Mapped[list[Collection]] = relationship(
@@ -101,3 +104,4 @@ class BrowseCount(Base):
 
 from repo.works import counts as _counts  # noqa: E402,F401  (registers the flush listener)
 from repo.oai import tracking as _oai_tracking  # noqa: E402,F401  (OAI set counters and render queue)
+from repo.ingest import matching as _matching  # noqa: E402,F401  (keeps the identifier index of duplicates)

@@ -238,6 +238,21 @@ class Links(BaseModel):
     revisions: str
 
 
+class WorkSource(BaseModel):
+    """Where a work that did not come through the deposit API came from (a harvest: the source's
+    base URL, the record's OAI identifier and datestamp, the metadata prefix, the harvest time),
+    and the source's values that did not fit the deposit record (kept, never dropped)."""
+
+    kind: str
+    base_url: str | None = None
+    identifier: str | None = None
+    datestamp: str | None = None
+    metadata_prefix: str | None = None
+    harvested_at: str | None = None
+    read_only: bool = True
+    unmapped: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class WorkOut(BaseModel):
     """A work as the API returns it."""
 
@@ -254,6 +269,7 @@ class WorkOut(BaseModel):
     published: datetime | None
     withdrawal: Withdrawal | None
     version: int
+    source: WorkSource | None = None
     links: Links
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from repo.centres.models import Collection, MemberCentre
 from repo.config import Settings
 from repo.db import after_commit
 from repo.context import Context
@@ -40,6 +41,7 @@ from repo.works.schemas import (
     WorkIn,
     WorkOut,
     WorkPage,
+    WorkSource,
     missing_for_publication,
 )
 from repo.works.vocabularies import AccessRight, Status
@@ -86,6 +88,9 @@ def to_out(work: Work, settings: Settings) -> WorkOut:
         if work.withdrawn_at
         else None,
         version=work.version,
+        source=WorkSource(**{k: v for k, v in work.origin.items()
+                             if k in WorkSource.model_fields and k != "read_only"},
+                          read_only=read_only_reason(work) is not None) if work.origin else None,
         links=Links(
             self=api,
             html=f"{base_url}/works/{work.id}",
@@ -124,13 +129,26 @@ def get_readable(ctx: Context, work_id: int) -> Work:
     return work
 
 
+def read_only_reason(work: Work) -> str | None:
+    """Why the deposit API may not change this work, if it may not: a harvested work is kept by
+    its source (the next harvest would overwrite an edit made here)."""
+    origin = work.origin
+    if origin and origin.get("kind") == "oai" and not origin.get("detached"):
+        return (f"This work is harvested from {origin.get('base_url')} (record {origin.get('identifier')}) "
+                "and is read-only here: the next harvest would overwrite any change. Change it at the source.")
+    return None
+
+
 def get_editable(ctx: Context, work_id: int, if_match: str | None = None) -> Work:
-    """A work this principal may change: 401/403/404, and 412 when ``If-Match`` is stale."""
+    """A work this principal may change: 401/403/404, 409 for a harvested work, and 412 when
+    ``If-Match`` is stale."""
     ctx.principal.require_user()
     work = repository.get(ctx.session, work_id, for_update=True)
     if work is None or not visibility.can_read(ctx.principal, work):
         raise NotFound(f"No work {work_id}.")
     ctx.principal.require_centre(work.centre_id)
+    if (reason := read_only_reason(work)) is not None:
+        raise Conflict(reason)
     if if_match is not None and if_match.strip() != "*":
         tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
         if etag(work) not in tags:
@@ -145,14 +163,15 @@ def get_editable(ctx: Context, work_id: int, if_match: str | None = None) -> Wor
 _RESTAMP = "repo.works.restamp"
 
 
-def _apply(ctx: Context, work: Work, data: WorkIn) -> None:
-    centre = repository.centre_by_slug(ctx.session, data.centre)
+def _apply(ctx: Context, work: Work, data: WorkIn, lookups: _Lookups | None = None) -> None:
+    lookups = lookups or _Lookups(ctx.session)
+    centre = lookups.centre(data.centre)
     if centre is None:
         raise Unprocessable("Unknown member centre.", errors=[FieldError("centre", f"no centre '{data.centre}'")])
     ctx.principal.require_centre(centre.id)
     collections, errors = [], []
     for i, slug in enumerate(dict.fromkeys(data.collections)):
-        collection = repository.collection_by_slug(ctx.session, slug)
+        collection = lookups.collection(slug)
         if collection is None:
             errors.append(FieldError(f"collections[{i}]", f"no collection '{slug}'"))
         collections.append(collection)
@@ -167,6 +186,25 @@ def _apply(ctx: Context, work: Work, data: WorkIn) -> None:
     work.publication_year = data.metadata.publication_year
 
 
+class _Lookups:
+    """Centres and collections by slug, each looked up once (a batch of works shares them)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.centres: dict[str, MemberCentre | None] = {}
+        self.collections: dict[str, Collection | None] = {}
+
+    def centre(self, slug: str) -> MemberCentre | None:
+        if slug not in self.centres:
+            self.centres[slug] = repository.centre_by_slug(self.session, slug)
+        return self.centres[slug]
+
+    def collection(self, slug: str) -> Collection | None:
+        if slug not in self.collections:
+            self.collections[slug] = repository.collection_by_slug(self.session, slug)
+        return self.collections[slug]
+
+
 def _require_publishable(data: WorkIn) -> None:
     missing = missing_for_publication(data)
     if missing:
@@ -177,6 +215,11 @@ def _require_publishable(data: WorkIn) -> None:
 
 def _disseminated(ctx: Context, work: Work) -> None:
     """What harvesters receive changed now: bump the datestamp, re-arm a pending embargo lift."""
+    _stamp(ctx, work)
+    _restamp_after_commit(ctx, work.id)
+
+
+def _stamp(ctx: Context, work: Work) -> None:
     now = ctx.now
     work.datestamp = max(now, work.datestamp) if work.datestamp else now
     work.embargo_pending = bool(
@@ -185,7 +228,6 @@ def _disseminated(ctx: Context, work: Work) -> None:
         and work.embargo_end is not None
         and visibility.embargo_lifts_at(work.embargo_end) > now
     )
-    _restamp_after_commit(ctx, work.id)
 
 
 def _restamp_after_commit(ctx: Context, work_id: int) -> None:
@@ -290,16 +332,19 @@ def publish(ctx: Context, work_id: int, if_match: str | None) -> Work:
 
 
 def withdraw(ctx: Context, work_id: int, data: WithdrawIn, if_match: str | None) -> Work:
-    work = get_editable(ctx, work_id, if_match)
+    return _withdraw(ctx, get_editable(ctx, work_id, if_match), data.reason)
+
+
+def _withdraw(ctx: Context, work: Work, reason: str) -> Work:
     if work.status != Status.published:
         raise Conflict(f"Only published works can be withdrawn; this work is {work.status}.")
     work.status = Status.withdrawn
     work.withdrawn_at = ctx.now
-    work.withdrawal_reason = data.reason
+    work.withdrawal_reason = reason
     _disseminated(ctx, work)
     _record(ctx, work, "withdraw", [
         {"field": "status", "old": Status.published, "new": Status.withdrawn},
-        {"field": "withdrawal_reason", "old": None, "new": data.reason},
+        {"field": "withdrawal_reason", "old": None, "new": reason},
     ])
     return work
 
@@ -318,6 +363,77 @@ def touch(ctx: Context, work: Work, action: str, changes: list[dict[str, Any]]) 
     if work.status == Status.published:
         _disseminated(ctx, work)
     _record(ctx, work, action, changes)
+
+
+# -- ingest: works whose records arrive from elsewhere (harvests, imports) ---------------------------
+#
+# repo.ingest maps, validates and matches incoming records, then changes works only through these
+# functions: the same rules as a deposit (publishing requirements, a revision per change, the
+# datestamp, the search outbox, the browse counts), shaped for batches (one flush for a page of
+# records, centres and collections looked up once). They skip get_editable on purpose: a record's
+# own feed is the one writer allowed to change a read-only (harvested) work.
+
+
+def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]]) -> list[Work]:
+    """Create published works, one per ``(record, origin)``, in one flush: what create + publish
+    do for a deposit, with one revision each (action ``create``, the publication included).
+    ``Unprocessable`` (and nothing written) when a record lacks what publishing requires: callers
+    check each record first with :func:`~repo.works.schemas.missing_for_publication`."""
+    ctx.principal.require_user()
+    lookups = _Lookups(ctx.session)
+    works: list[Work] = []
+    for data, origin in items:
+        _require_publishable(data)
+        work = Work(status=Status.published, version=1, created_at=ctx.now, updated_at=ctx.now,
+                    published_at=ctx.now, embargo_pending=False, origin=origin)
+        _apply(ctx, work, data, lookups)
+        _stamp(ctx, work)
+        works.append(work)
+    ctx.session.add_all(works)
+    ctx.session.flush()
+    for work in works:
+        _restamp_after_commit(ctx, work.id)
+        _record(ctx, work, "create", [{"field": "status", "old": None, "new": Status.published},
+                                      *diff({}, deposit_record(work))])
+    return works
+
+
+def ingest_update(ctx: Context, work: Work, data: WorkIn, origin: dict[str, Any],
+                  lookups: _Lookups | None = None) -> bool:
+    """Replace a work with its source's new version: the rules of :func:`replace` (publishable,
+    a revision of the changed fields, datestamp, outbox). ``origin`` replaces the work's own only
+    with a change of the record (a new source datestamp alone is no new version); returns whether
+    the work changed."""
+    if work.status == Status.withdrawn:
+        raise Conflict("A withdrawn work cannot be edited.")
+    before = deposit_record(work)
+    if work.status == Status.published:
+        _require_publishable(data)
+    _apply(ctx, work, data, lookups)
+    changes = diff(before, deposit_record(work))
+    unmapped_before, unmapped_after = (work.origin or {}).get("unmapped"), origin.get("unmapped")
+    if unmapped_before != unmapped_after:
+        changes.append({"field": "origin.unmapped", "old": unmapped_before, "new": unmapped_after})
+    if not changes:
+        return False
+    work.origin = origin
+    if work.status == Status.published:
+        _disseminated(ctx, work)
+    _record(ctx, work, "update", changes)
+    return True
+
+
+def ingest_withdraw(ctx: Context, work: Work, reason: str) -> Work:
+    """Withdraw a work because its source deleted the record (a tombstone, as :func:`withdraw`)."""
+    return _withdraw(ctx, work, reason)
+
+
+def ingest_detach(ctx: Context, work: Work) -> None:
+    """The work's source is no longer harvested: the work stays, with its provenance, and the
+    deposit API may change it from now on (a revision says when)."""
+    origin = {**(work.origin or {}), "detached": ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    work.origin = origin
+    _record(ctx, work, "detach", [{"field": "origin.detached", "old": None, "new": origin["detached"]}])
 
 
 def lift_embargoes(session: Any, now: datetime) -> int:

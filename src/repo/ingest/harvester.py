@@ -1,0 +1,484 @@
+"""A harvest run: how records *arrive* from an OAI-PMH source (the rest is :mod:`repo.ingest.pipeline`).
+
+* **Range.** A run covers ``[from, until]`` in the source's own time and granularity: ``until`` is
+  the source's clock when the run began (its Identify ``responseDate``), ``from`` the start of the
+  last successful run minus a safety overlap (``REPO_HARVEST_OVERLAP_SECONDS``) — or nothing for a
+  full run. Records that change during a run fall in the next run's range.
+* **Windows.** The range is asked for ``REPO_HARVEST_WINDOW_DAYS`` at a time (the first window
+  open at the bottom, so a wrong ``earliestDatestamp`` hides nothing), contiguous at the source's
+  granularity. A resumption token that is bad or expired restarts its window, not the source.
+* **Position in SQL.** Each page's records and the token of the next page are committed together,
+  so a run that crashes (or is killed) resumes from the last token, or from the start of its
+  window when the token is gone: no gap, and no duplicate (records are matched by OAI identifier).
+* **Misbehaving sources.** 503/Retry-After and transport errors are retried by the client with
+  back-off; a token that comes back (a loop) or a list that never ends (empty pages with tokens)
+  stops the run with the reason; a run has a time, record and byte budget and stops (resumable)
+  when it is used up; a malformed page is asked again once, then stops the run; a bad record
+  (no identifier, invalid datestamp, entities, too large, unmappable) fails alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx2
+import sqlalchemy as sa
+from lxml import etree
+from oaipmh_scythe import exceptions as oai_errors
+from oaipmh_scythe.iterator import OAIResponseIterator
+
+from repo.clock import Clock
+from repo.config import Settings
+from repo.context import Context
+from repo.db import Database
+from repo.deposit.auth import Principal, TokenRole
+from repo.ingest import pipeline
+from repo.ingest.client import OAI, Budget, BudgetExceeded, HarvestClient, ResponseTooLarge, resumption_token, text
+from repo.ingest.mapping import MAPPERS, MappingError
+from repo.ingest.models import COUNTERS, HarvestRun, HarvestSource, IngestProblem, IngestRecord
+
+log = logging.getLogger("repo.ingest")
+
+DAY = "YYYY-MM-DD"
+SECONDS = "YYYY-MM-DDThh:mm:ssZ"
+MAX_PROBLEMS_PER_RUN = 2000  # the counters stay exact; the list of reasons is bounded
+MAX_WINDOW_RESTARTS = 5
+MAX_EMPTY_PAGES = 10
+LEASE = timedelta(minutes=15)  # another host's run without a heartbeat for this long is taken over
+
+
+class HarvestError(Exception):
+    """The run cannot go on (the reason is recorded; the run is resumable)."""
+
+
+class Busy(Exception):
+    """Another live process is running this source's harvest."""
+
+
+# -- time at the source's granularity --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Granularity:
+    value: str
+
+    @property
+    def step(self) -> timedelta:
+        return timedelta(days=1) if self.value == DAY else timedelta(seconds=1)
+
+    def floor(self, when: datetime) -> datetime:
+        when = when.astimezone(UTC).replace(microsecond=0)
+        return when.replace(hour=0, minute=0, second=0) if self.value == DAY else when
+
+    def format(self, when: datetime) -> str:
+        """A ``from``/``until`` argument (§3.3.1: the repository's granularity, never finer)."""
+        return when.strftime("%Y-%m-%d") if self.value == DAY else when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_datestamp(value: str | None) -> datetime | None:
+    """A UTC datestamp in either legitimate form (§3.3), else ``None``."""
+    if not value:
+        return None
+    value = value.strip()
+    for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+# -- Identify ---------------------------------------------------------------------------------------
+
+@dataclass
+class Identity:
+    """What a source says about itself (§4.2) and its clock (the responseDate)."""
+
+    repository_name: str
+    base_url: str | None
+    protocol_version: str | None
+    granularity: str
+    deleted_record: str
+    earliest_datestamp: datetime | None
+    response_date: datetime | None
+    admin_emails: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def identify(client: HarvestClient) -> Identity:
+    root = client.harvest({"verb": "Identify"}).xml
+    element = root.find(OAI + "Identify")
+    if root.tag != OAI + "OAI-PMH" or element is None:
+        raise HarvestError("the answer to Identify is not an OAI-PMH Identify response")
+    granularity = text(element, "granularity") or DAY
+    return Identity(
+        repository_name=(text(element, "repositoryName") or "")[:500],
+        base_url=text(element, "baseURL"),
+        protocol_version=text(element, "protocolVersion"),
+        granularity=SECONDS if granularity == SECONDS else DAY,  # anything else: the least it must support
+        deleted_record=text(element, "deletedRecord") or "no",
+        earliest_datestamp=parse_datestamp(text(element, "earliestDatestamp")),
+        response_date=parse_datestamp(text(root, "responseDate")),
+        admin_emails=[e.text.strip() for e in element.findall(OAI + "adminEmail") if e.text],
+    )
+
+
+def metadata_formats(client: HarvestClient) -> dict[str, str]:
+    """prefix → namespace of every format the source offers (§4.4)."""
+    formats = {}
+    for response in client.iterator(client, {"verb": "ListMetadataFormats"}):
+        for element in response.xml.iter(OAI + "metadataFormat"):
+            prefix, namespace = text(element, "metadataPrefix"), text(element, "metadataNamespace")
+            if prefix and namespace:
+                formats[prefix] = namespace
+    return formats
+
+
+# -- one record ---------------------------------------------------------------------------------------
+
+def incoming(record: etree._Element, source: HarvestSource, harvested_at: datetime, settings: Settings,
+             check_size: bool) -> pipeline.Incoming:
+    """A ``<record>`` as the pipeline's :class:`~repo.ingest.pipeline.Incoming`."""
+    header = record.find(OAI + "header")
+    identifier = text(header, "identifier") if header is not None else None
+    if not identifier:
+        return pipeline.Incoming(f"(record without identifier: line {record.sourceline})",
+                                 error="the record has no header identifier")
+    identifier = identifier[:1000]
+    raw_datestamp = text(header, "datestamp")  # type: ignore[arg-type]
+    datestamp = parse_datestamp(raw_datestamp)
+    if datestamp is None:
+        return pipeline.Incoming(identifier, error=f"invalid datestamp {str(raw_datestamp)[:40]!r} "
+                                 "(OAI-PMH §3.3: YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)")
+    if header.get("status") == "deleted":  # type: ignore[union-attr]
+        return pipeline.Incoming(identifier, deleted=True, datestamp=datestamp)
+    origin = {"kind": "oai", "source_id": source.id, "base_url": source.base_url, "identifier": identifier,
+              "datestamp": raw_datestamp, "metadata_prefix": source.metadata_prefix,
+              "metadata_namespace": source.metadata_namespace,
+              "harvested_at": harvested_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    item = pipeline.Incoming(identifier, datestamp=datestamp, origin=origin)
+    metadata = record.find(OAI + "metadata")
+    payload = next((child for child in metadata if isinstance(child.tag, str)), None) if metadata is not None else None
+    if payload is None:
+        item.error = "the record has no metadata (and is not marked deleted)"
+        return item
+    if check_size and len(etree.tostring(payload)) > settings.harvest_max_record_bytes:
+        item.error = f"the record is larger than {settings.harvest_max_record_bytes:,} bytes"
+        return item
+    if next(payload.iter(etree.Entity), None) is not None:
+        item.error = "the record holds entity references (entities are never resolved)"
+        return item
+    namespace = etree.QName(payload).namespace or ""
+    mapper = MAPPERS.get(namespace)
+    if mapper is None or namespace != source.metadata_namespace:
+        item.error = f"no mapping for metadata in namespace {namespace!r}"
+        return item
+    try:
+        item.draft = mapper(payload)
+    except (MappingError, ValueError) as exc:
+        item.error = f"cannot map the record: {exc}"[:4000]
+    return item
+
+
+# -- the run ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Harvest:
+    """One invocation of a source's harvest (``repo harvest run``, the scheduler)."""
+
+    db: Database
+    settings: Settings
+    clock: Clock
+    source_id: int
+    full: bool = False
+    should_stop: Callable[[], bool] = lambda: False
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+    def run(self) -> int:
+        """Harvest until the range is done, the budget is used or the source fails; returns the run id."""
+        budget = Budget.of(self.settings)
+        with self.db.session() as session:
+            source = session.get(HarvestSource, self.source_id)
+            if source is None:
+                raise HarvestError(f"no harvest source {self.source_id}")
+            client = HarvestClient(source.base_url, self.settings, budget)
+        try:
+            try:
+                identity = identify(client)
+            except Exception as exc:
+                run_id = self._claim(None)
+                self._stop(run_id, "failed", f"Identify failed: {describe(exc)}")
+                return run_id
+            run_id = self._claim(identity)
+            try:
+                self._windows(run_id, client, budget)
+            except BudgetExceeded as exc:
+                self._stop(run_id, "stopped", str(exc))
+            except (HarvestError, ResponseTooLarge) as exc:
+                self._stop(run_id, "failed", str(exc))
+            except Exception as exc:  # transport and protocol errors after the client's retries
+                log.warning("harvest of source %s failed", self.source_id, exc_info=True)
+                self._stop(run_id, "failed", describe(exc))
+            return run_id
+        finally:
+            client.close()
+
+    # -- claiming a run (new, or resuming the open one) ----------------------------------------------
+
+    def _claim(self, identity: Identity | None) -> int:
+        now = self.clock.now()
+        with self.db.session() as session:
+            source = session.scalars(sa.select(HarvestSource).where(HarvestSource.id == self.source_id)
+                                     .with_for_update(of=HarvestSource)).one()
+            if identity is not None:
+                source.repository_name = identity.repository_name or source.repository_name
+                source.granularity = identity.granularity
+                source.deleted_record = identity.deleted_record
+                source.earliest_datestamp = identity.earliest_datestamp
+            open_run = session.scalars(sa.select(HarvestRun).where(
+                HarvestRun.source_id == source.id, HarvestRun.status.in_(("running", "failed", "stopped")))
+                .order_by(HarvestRun.id.desc()).limit(1)).first()
+            if open_run is not None and open_run.status == "running" and _alive(open_run, self.owner, now):
+                raise Busy(f"run {open_run.id} of source {source.id} is in progress ({open_run.owner})")
+            if open_run is not None and self.full and not open_run.full:
+                open_run.status, open_run.finished_at = "abandoned", now
+                open_run.last_error = "abandoned for a full harvest"
+                open_run = None
+            if open_run is not None:
+                if open_run.status == "running":
+                    open_run.last_error = f"interrupted ({open_run.owner} is gone); resumed"
+                open_run.status, open_run.owner, open_run.heartbeat_at = "running", self.owner, now
+                open_run.attempts += 1
+                run = open_run
+            else:
+                granularity = Granularity(source.granularity)
+                source_now = (identity.response_date if identity and identity.response_date else now)
+                lower = None
+                if not self.full and source.harvested_through is not None:
+                    lower = granularity.floor(source.harvested_through
+                                              - timedelta(seconds=self.settings.harvest_overlap_seconds))
+                upper = granularity.floor(source_now)
+                run = HarvestRun(source_id=source.id, full=self.full or lower is None, status="running",
+                                 started_at=now, heartbeat_at=now, owner=self.owner, attempts=1,
+                                 range_from=lower, range_until=upper, source_time=source_now, pages=0, bytes=0,
+                                 window_restarts=0, **{c: 0 for c in COUNTERS})
+                run.window_from, run.window_until = self._first_window(source, granularity, lower, upper)
+                session.add(run)
+            session.flush()
+            source.last_run_id = run.id
+            return run.id
+
+    def _first_window(self, source: HarvestSource, granularity: Granularity, lower: datetime | None,
+                      upper: datetime) -> tuple[datetime | None, datetime]:
+        span = timedelta(days=self.settings.harvest_window_days)
+        start = lower or (granularity.floor(source.earliest_datestamp) if source.earliest_datestamp else None)
+        if start is None or start + span >= upper:
+            return lower, upper
+        return lower, start + span - granularity.step
+
+    # -- the windows and their pages --------------------------------------------------------------------
+
+    def _windows(self, run_id: int, client: HarvestClient, budget: Budget) -> None:
+        records_budget = self.settings.harvest_max_records
+        read = 0
+        retried: tuple[Any, ...] | None = None  # the position of a malformed page asked again
+        while True:
+            with self.db.session() as session:
+                run = session.get(HarvestRun, run_id)
+                assert run is not None
+                source = run.source
+                if run.status != "running":
+                    return
+                window = (run.window_from, run.window_until)
+                token = run.token
+                granularity = Granularity(source.granularity)
+                prefix, set_spec = source.metadata_prefix, source.set_spec
+            if token:
+                query = {"verb": "ListRecords", "resumptionToken": token}
+            else:
+                query = {"verb": "ListRecords", "metadataPrefix": prefix}
+                if window[0] is not None:
+                    query["from"] = granularity.format(window[0])
+                if window[1] is not None:
+                    query["until"] = granularity.format(window[1])
+                if set_spec:
+                    query["set"] = set_spec
+            seen_tokens: set[str] = {token} if token else set()
+            empty = 0
+            try:
+                pages = OAIResponseIterator(client, query)
+                for response in pages:
+                    root = response.xml
+                    records = root.findall(f"{OAI}ListRecords/{OAI}record")
+                    element = resumption_token(root)
+                    next_token = (element.text or "").strip() if element is not None else ""
+                    self._page(run_id, records, next_token or None, len(response.http_response.content), budget)
+                    # the page's records are good; a token that comes back, or pages that never end, are not
+                    if next_token and next_token in seen_tokens:
+                        raise HarvestError(f"resumption token loop: the source sent token {next_token[:80]!r} "
+                                           "again (OAI-PMH §3.5)")
+                    empty = empty + 1 if not records else 0
+                    if empty > MAX_EMPTY_PAGES and next_token:
+                        raise HarvestError(f"endless resumption tokens: {empty} pages in a row without records")
+                    seen_tokens.add(next_token)
+                    read += len(records)
+                    if read >= records_budget:
+                        raise BudgetExceeded(f"the run's budget of {records_budget:,} records is used up")
+                    if self.should_stop():
+                        raise BudgetExceeded("stopped by the server's shutdown")
+                    budget.check_time()
+            except oai_errors.NoRecordsMatch:
+                self._advance(run_id, empty_window=True)
+            except oai_errors.BadResumptionToken as exc:
+                self._restart_window(run_id, exc)
+                continue
+            except etree.XMLSyntaxError as exc:
+                with self.db.session() as session:
+                    run = session.get(HarvestRun, run_id)
+                    position = (run.window_from, run.window_until, run.token) if run else None
+                if position == retried:
+                    raise HarvestError(f"malformed XML from the source (asked twice): {exc}") from None
+                retried = position  # a truncated answer happens: ask for the same page once more
+                continue
+            with self.db.session() as session:
+                run = session.get(HarvestRun, run_id)
+                if run is None or run.status != "running":
+                    return
+
+    def _page(self, run_id: int, records: list[etree._Element], next_token: str | None, size: int,
+              budget: Budget) -> None:
+        """Apply one page and move the position past it, in one transaction."""
+        with self.db.session() as session:
+            run = session.get(HarvestRun, run_id)
+            assert run is not None
+            source = run.source
+            now = self.clock.now()
+            check_size = size > self.settings.harvest_max_record_bytes
+            items = [incoming(r, source, now, self.settings, check_size) for r in records]
+            feed = pipeline.Feed(source.feed, source.centre.slug,
+                                 (source.collection.slug,) if source.collection else ())
+            ctx = Context(session, Principal(token_id=0, name=f"harvest:{source.id}", role=TokenRole.admin),
+                          now, self.settings, self.clock)
+            outcome = pipeline.ingest(ctx, feed, items, run_id=run_id)
+            for name, count in outcome.counts.items():
+                setattr(run, name, getattr(run, name) + count)
+            _problems(session, run, source.feed, outcome.problems, now)
+            run.pages += 1
+            run.bytes += size
+            run.heartbeat_at = now
+            if next_token:
+                run.token = next_token
+            else:
+                self._next_window(session, run, now)
+
+    def _advance(self, run_id: int, *, empty_window: bool) -> None:
+        with self.db.session() as session:
+            run = session.get(HarvestRun, run_id)
+            assert run is not None
+            self._next_window(session, run, self.clock.now())
+
+    def _next_window(self, session: Any, run: HarvestRun, now: datetime) -> None:
+        """The window is done: go to the next one, or finish the run."""
+        run.token = None
+        upper = run.range_until
+        if run.window_until is None or upper is None or run.window_until >= upper:
+            _finish(session, run, now, self.settings)
+            return
+        granularity = Granularity(run.source.granularity)
+        start = run.window_until + granularity.step
+        end = min(start + timedelta(days=self.settings.harvest_window_days) - granularity.step, upper)
+        run.window_from, run.window_until = start, end
+
+    def _restart_window(self, run_id: int, exc: Exception) -> None:
+        with self.db.session() as session:
+            run = session.get(HarvestRun, run_id)
+            assert run is not None
+            run.window_restarts += 1
+            run.token = None
+            run.last_error = f"bad resumption token ({exc or 'expired'}): window restarted"
+            if run.window_restarts > MAX_WINDOW_RESTARTS:
+                raise HarvestError(f"the source refused its own resumption tokens {run.window_restarts} times")
+
+    def _stop(self, run_id: int, status: str, reason: str) -> None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            run = session.get(HarvestRun, run_id)
+            if run is None:
+                return
+            if run.status == "running":
+                run.status = status
+                run.finished_at = now
+            run.last_error = reason[:4000]
+            source = run.source
+            source.last_error = reason[:4000]
+            # a scheduled source is tried again within the hour; one run on request is not
+            source.next_due_at = now + timedelta(seconds=min(source.every_seconds, 3600)) if source.every_seconds else None
+
+
+def _finish(session: Any, run: HarvestRun, now: datetime, settings: Settings) -> None:
+    source = run.source
+    if run.full:
+        _report_missing(session, run, now)
+    run.status, run.finished_at, run.token = "succeeded", now, None
+    source.harvested_through = run.source_time
+    source.last_error = None
+    source.next_due_at = now + timedelta(seconds=source.every_seconds) if source.every_seconds else None
+
+
+def _report_missing(session: Any, run: HarvestRun, now: datetime) -> None:
+    """After a full run: records harvested before that the source no longer lists, without a
+    deletion, are reported (not withdrawn: a source may drop a record from a set, or lose it)."""
+    source = run.source
+    gone = session.execute(sa.select(IngestRecord.external_id, IngestRecord.work_id).where(
+        IngestRecord.feed == source.feed, IngestRecord.deleted.is_(False),
+        sa.or_(IngestRecord.last_run_id.is_(None), IngestRecord.last_run_id != run.id))).all()
+    run.missing += len(gone)
+    _problems(session, run, source.feed, [
+        pipeline.Problem(external_id, "missing", "no longer listed by the source, and not marked deleted: "
+                         "reported, not withdrawn", work_id) for external_id, work_id in gone], now)
+
+
+def _problems(session: Any, run: HarvestRun, feed: str, problems: list[pipeline.Problem], now: datetime) -> None:
+    if not problems:
+        return
+    stored = session.scalar(sa.select(sa.func.count()).select_from(IngestProblem)
+                            .where(IngestProblem.run_id == run.id)) or 0
+    room = max(0, MAX_PROBLEMS_PER_RUN - stored)
+    if room:
+        session.execute(sa.insert(IngestProblem), [
+            {"run_id": run.id, "feed": feed, "external_id": p.external_id, "kind": p.kind, "reason": p.reason,
+             "work_id": p.work_id, "at": now} for p in problems[:room]])
+
+
+def _alive(run: HarvestRun, owner: str, now: datetime) -> bool:
+    """Whether the process that holds a running run may still be running it."""
+    host, _, pid = run.owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            return True  # another thread of this process
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return now - run.heartbeat_at < LEASE
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line reason for an exception from the client (for the run's and the source's last error)."""
+    if isinstance(exc, httpx2.HTTPStatusError):
+        return f"HTTP {exc.response.status_code} from {exc.request.url} (after retries)"
+    if isinstance(exc, httpx2.TransportError):
+        return f"{exc.__class__.__name__} talking to the source (after retries): {exc}"[:1000]
+    if isinstance(exc, oai_errors.OAIPMHException):
+        return f"OAI-PMH error {exc.__class__.__name__}: {exc}"[:1000]
+    if isinstance(exc, etree.XMLSyntaxError):
+        return f"malformed XML from the source: {exc}"[:1000]
+    return f"{exc.__class__.__name__}: {exc}"[:1000]

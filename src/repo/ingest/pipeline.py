@@ -1,0 +1,361 @@
+"""The one ingest path (DESIGN.md §9): map → validate → match → upsert, whatever the channel.
+
+A channel (an OAI-PMH harvest run; file imports later) turns what arrives into :class:`Incoming`
+records — an external id, deleted or not, the mapped :class:`~repo.ingest.mapping.common.Draft`
+or the reason it could not be mapped, and the provenance (``origin``) — and hands them here in
+batches, within its own unit of work. Here, for each batch:
+
+1. **validate** with the deposit rules — the API's own pydantic model (:class:`WorkIn`) and
+   :func:`missing_for_publication`. A value the model refuses (an ISBN with a bad check digit, a
+   date that does not exist) is taken out and kept in the unmapped values with the model's
+   message; a record that still lacks what publishing requires fails, with the reasons;
+2. **match**: the feed's own earlier record of the same external id is the work to update;
+   otherwise a live work with the same DOI, handle or ISBN (a deposit, or another source's work)
+   is a duplicate: the record is *linked* to it and reported, never made a second work;
+3. **upsert** through :mod:`repo.works.service` (revisions, datestamps, search outbox, browse
+   counts — never plain SQL): new records become published works of the feed's centre, changed
+   records update theirs (unchanged ones, by digest, are left alone), deleted records withdraw
+   theirs (reason "deleted at source").
+
+A batch is applied in one savepoint; if anything in it fails, it is applied again record by record,
+each in its own savepoint, so one failing record fails alone and never stops the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from repo.context import Context
+from repo.errors import ProblemError
+from repo.ingest import matching
+from repo.ingest.mapping.common import MAX_UNMAPPED, MAX_VALUE, Draft
+from repo.ingest.models import IngestRecord
+from repo.works import service as works
+from repo.works.models import Work
+from repo.works.schemas import WorkIn, missing_for_publication
+from repo.works.vocabularies import Status
+
+DELETED_AT_SOURCE = "deleted at source"
+
+
+@dataclass
+class Incoming:
+    """One record as a channel received it."""
+
+    external_id: str
+    deleted: bool = False
+    datestamp: datetime | None = None  # the source's
+    draft: Draft | None = None
+    error: str | None = None  # why it could not be read or mapped
+    origin: dict[str, Any] = field(default_factory=dict)  # provenance, stored on the work
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Where a batch comes from and where its works go."""
+
+    key: str  # IngestRecord.feed, e.g. "oai:3"
+    centre: str  # slug of the centre the works belong to
+    collections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    external_id: str
+    kind: str  # failed | skipped | duplicate
+    reason: str
+    work_id: int | None = None
+
+
+@dataclass
+class Outcome:
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, other: Outcome) -> None:
+        self.counts.update(other.counts)
+        self.problems.extend(other.problems)
+
+
+@dataclass
+class _Prepared:
+    incoming: Incoming
+    data: WorkIn | None = None
+    origin: dict[str, Any] = field(default_factory=dict)
+    digest: str | None = None
+    error: str | None = None
+
+
+# -- 1. validate -------------------------------------------------------------------------------------
+
+def validate(record: dict[str, Any]) -> tuple[WorkIn | None, list[dict[str, str]], str | None]:
+    """``(WorkIn, values taken out, None)``, or ``(None, …, reason)`` when the record cannot be a
+    published work. Values the model refuses are removed one by one (a list item, or a field) and
+    returned with the model's message, as long as what remains still validates."""
+    removed: list[dict[str, str]] = []
+    for _ in range(25):
+        try:
+            data = WorkIn.model_validate(record)
+        except ValidationError as exc:
+            paths = {_removable(e["loc"]): e["msg"].removeprefix("Value error, ") for e in exc.errors()}
+            if () in paths or ("metadata",) in paths:
+                return None, removed, "; ".join(sorted(set(paths.values())))
+            for path in sorted(paths, key=_order, reverse=True):
+                value = _pop(record, path)
+                removed.append({"field": _label(path), "value": _text(value), "reason": paths[path]})
+            continue
+        missing = missing_for_publication(data)
+        if missing:
+            return None, removed, "; ".join(f"{f}: {m}" for f, m in missing)
+        return data, removed, None
+    return None, removed, "too many invalid values"
+
+
+def _removable(loc: Sequence[Any]) -> tuple[Any, ...]:
+    """The part of the record to take out for an error at ``loc``: the list item it is in, or the field."""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            return tuple(loc[: i + 1])
+    return tuple(loc)
+
+
+def _order(path: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple((0, p) if isinstance(p, int) else (1, str(p)) for p in path)
+
+
+def _pop(record: Any, path: tuple[Any, ...]) -> Any:
+    target = record
+    for part in path[:-1]:
+        target = target[part]
+    return target.pop(path[-1])
+
+
+def _label(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text[:MAX_VALUE]
+
+
+def prepare(item: Incoming, feed: Feed) -> _Prepared:
+    prepared = _Prepared(item)
+    if item.deleted:
+        return prepared
+    if item.error is not None or item.draft is None:
+        prepared.error = item.error or "no metadata"
+        return prepared
+    record = item.draft.record()
+    record["centre"] = feed.centre
+    record["collections"] = list(feed.collections)
+    data, removed, error = validate(record)
+    unmapped = (item.draft.unmapped_values + removed)[:MAX_UNMAPPED]
+    if data is None:
+        prepared.error = error
+        return prepared
+    prepared.data = data
+    prepared.origin = {**item.origin, "unmapped": unmapped} if unmapped else dict(item.origin)
+    canonical = {"record": data.model_dump(mode="json", exclude_none=True), "unmapped": unmapped}
+    prepared.digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return prepared
+
+
+# -- 2 and 3. match and upsert -----------------------------------------------------------------------
+
+@dataclass
+class _Plan:
+    creates: list[_Prepared] = field(default_factory=list)
+    links: list[tuple[_Prepared, int | _Prepared, str]] = field(default_factory=list)  # → work id or a create
+    updates: list[tuple[_Prepared, IngestRecord]] = field(default_factory=list)
+    withdrawals: list[tuple[_Prepared, IngestRecord]] = field(default_factory=list)
+    touches: list[tuple[_Prepared, IngestRecord]] = field(default_factory=list)  # seen, nothing to change
+
+
+def ingest(ctx: Context, feed: Feed, items: Sequence[Incoming], *, run_id: int | None = None) -> Outcome:
+    """Apply a batch of incoming records (in the caller's unit of work; flushed, not committed)."""
+    outcome = Outcome()
+    outcome.counts["seen"] += len(items)
+    latest: dict[str, _Prepared] = {}
+    for item in items:  # the same record twice in a batch: its last version counts
+        if item.external_id in latest:
+            outcome.counts["unchanged"] += 1
+        latest[item.external_id] = prepare(item, feed)
+    prepared = list(latest.values())
+    for p in prepared:
+        if p.error is not None:
+            outcome.counts["failed"] += 1
+            outcome.problems.append(Problem(p.incoming.external_id, "failed", p.error[:4000]))
+    prepared = [p for p in prepared if p.error is None]
+    existing = {r.external_id: r for r in ctx.session.scalars(sa.select(IngestRecord).where(
+        IngestRecord.feed == feed.key, IngestRecord.external_id.in_([p.incoming.external_id for p in prepared])))}
+    plan = _plan(ctx, prepared, existing, outcome)
+    attempt = _copy(outcome)
+    try:
+        with ctx.session.begin_nested():
+            _apply(ctx, feed, plan, attempt, run_id)
+        return attempt
+    except Exception:
+        pass
+    attempt = _copy(outcome)  # nothing of the batch stayed: again, record by record
+    for single in _singles(plan):
+        part = Outcome()
+        try:
+            with ctx.session.begin_nested():
+                _apply(ctx, feed, single, part, run_id)
+        except Exception as exc:  # this record alone fails
+            attempt.counts["failed"] += 1
+            attempt.problems.append(Problem(_first(single).incoming.external_id, "failed", _reason(exc)))
+        else:
+            attempt.add(part)
+    return attempt
+
+
+def _copy(outcome: Outcome) -> Outcome:
+    return Outcome(Counter(outcome.counts), list(outcome.problems))
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ProblemError):
+        details = "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
+        return f"{exc.detail} {details}".strip()[:4000]
+    return f"{exc.__class__.__name__}: {exc}"[:4000]
+
+
+def _plan(ctx: Context, prepared: list[_Prepared], existing: dict[str, IngestRecord], outcome: Outcome) -> _Plan:
+    plan = _Plan()
+    new_keys = {p.incoming.external_id: matching.keys(p.data.metadata.model_dump(mode="json", exclude_none=True))
+                for p in prepared if p.data is not None and p.incoming.external_id not in existing}
+    found = matching.find(ctx.session, {k for keys in new_keys.values() for k in keys})
+    in_batch: dict[matching.Key, _Prepared] = {}
+    for p in prepared:
+        record = existing.get(p.incoming.external_id)
+        if p.incoming.deleted:
+            if record is None:
+                outcome.counts["skipped"] += 1
+                outcome.problems.append(Problem(p.incoming.external_id, "skipped", "deleted at the source before "
+                                                "it was ever harvested"))
+            elif record.role == "owner" and record.work_id is not None and not record.deleted:
+                plan.withdrawals.append((p, record))
+            else:
+                plan.touches.append((p, record))
+                outcome.counts["skipped"] += 1
+            continue
+        if record is not None and record.work_id is not None:
+            if record.role == "owner" and record.digest != p.digest:
+                plan.updates.append((p, record))
+            else:
+                plan.touches.append((p, record))
+                outcome.counts["unchanged"] += 1
+            continue
+        keys = sorted(new_keys.get(p.incoming.external_id, ()))
+        target: int | _Prepared | None = None
+        why = ""
+        for key in keys:
+            if key in found:
+                target, why = found[key], f"same {key[0]} {key[1]} as work {found[key]}"
+                break
+            if key in in_batch:
+                target, why = in_batch[key], f"same {key[0]} {key[1]} as {in_batch[key].incoming.external_id}"
+                break
+        if target is not None:
+            plan.links.append((p, target, why))
+        else:
+            plan.creates.append(p)
+            for key in keys:
+                in_batch.setdefault(key, p)
+    return plan
+
+
+def _apply(ctx: Context, feed: Feed, plan: _Plan, outcome: Outcome, run_id: int | None) -> None:
+    session, now = ctx.session, ctx.now
+    made: dict[int, Work] = {}
+    if plan.creates:
+        created = works.ingest_create(ctx, [(p.data, p.origin) for p in plan.creates])  # type: ignore[misc]
+        for p, work in zip(plan.creates, created):
+            made[id(p)] = work
+            session.add(_record(feed, p, work.id, "owner", now, run_id))
+        outcome.counts["created"] += len(created)
+    for p, target, why in plan.links:
+        work_id = made[id(target)].id if isinstance(target, _Prepared) else target
+        session.add(_record(feed, p, work_id, "duplicate", now, run_id))
+        outcome.counts["linked"] += 1
+        outcome.problems.append(Problem(p.incoming.external_id, "duplicate", f"linked, not duplicated: {why}", work_id))
+    ids = [r.work_id for _, r in plan.updates + plan.withdrawals]
+    loaded = {w.id: w for w in session.scalars(sa.select(Work).where(Work.id.in_(ids)))} if ids else {}
+    lookups = works._Lookups(session)
+    for p, record in plan.updates:
+        work = loaded[record.work_id]  # type: ignore[index]
+        if work.status == Status.withdrawn:
+            outcome.counts["skipped"] += 1
+            outcome.problems.append(Problem(p.incoming.external_id, "skipped", "the record is back at the source "
+                                            "after its deletion; its work stays withdrawn (a tombstone is kept)",
+                                            work.id))
+        elif works.ingest_update(ctx, work, p.data, p.origin, lookups):  # type: ignore[arg-type]
+            outcome.counts["updated"] += 1
+        else:
+            outcome.counts["unchanged"] += 1
+        _seen(record, p, now, run_id, deleted=False)
+        record.digest = p.digest
+    for p, record in plan.withdrawals:
+        work = loaded[record.work_id]  # type: ignore[index]
+        if work.status == Status.published:
+            works.ingest_withdraw(ctx, work, DELETED_AT_SOURCE)
+            outcome.counts["withdrawn"] += 1
+        else:
+            outcome.counts["skipped"] += 1
+        _seen(record, p, now, run_id, deleted=True)
+    for p, record in plan.touches:
+        _seen(record, p, now, run_id, deleted=p.incoming.deleted)
+    session.flush()
+
+
+def _record(feed: Feed, p: _Prepared, work_id: int, role: str, now: datetime, run_id: int | None) -> IngestRecord:
+    return IngestRecord(feed=feed.key, external_id=p.incoming.external_id, work_id=work_id, role=role,
+                        deleted=False, datestamp=p.incoming.datestamp, digest=p.digest, first_seen_at=now,
+                        last_seen_at=now, last_run_id=run_id)
+
+
+def _seen(record: IngestRecord, p: _Prepared, now: datetime, run_id: int | None, *, deleted: bool) -> None:
+    record.deleted = deleted
+    record.datestamp = p.incoming.datestamp or record.datestamp
+    record.last_seen_at = now
+    record.last_run_id = run_id
+
+
+def _singles(plan: _Plan) -> list[_Plan]:
+    """The plan as one plan per record (a link to a record created in the same batch goes with it)."""
+    singles: list[_Plan] = []
+    by_create: dict[int, _Plan] = {}
+    for p in plan.creates:
+        by_create[id(p)] = single = _Plan(creates=[p])
+        singles.append(single)
+    for link in plan.links:
+        if isinstance(link[1], _Prepared):
+            by_create[id(link[1])].links.append(link)
+        else:
+            singles.append(_Plan(links=[link]))
+    singles += [_Plan(updates=[u]) for u in plan.updates]
+    singles += [_Plan(withdrawals=[w]) for w in plan.withdrawals]
+    singles += [_Plan(touches=[t]) for t in plan.touches]
+    return singles
+
+
+def _first(plan: _Plan) -> _Prepared:
+    for group in (plan.creates, [link[0] for link in plan.links], [u[0] for u in plan.updates],
+                  [w[0] for w in plan.withdrawals], [t[0] for t in plan.touches]):
+        if group:
+            return group[0]
+    raise ValueError("empty plan")

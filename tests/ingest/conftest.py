@@ -1,109 +1,13 @@
-"""Fixtures of the ingest tests: a harvesting repository (the test database, on both databases),
-OAI-PMH sources started for the test (our fault-injecting provider, another instance of this
-repository, oai_repo from PyPI), and helpers to add and run sources through the real services."""
+"""Fixtures of the ingest tests; they live in ``ingest_support.py``."""
 
-from __future__ import annotations
-
-import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import pytest
-import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "oai"))
-
-from oai_harness import live_server, schemas  # noqa: E402,F401  (fixtures)
-from oai_source import Faults, Item, Source, serve  # noqa: E402
-
-from repo.centres.models import MemberCentre  # noqa: E402
-from repo.clock import Clock  # noqa: E402
-from repo.config import Settings  # noqa: E402
-from repo.context import Context  # noqa: E402
-from repo.db import Database  # noqa: E402
-from repo.deposit.auth import Principal, TokenRole  # noqa: E402
-from repo.ingest import service  # noqa: E402
-from repo.ingest.models import HarvestRun, IngestProblem  # noqa: E402
-from repo.works.models import Work  # noqa: E402
-
-ADMIN = Principal(token_id=0, name="ingest-tests", role=TokenRole.admin)
-
-
-@pytest.fixture
-def hsettings(settings: Settings) -> Settings:
-    """Settings of the harvesting repository: quick retries, no background scheduler."""
-    return settings.model_copy(update={
-        "harvest_backoff_seconds": 0.05, "harvest_retries": 3, "harvest_timeout_seconds": 5,
-        "harvest_scheduler_seconds": 0, "harvest_max_retry_after_seconds": 5})
-
-
-@dataclass
-class Harvester:
-    """The harvesting repository: its database, settings and clock, and the services to drive it."""
-
-    database: Database
-    settings: Settings
-    clock: Clock
-
-    def context(self, session: Any) -> Context:
-        return Context(session, ADMIN, self.clock.now(), self.settings, self.clock)
-
-    def add(self, url: str, **values: Any) -> int:
-        with self.database.session() as session:
-            source = service.add_source(self.context(session), service.validated_source(
-                {"url": url, "centre": "member", **values}))
-            return source.id
-
-    def run(self, source_id: int, *, full: bool = False, **overrides: Any) -> HarvestRun:
-        settings = self.settings.model_copy(update=overrides) if overrides else self.settings
-        run_id = service.run_source(self.database, settings, self.clock, source_id, full=full)
-        return self.get_run(run_id)
-
-    def get_run(self, run_id: int) -> HarvestRun:
-        with self.database.session() as session:
-            run = session.get(HarvestRun, run_id)
-            assert run is not None
-            session.expunge(run)
-            return run
-
-    def problems(self, run_id: int) -> list[tuple[str | None, str, str]]:
-        with self.database.session() as session:
-            return [(p.external_id, p.kind, p.reason) for p in session.scalars(
-                sa.select(IngestProblem).where(IngestProblem.run_id == run_id).order_by(IngestProblem.id))]
-
-    def works(self) -> dict[str, Work]:
-        """Harvested works by OAI identifier of their record."""
-        with self.database.session() as session:
-            found = session.scalars(sa.select(Work).where(Work.origin.is_not(None))).all()
-            for work in found:
-                session.expunge(work)
-        return {w.origin["identifier"]: w for w in found}  # type: ignore[index]
-
-
-@pytest.fixture
-def harvester(database: Database, hsettings: Settings, clock: Clock) -> Harvester:
-    with database.session() as session:
-        session.add(MemberCentre(slug="member", name="Centro Miembro", country="AR", created_at=clock.now(),
-                                 updated_at=clock.now()))
-    return Harvester(database, hsettings, Clock())
-
-
-@pytest.fixture
-def oai_source() -> Iterator[Callable[..., Source]]:
-    """Start a fault-injecting OAI-PMH provider: ``oai_source(items, page_size=…, faults=Faults(…))``."""
-    running: list[Iterator[Source]] = []
-
-    def start(items: list[Item], **options: Any) -> Source:
-        served = serve(Source(items, **options))
-        running.append(served)
-        return next(served)
-
-    yield start
-    for served in running:
-        served.close()
-
-
-__all__ = ["Faults", "Harvester", "Item"]
+from oai_repo_peer import oai_repo_server  # noqa: F401
+from ingest_support import (  # noqa: F401
+    harvester,
+    hsettings,
+    live_server,
+    oai_get,
+    oai_source,
+    peer,
+    schemas,
+    second_database_url,
+)

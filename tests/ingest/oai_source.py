@@ -57,6 +57,7 @@ class Faults:
     malformed_page: int | None = None  # the page whose XML is broken …
     malformed_times: int = 1_000_000  # … this many times
     slow_seconds: float = 0.0  # pause this long between chunks of every list answer
+    page_delay: float = 0.0  # think this long before each list answer
     error_status_for_oai_errors: int = 200  # send OAI errors with this HTTP status
 
 
@@ -69,6 +70,7 @@ class Source:
     faults: Faults = field(default_factory=Faults)
     requests: list[dict[str, str]] = field(default_factory=list)
     earliest: datetime | None = None
+    doctype: bytes = b""  # a DTD before the root element (entity tricks)
     url: str = ""
     _used_tokens: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -95,7 +97,7 @@ class Source:
 
     def envelope(self, args: dict[str, str], body: bytes) -> bytes:
         request = "".join(f' {k}="{v}"' for k, v in args.items() if k.isalpha())
-        return (b'<?xml version="1.0" encoding="UTF-8"?>\n<OAI-PMH xmlns="' + OAI.encode() + b'">'
+        return (b'<?xml version="1.0" encoding="UTF-8"?>\n' + self.doctype + b'<OAI-PMH xmlns="' + OAI.encode() + b'">'
                 + b"<responseDate>" + datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode() + b"</responseDate>"
                 + f"<request{request}>{self.url}</request>".encode() + body + b"</OAI-PMH>")
 
@@ -149,6 +151,7 @@ class Source:
 
     def list_records(self, args: dict[str, str]) -> tuple[int, dict[str, str], bytes | None, bool]:
         faults = self.faults
+        time.sleep(faults.page_delay)
         token = args.get("resumptionToken")
         if token is not None:
             try:
@@ -204,7 +207,15 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802
-        query = self.path.partition("?")[2]
+        path, _, query = self.path.partition("?")
+        if path != "/oai":  # anything else is a web page, not OAI-PMH
+            body = b"<html><body>Not found</body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         self._reply(dict(parse_qsl(query, keep_blank_values=True)))
 
     def do_POST(self) -> None:  # noqa: N802
@@ -212,7 +223,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True)))
 
     def _reply(self, args: dict[str, str]) -> None:
-        status, headers, body, slow = self.source.answer(args)
+        try:
+            self._send(*self.source.answer(args))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the harvester went away (killed, or out of time)
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes | None, slow: bool) -> None:
         if body is None:  # drop the connection without an answer
             self.close_connection = True
             self.connection.shutdown(2)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Harvester
+from ingest_support import Harvester
 from oai_source import Faults, Item, dc_item, http_date
 
 START = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)

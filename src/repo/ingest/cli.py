@@ -51,14 +51,13 @@ def list_() -> None:
     from repo.ingest import service
 
     with _context() as ctx:
-        table = Table("id", "status", "url", "set", "prefix", "centre", "every", "last run", "works", "last error")
         for source in service.list_sources(ctx):
             out = service.source_out(ctx, source)
             last = out.last_run
-            table.add_row(str(out.id), out.status, out.url, out.set or "", out.prefix, out.centre,
-                          _every(out.every_seconds), f"{last.status} {last.started_at:%Y-%m-%d %H:%M}" if last else "",
-                          str(out.records["works"]), (out.last_error or "")[:60])
-        console.print(table)
+            console.print(f"{out.id}  {out.status}  {out.url}  set {out.set or '-'}  {out.prefix}  → {out.centre}  "
+                          f"every {_every(out.every_seconds) or '-'}  works {out.records['works']}  last run "
+                          + (f"{last.status} {last.started_at:%Y-%m-%d %H:%M}" if last else "never")
+                          + (f"  [red]{out.last_error[:80]}[/red]" if out.last_error else ""), soft_wrap=True)
 
 
 @app.command("show")
@@ -90,18 +89,14 @@ def _print_detail(detail: SourceDetail) -> None:
                          ("records", ", ".join(f"{k} {v}" for k, v in detail.records.items())),
                          ("last error", detail.last_error or "-")):
         console.print(f"  {label}: {value}")
-    if detail.runs:
-        table = Table("run", "status", "started", "duration", "pages", *COUNTERS, "last error")
-        for run in detail.runs:
-            table.add_row(str(run.id), run.status + (" (full)" if run.full else ""), f"{run.started_at:%Y-%m-%d %H:%M:%S}",
-                          _seconds(run), str(run.pages), *(str(getattr(run, c)) for c in COUNTERS),
-                          (run.last_error or "")[:80])
-        console.print(table)
-    if detail.problems:
-        table = Table("kind", "record", "work", "reason")
-        for problem in detail.problems:
-            table.add_row(problem.kind, problem.identifier or "", str(problem.work_id or ""), problem.reason)
-        console.print(table)
+    for run in detail.runs:
+        counts = ", ".join(f"{c} {getattr(run, c)}" for c in COUNTERS)
+        console.print(f"  run {run.id} {run.status}{' (full)' if run.full else ''} {run.started_at:%Y-%m-%d %H:%M:%S} "
+                      f"{_seconds(run)}, {run.pages} pages: {counts}"
+                      + (f"\n    last error: {run.last_error}" if run.last_error else ""), soft_wrap=True)
+    for problem in detail.problems:
+        work = f" (work {problem.work_id})" if problem.work_id else ""
+        console.print(f"  {problem.kind}: {problem.identifier}{work}: {problem.reason}", soft_wrap=True)
 
 
 def _seconds(run: RunOut) -> str:
@@ -178,7 +173,7 @@ def run(
         run_out = next(r for r in detail.runs if r.id == run_id)
         counts = ", ".join(f"{c} {getattr(run_out, c)}" for c in COUNTERS)
         style = "green" if run_out.status == "succeeded" else "red"
-        console.print(f"Run {run_id} {run_out.status} in {_seconds(run_out)}: {counts}.", style=style)
+        console.print(f"Run {run_id} {run_out.status} in {_seconds(run_out)}: {counts}.", style=style, soft_wrap=True)
         if run_out.last_error:
             console.print(f"  last error: {run_out.last_error}")
         if run_out.status != "succeeded":

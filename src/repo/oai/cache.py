@@ -35,7 +35,7 @@ from repo.oai.models import CachedRecord
 
 #: Modules whose code decides a record's bytes (besides every module of ``repo.oai.formats``).
 RENDERING_MODULES = ("repo.oai.envelope", "repo.oai.records", "repo.oai.sets", "repo.oai.render",
-                     "repo.oai.formats", "repo.works.visibility", "repo.works.vocabularies")
+                     "repo.oai.provenance", "repo.oai.formats", "repo.works.visibility", "repo.works.vocabularies")
 
 
 @lru_cache(maxsize=1)

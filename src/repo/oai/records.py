@@ -38,8 +38,8 @@ HEADER_COLUMNS = (Work.id, Work.status, Work.type, Work.centre_id, Work.access_r
                   Work.datestamp, Work.version)
 # The metadata document is read as JSON text and decoded here: cheaper than the ORM type's
 # processing, and the raw text tells in one scan whether any string in it needs cleaning.
-RECORD_COLUMNS = (*HEADER_COLUMNS, sa.type_coerce(Work.doc, sa.Text).label("doc"))
-PG_RECORD_COLUMNS = (*HEADER_COLUMNS, sa.cast(Work.doc, sa.Text).label("doc"))
+RECORD_COLUMNS = (*HEADER_COLUMNS, Work.origin, sa.type_coerce(Work.doc, sa.Text).label("doc"))
+PG_RECORD_COLUMNS = (*HEADER_COLUMNS, Work.origin, sa.cast(Work.doc, sa.Text).label("doc"))
 # Anything that may decode to an XML-illegal character: a JSON escape of a C0 control other than
 # tab/LF/CR, of a surrogate or of U+FFFE/U+FFFF, or such a character written raw. False positives
 # (an escaped backslash before "u0001") only cost the slow, per-string cleaning path.
@@ -73,6 +73,7 @@ class Disseminated:
     files: list[FileView] = field(default_factory=list)
     version: int = 0  # the work's version (bumped by every revision)
     stored: bytes | None = None  # the serialized <record> of a fresh stored entry (repo.oai.cache)
+    origin: dict[str, Any] | None = None  # where a harvested work came from (repo.oai.provenance)
 
     @property
     def deleted(self) -> bool:
@@ -187,6 +188,8 @@ def keyset(
         fresh = cache_module.fresh(*stored)
         doc = columns[-1]
         query = (sa.select(*HEADER_COLUMNS, CachedRecord.xml.label("stored"),
+                           sa.type_coerce(sa.case((CachedRecord.xml.is_(None), Work.origin), else_=sa.null()),
+                                          Work.origin.type).label("origin"),
                            sa.case((CachedRecord.xml.is_(None), doc.element), else_=sa.null()).label("doc"))
                  .select_from(Work).outerjoin(CachedRecord, fresh))
     query = query.where(not_indexed(membership), in_range(lower, upper))
@@ -232,6 +235,7 @@ def load(
             embargo_end=row.embargo_end, datestamp=row.datestamp, centre=centres.get(row.centre_id, ""),
             doc=doc, clean=clean, collections=paths.get(row.id, []), files=files.get(row.id, []),
             version=row.version,
+            origin=row.origin if with_metadata else None,
         ))
     return loaded
 

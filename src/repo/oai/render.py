@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from repo.clock import Clock
 from repo.config import Settings
 from repo.db import Database
-from repo.oai import cache, envelope, records, sets
+from repo.oai import cache, envelope, provenance, records, sets
 from repo.oai.formats import REGISTRY
 from repo.oai.formats.base import MetadataFormat
 from repo.oai.models import CachedRecord, RenderRequest
@@ -49,11 +49,14 @@ BATCH = 200
 
 def record(work: Disseminated, fmt: MetadataFormat | None, context: RenderContext) -> etree._Element:
     """``<record>``: the header, then ``<metadata>`` unless deleted (§2.5, no comment before the
-    payload root: sickle and scythe read its first child)."""
+    payload root: sickle and scythe read its first child), then the provenance ``<about>`` of a
+    harvested work (stored with the rest of the bytes)."""
     element = envelope.oai("record")
     element.append(records.header(work, context, sets.specs(work, context.now)))
     if not work.deleted and fmt is not None:
         envelope.oai("metadata", parent=element).append(fmt.to_element(work, context))
+        if (about := provenance.about(work.origin)) is not None:
+            element.append(about)
     return element
 
 

@@ -148,8 +148,10 @@ def _types(draft: Draft, values: list[str]) -> None:
             draft.unmapped("dc:type", text, "not a type of the COAR/DRIVER vocabularies")
         else:
             draft.unmapped("dc:type", text, "a second type")
-    if draft.type is None and values:
-        draft.type = WorkType.other  # an unknown type: kept above, the work is 'other'
+    if draft.type is None and not values:
+        draft.unmapped("dc:type", "", "the record gives no type: the work is 'other'")
+    if draft.type is None:
+        draft.type = WorkType.other  # an unknown (kept above) or missing type
 
 
 def _rights(draft: Draft, text: str) -> None:

@@ -1,0 +1,127 @@
+"""Harvesting real OAI-PMH servers: another instance of this repository (round trip: harvest it,
+expose the works again, compare the records; then creates, updates and deletes between runs), and
+oai_repo (an independent server library from PyPI) over a fixed corpus."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from ingest_support import Harvester, Peer
+from lxml import etree
+
+NS = {"o": "http://www.openarchives.org/OAI/2.0/", "dc": "http://purl.org/dc/elements/1.1/"}
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def _records(http, url: str) -> dict[str, etree._Element]:  # type: ignore[no-untyped-def]
+    """identifier → <record> of a whole oai_dc ListRecords."""
+    found, params = {}, {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+    while True:
+        root = etree.fromstring(http.get(url, params=params).content)
+        for record in root.iterfind(".//o:record", NS):
+            found[record.findtext("o:header/o:identifier", namespaces=NS)] = record
+        token = root.findtext(".//o:resumptionToken", namespaces=NS)
+        if not token:
+            return found
+        params = {"verb": "ListRecords", "resumptionToken": token}
+
+
+def _dc(record: etree._Element) -> Counter[tuple[str, str, str | None]]:
+    return Counter((etree.QName(e).localname, e.text, e.get(XML_LANG)) for e in record.iterfind(".//dc:*", NS))
+
+
+def _fill(peer: Peer) -> dict[str, int]:
+    c = peer.corpus
+    return {
+        "article": c.work("Educación popular en América Latina", doi="10.1234/edu.1", subjects=[
+            {"value": "educación", "lang": "spa"}], countries=["AR", "BR"], version="VoR",
+            journal={"title": "Crítica Jurídica", "issn": "0188-7653", "volume": "3", "issue": "1",
+                     "pages": {"start": "45", "end": "71"}},
+            abstracts=[{"value": "Un estudio.", "lang": "spa"}, {"value": "A study.", "lang": "eng"}]),
+        "book": c.work("O livro", lang="por", type="book", isbn=["978-3-16-148410-0"], publisher="CLACSO",
+                       collections=("libros",)),
+        "chapter": c.work("Un capítulo", type="book_part", book={"title": "El libro", "isbn": "9789877230321",
+                                                                  "pages": {"start": "12", "end": "30"}}),
+        "paper": c.work("Documento", type="working_paper", series={"title": "Documentos de trabajo", "number": "12"},
+                        funding=[{"funder": "CONICET", "award_number": "PIP-123"}], handle="10.5555/77"),
+        "thesis": c.work("Tese embargada", lang="por", type="doctoral_thesis", access_right="embargoed",
+                         embargo_end="2099-01-01"),
+        "gone": c.work("Retirado"),
+    }
+
+
+def test_round_trip_then_creates_updates_and_deletes(peer: Peer, harvester: Harvester, client, oai_get,
+                                                     clock) -> None:
+    made = _fill(peer)
+    peer.corpus.withdraw(made["gone"])
+    source_id = harvester.add(peer.oai)
+    first = harvester.run(source_id)
+    assert (first.status, first.created, first.skipped, first.failed) == ("succeeded", 5, 1, 0), first.last_error
+
+    import httpx
+
+    theirs = _records(httpx, peer.oai)
+    clock.set(datetime.now(UTC) + timedelta(seconds=2))  # our server's clock: after the harvest
+    oai_get.harvest("ListRecords", metadataPrefix="oai_dc")  # every page valid against the schemas
+    ours = _records(client, "/oai")
+    by_origin = {w.origin["identifier"]: w.id for w in harvester.works().values()}
+    assert len(ours) == 5
+    for identifier, record in theirs.items():
+        if record.find("o:header", NS).get("status") == "deleted":
+            continue
+        mine = ours[f"oai:repo.example.org:{by_origin[identifier]}"]
+        expected, got = _dc(record), _dc(mine)
+        landing = [t for (e, t, _) in expected if e == "identifier"][0]
+        assert ("identifier", landing, None) in got  # their landing page is one of our identifiers
+        same = lambda c: Counter({k: n for k, n in c.items() if k[0] != "identifier"})  # noqa: E731
+        assert same(got) == same(expected), (identifier, same(expected) - same(got), same(got) - same(expected))
+
+    # our records of harvested works say where they come from (valid against provenance.xsd: oai_get checks)
+    article = by_origin[f"oai:peer.example.org:{made['article']}"]
+    got = oai_get(verb="GetRecord", metadataPrefix="oai_dc", identifier=f"oai:repo.example.org:{article}")
+    P = {"p": "http://www.openarchives.org/OAI/2.0/provenance"}
+    origin = got.root.find(".//o:about/p:provenance/p:originDescription", {**NS, **P})
+    assert origin is not None and origin.get("altered") == "true" and origin.get("harvestDate")
+    assert origin.findtext("p:baseURL", namespaces=P) == peer.oai
+    assert origin.findtext("p:identifier", namespaces=P) == f"oai:peer.example.org:{made['article']}"
+    assert origin.findtext("p:datestamp", namespaces=P) == theirs[f"oai:peer.example.org:{made['article']}"] \
+        .findtext("o:header/o:datestamp", namespaces=NS)
+    assert origin.findtext("p:metadataNamespace", namespaces=P) == "http://www.openarchives.org/OAI/2.0/oai_dc/"
+    listed = _records(client, "/oai")[f"oai:repo.example.org:{article}"]  # the cached bytes carry it too
+    assert listed.find("o:about", NS) is not None
+
+    # between runs, the peer creates a work, edits one and withdraws one
+    added = peer.corpus.work("Obra nueva", type="report")
+    peer.corpus.edit(made["book"], metadata={"titles": [{"value": "O livro, segunda edição", "lang": "por"}]})
+    peer.corpus.withdraw(made["paper"])
+    second = harvester.run(source_id)
+    assert (second.created, second.updated, second.withdrawn, second.failed) == (1, 1, 1, 0), second.last_error
+    works = harvester.works()
+    assert works[f"oai:peer.example.org:{added}"].status == "published"
+    assert works[f"oai:peer.example.org:{made['book']}"].doc["titles"][0]["value"] == "O livro, segunda edição"
+    gone = works[f"oai:peer.example.org:{made['paper']}"]
+    assert gone.status == "withdrawn" and gone.withdrawal_reason == "deleted at source"
+    # the withdrawal reaches our own harvesters as a deletion
+    clock.set(datetime.now(UTC) + timedelta(seconds=2))
+    deleted = oai_get(verb="GetRecord", metadataPrefix="oai_dc", identifier=f"oai:repo.example.org:{gone.id}")
+    assert deleted.xpath("//o:header/@status") == ["deleted"]
+
+
+# -- oai_repo (MSU Libraries), an independent OAI-PMH server library (oai_repo_peer.py) --------------------
+
+def test_an_independent_server_library_is_harvested_and_a_vanished_record_reported(harvester: Harvester,
+                                                                                  oai_repo_server) -> None:
+    url, rows = oai_repo_server
+    source_id = harvester.add(url)
+    run = harvester.run(source_id)
+    assert (run.status, run.created, run.failed, run.pages) == ("succeeded", 23, 0, 3), run.last_error
+    works = harvester.works()
+    assert works["oai:peer.example.org:3"].type == "journal_article"
+    assert works["oai:peer.example.org:4"].type == "book"
+    assert works["oai:peer.example.org:4"].doc["creators"] == [{"family": "Pérez", "given": "Juan 4",
+                                                                "affiliations": [], "role": "author"}]
+    rows.pop(5)  # oai_repo cannot say "deleted" (deletedRecord=no): the record just vanishes
+    full = harvester.run(source_id, full=True)
+    assert (full.status, full.missing, full.withdrawn) == ("succeeded", 1, 0)
+    assert harvester.works()["oai:peer.example.org:6"].status == "published"  # reported, never withdrawn

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,17 +82,18 @@ class Granularity:
         return when.strftime("%Y-%m-%d") if self.value == DAY else when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_DATESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})Z)?")
+
+
 def parse_datestamp(value: str | None) -> datetime | None:
-    """A UTC datestamp in either legitimate form (§3.3), else ``None``."""
-    if not value:
+    """A UTC datestamp in either legitimate form (§3.3: YYYY-MM-DD, YYYY-MM-DDThh:mm:ssZ), else ``None``."""
+    match = _DATESTAMP.fullmatch(value.strip()) if value else None
+    if match is None:
         return None
-    value = value.strip()
-    for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(value, pattern).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    return None
+    try:
+        return datetime(*(int(g) for g in match.groups() if g is not None), tzinfo=UTC)  # type: ignore[misc]
+    except ValueError:  # 2024-02-30, 25:00:00
+        return None
 
 
 # -- Identify ---------------------------------------------------------------------------------------
@@ -311,8 +314,7 @@ class Harvest:
             seen_tokens: set[str] = {token} if token else set()
             empty = 0
             try:
-                pages = OAIResponseIterator(client, query)
-                for response in pages:
+                for response in prefetched(lambda: OAIResponseIterator(client, query)):
                     root = response.xml
                     records = root.findall(f"{OAI}ListRecords/{OAI}record")
                     element = resumption_token(root)
@@ -418,6 +420,27 @@ class Harvest:
             source.last_error = reason[:4000]
             # a scheduled source is tried again within the hour; one run on request is not
             source.next_due_at = now + timedelta(seconds=min(source.every_seconds, 3600)) if source.every_seconds else None
+
+
+def prefetched(pages: Callable[[], Iterable[Any]]) -> Iterator[Any]:
+    """The pages of ``pages()``, each fetched (and parsed: lxml lets other threads run meanwhile)
+    in a helper thread while the previous one is being applied, so the source's time to answer
+    overlaps ours. Errors of a fetch are raised where that page would have been."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvest-fetch")
+    try:
+        iterator = pool.submit(lambda: iter(pages())).result()  # scythe asks for the first page here
+        future = pool.submit(next, iterator, _END)
+        while True:
+            page = future.result()
+            if page is _END:
+                return
+            future = pool.submit(next, iterator, _END)
+            yield page
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+_END = object()
 
 
 def _finish(session: Any, run: HarvestRun, now: datetime, settings: Settings) -> None:

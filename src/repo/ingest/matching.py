@@ -60,23 +60,31 @@ def keys(doc: dict[str, Any] | None) -> set[Key]:
     return found
 
 
+def keys_of(metadata: Any) -> set[Key]:
+    """:func:`keys` of a validated :class:`~repo.works.schemas.Metadata` (without dumping it)."""
+    return keys({"doi": metadata.doi, "handle": metadata.handle, "isbn": metadata.isbn,
+                 "book": {"isbn": metadata.book.isbn} if metadata.book is not None else None})
+
+
 def find(session: Session, wanted: Iterable[Key]) -> dict[Key, int]:
     """For each key, the oldest live work (draft or published) carrying it."""
-    wanted = sorted(set(wanted))
+    by_scheme: dict[str, list[str]] = {}
+    for scheme, value in sorted(set(wanted)):
+        by_scheme.setdefault(scheme, []).append(value)
     found: dict[Key, int] = {}
-    for chunk in _chunks(wanted, 400):
-        condition = sa.or_(*(sa.and_(WorkIdentifier.scheme == s, WorkIdentifier.value == v) for s, v in chunk))
-        rows = session.execute(
-            sa.select(WorkIdentifier.scheme, WorkIdentifier.value, sa.func.min(WorkIdentifier.work_id))
-            .join(Work, Work.id == WorkIdentifier.work_id)
-            .where(condition, Work.status != Status.withdrawn)
-            .group_by(WorkIdentifier.scheme, WorkIdentifier.value)
-        )
-        found.update({(scheme, value): work_id for scheme, value, work_id in rows})
+    for scheme, values in by_scheme.items():
+        for chunk in _chunks(values, 500):
+            rows = session.execute(
+                sa.select(WorkIdentifier.value, sa.func.min(WorkIdentifier.work_id))
+                .join(Work, Work.id == WorkIdentifier.work_id)
+                .where(WorkIdentifier.scheme == scheme, WorkIdentifier.value.in_(chunk), Work.status != Status.withdrawn)
+                .group_by(WorkIdentifier.value)
+            )
+            found.update({(scheme, value): work_id for value, work_id in rows})
     return found
 
 
-def _chunks(items: list[Key], size: int) -> Iterator[list[Key]]:
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -100,6 +108,13 @@ def _track(session: Session, _context: Any) -> None:
         connection.execute(sa.delete(WorkIdentifier).where(WorkIdentifier.work_id.in_(stale)))
     if rows:
         connection.execute(sa.insert(WorkIdentifier), rows)
+
+
+def index(session: Session, works: Iterable[tuple[int, dict[str, Any]]]) -> None:
+    """Index works inserted without the ORM unit of work (ingest's batch insert)."""
+    rows = [{"work_id": work_id, "scheme": s, "value": v} for work_id, doc in works for s, v in sorted(keys(doc))]
+    if rows:
+        session.execute(sa.insert(WorkIdentifier), rows)
 
 
 def rebuild(session: Session) -> int:

@@ -98,15 +98,25 @@ def _track(session: Session, _context: Any, _instances: Any) -> None:
     _apply(session, {key: n for key, n in delta.items() if n})
 
 
+def add(session: Session, new_works: Iterable[set[Key]]) -> None:
+    """Count works inserted without the ORM unit of work (ingest's batch insert), given the
+    :func:`keys` of each, as the flush listener counts the works it sees."""
+    delta: Counter[Key] = Counter()
+    for found in new_works:
+        delta.update(found)
+    _apply(session, dict(delta))
+
+
 def _apply(session: Session, delta: dict[Key, int]) -> None:
     if not delta:
         return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table: sa.Table = BrowseCount.__table__  # type: ignore[assignment]  # declarative: a Table
-    for (dimension, key), n in sorted(delta.items()):
-        statement = insert(table).values(dimension=dimension, key=key, count=n)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=[table.c.dimension, table.c.key], set_={"count": table.c.count + n}))
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(index_elements=[table.c.dimension, table.c.key],
+                                                set_={"count": table.c.count + statement.excluded.count})
+    # one statement for every key (executemany), in key order (see the module docstring)
+    session.execute(statement, [{"dimension": d, "key": k, "count": n} for (d, k), n in sorted(delta.items())])
 
 
 def recount(session: Session) -> None:

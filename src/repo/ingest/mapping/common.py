@@ -13,6 +13,7 @@ import calendar
 import html
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import pycountry
@@ -78,6 +79,8 @@ def plain(value: str | None) -> tuple[str, bool]:
     ``<i>…</i>`` or ``&amp;eacute;`` in titles; we store plain text (and escape it on output)."""
     if not value:
         return "", False
+    if "<" not in value and "&" not in value:  # the common case: nothing to take out
+        return value.strip(), False
     text = value
     if "<" in text and _TAG.search(text):
         text = _TAG.sub(" ", _HIDDEN.sub(" ", text))
@@ -162,6 +165,7 @@ def _term(value: str, prefix: str) -> str | None:
     return value[len(prefix):].strip("/").lower() if value.lower().startswith(prefix.lower()) else None
 
 
+@lru_cache(maxsize=1024)
 def work_type(value: str) -> WorkType | None:
     """A type from an ``info:eu-repo/semantics/*`` term, a COAR resource type URI or a plain word."""
     if (term := _term(value, EU_REPO)) is not None:
@@ -180,6 +184,7 @@ def version(value: str) -> Version | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def access_right(value: str) -> AccessRight | None:
     """An access right from an ``info:eu-repo/semantics/*Access`` term, a COAR URI or plain words."""
     if (term := _term(value, EU_REPO)) is not None:
@@ -223,6 +228,7 @@ _LANGUAGE_NAMES = {
 }
 
 
+@lru_cache(maxsize=4096)
 def language(value: str) -> str | None:
     """An ISO 639-3 code from ``spa``, ``es``, ``es_ES``, ``pt-BR``, ``Español``, ``Spanish``…"""
     text = value.strip()
@@ -242,6 +248,7 @@ def language(value: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def country(value: str) -> str | None:
     """An ISO 3166-1 alpha-2 code from a code or a country name (``Argentina``, ``BRA``)."""
     text = value.strip()

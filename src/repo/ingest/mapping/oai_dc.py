@@ -44,11 +44,16 @@ def fields(root: etree._Element) -> list[tuple[str, str, str | None]]:
                            f"in {etree.QName(root).namespace or 'no namespace'}")
     found = []
     for child in root:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if tag.__class__ is not str:
             continue  # comments, processing instructions
-        name = child.tag[len(_DC):] if child.tag.startswith(_DC) else etree.QName(child).text
-        found.append((name, "".join(child.itertext()).strip(), child.get(XML_LANG)))
+        name = tag[_DC_LENGTH:] if tag.startswith(_DC) else etree.QName(child).text
+        text = child.text if not len(child) else "".join(child.itertext())
+        found.append((name, text.strip() if text else "", child.get(XML_LANG)))
     return found
+
+
+_DC_LENGTH = len(_DC)
 
 
 def map_record(root: etree._Element) -> Draft:

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-
 from sqlalchemy.orm import Session
 
 from repo.search.models import OutboxEntry

@@ -7,9 +7,7 @@ no PostgreSQL binaries are found, and fail instead when ``REPO_REQUIRE_POSTGRES=
 
 from __future__ import annotations
 
-import itertools
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,9 +23,9 @@ from repo.config import Settings
 from repo.db import Database, upgrade
 
 sys.path.insert(0, str(Path(__file__).parent))
+from helpers import fresh_database  # noqa: E402
 from pg import Cluster, find_bindir  # noqa: E402
 
-_counter = itertools.count()
 
 
 def _required(variable: str) -> bool:
@@ -68,20 +66,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database for one test, on each supported database."""
-    if request.param == "sqlite":
-        path = tmp_path / "repo.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    name = f"test_{os.getpid()}_{next(_counter)}"
-    admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE repo_template")
-    yield f"{server}/{name}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    yield from fresh_database(request, request.param, tmp_path, "test")
 
 
 @pytest.fixture

@@ -5,13 +5,18 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import itertools
+import os
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from repo.db import Database
@@ -119,3 +124,24 @@ def pdf_bytes(pages: int = 1) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+_databases = itertools.count()
+
+
+def fresh_database(request: pytest.FixtureRequest, kind: str, tmp_path: Path, stem: str) -> Iterator[str]:
+    """A fresh copy of the migrated template (``kind`` sqlite or postgresql), dropped afterwards."""
+    if kind == "sqlite":
+        path = tmp_path / f"{stem}.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"{stem}_{os.getpid()}_{next(_databases)}"
+    admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE repo_template")
+    yield f"{server}/{name}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()

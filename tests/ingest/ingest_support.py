@@ -113,26 +113,10 @@ def oai_source() -> Iterator[Callable[..., Source]]:
 @pytest.fixture
 def second_database_url(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[str]:
     """A second fresh, migrated database of the same kind as ``database_url`` (the peer's)."""
-    import os
-    import shutil
+    from helpers import fresh_database
 
-    if database_url.startswith("sqlite"):
-        path = tmp_path / "peer.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    name = f"peer_{os.getpid()}_{next(_peers)}"
-    admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE repo_template")
-    yield f"{server}/{name}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
-
-
-_peers = __import__("itertools").count()
+    yield from fresh_database(request, "sqlite" if database_url.startswith("sqlite") else "postgresql",
+                              tmp_path, "peer")
 
 
 @dataclass

@@ -9,10 +9,11 @@ from lxml import etree
 
 from repo.ingest.mapping.common import Draft
 from repo.ingest.mapping.oai_dc import OAI_DC_NS, MappingError, map_oai_dc
+from repo.ingest.mapping.oai_openaire import OAIRE_NS, map_oai_openaire
 
 Mapper = Callable[[etree._Element], Draft]
 
 #: namespace of the payload root → mapping
-MAPPERS: dict[str, Mapper] = {OAI_DC_NS: map_oai_dc}
+MAPPERS: dict[str, Mapper] = {OAI_DC_NS: map_oai_dc, OAIRE_NS: map_oai_openaire}
 
 __all__ = ["MAPPERS", "Draft", "Mapper", "MappingError"]

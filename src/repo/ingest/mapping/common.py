@@ -262,7 +262,25 @@ def country(value: str) -> str | None:
     try:
         return str(pycountry.countries.lookup(text).alpha_2)
     except LookupError:
-        return None
+        return _localised_countries().get(text.casefold())
+
+
+@lru_cache(maxsize=1)
+def _localised_countries() -> dict[str, str]:
+    """Country names in Spanish, Portuguese and French (pycountry's translations) → alpha-2."""
+    import gettext
+
+    names: dict[str, str] = {}
+    for locale in ("es", "pt", "pt_BR", "fr"):
+        try:
+            translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
+        except OSError:
+            continue
+        for entry in pycountry.countries:
+            for name in (entry.name, getattr(entry, "common_name", None), getattr(entry, "official_name", None)):
+                if name:
+                    names.setdefault(translation.gettext(name).casefold(), entry.alpha_2)
+    return names
 
 
 # -- identifiers -------------------------------------------------------------------------------------

@@ -138,3 +138,13 @@ def test_a_full_run_is_asked_window_by_window(harvester: Harvester, oai_source, 
     assert len(windows) >= 4 and windows[0][0] is None  # the first window is open at the bottom
     for (_, until), (start, _) in zip(windows, windows[1:]):
         assert start > until  # contiguous, not overlapping, at the granularity
+
+
+def test_the_scheduler_job_runs_the_sources_that_are_due(harvester: Harvester, oai_source) -> None:
+    from repo.ingest.jobs import run_due
+
+    scheduled = harvester.add(oai_source(corpus(3)).url, every="1h")  # due at once, then every hour
+    harvester.add(oai_source(corpus(2)).url)  # on request only: never due by itself
+    assert run_due(harvester.database, harvester.settings, harvester.clock) == 3
+    assert run_due(harvester.database, harvester.settings, harvester.clock) == 0  # next due in an hour
+    assert set(harvester.works()) == identifiers(3) and scheduled

@@ -298,7 +298,7 @@ def _apply(ctx: Context, feed: Feed, plan: _Plan, outcome: Outcome, run_id: int 
         outcome.problems.append(Problem(p.incoming.external_id, "duplicate", f"linked, not duplicated: {why}", work_id))
     ids = [r.work_id for _, r in plan.updates + plan.withdrawals]
     loaded = {w.id: w for w in session.scalars(sa.select(Work).where(Work.id.in_(ids)))} if ids else {}
-    lookups = works._Lookups(session)
+    lookups = works.Lookups(session)
     for p, record in plan.updates:
         work = loaded[record.work_id]  # type: ignore[index]
         if work.status == Status.withdrawn:

@@ -163,7 +163,7 @@ def get_editable(ctx: Context, work_id: int, if_match: str | None = None) -> Wor
 _RESTAMP = "repo.works.restamp"
 
 
-def _resolve(ctx: Context, data: WorkIn, lookups: _Lookups) -> tuple[MemberCentre, list[Collection]]:
+def _resolve(ctx: Context, data: WorkIn, lookups: Lookups) -> tuple[MemberCentre, list[Collection]]:
     """The record's centre (which the principal must edit) and collections, or 422 naming the field."""
     centre = lookups.centre(data.centre)
     if centre is None:
@@ -187,15 +187,15 @@ def _fields(data: WorkIn) -> dict[str, Any]:
             "publication_year": data.metadata.publication_year}
 
 
-def _apply(ctx: Context, work: Work, data: WorkIn, lookups: _Lookups | None = None) -> None:
-    centre, collections = _resolve(ctx, data, lookups or _Lookups(ctx.session))
+def _apply(ctx: Context, work: Work, data: WorkIn, lookups: Lookups | None = None) -> None:
+    centre, collections = _resolve(ctx, data, lookups or Lookups(ctx.session))
     work.centre, work.centre_id = centre, centre.id
     work.collections = collections  # type: ignore[assignment]
     for key, value in _fields(data).items():
         setattr(work, key, value)
 
 
-class _Lookups:
+class Lookups:
     """Centres and collections by slug, each looked up once (a batch of works shares them)."""
 
     def __init__(self, session: Session) -> None:
@@ -397,7 +397,7 @@ def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]]) 
     ctx.principal.require_user()
     if not items:
         return []
-    lookups = _Lookups(ctx.session)
+    lookups = Lookups(ctx.session)
     rows, filings, keys = [], [], []
     for data, origin in items:
         _require_publishable(data)
@@ -446,7 +446,7 @@ def _insert_works(session: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 
 def ingest_update(ctx: Context, work: Work, data: WorkIn, origin: dict[str, Any],
-                  lookups: _Lookups | None = None) -> bool:
+                  lookups: Lookups | None = None) -> bool:
     """Replace a work with its source's new version: the rules of :func:`replace` (publishable,
     a revision of the changed fields, datestamp, outbox). ``origin`` replaces the work's own only
     with a change of the record (a new source datestamp alone is no new version); returns whether

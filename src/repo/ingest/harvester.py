@@ -23,8 +23,8 @@ import logging
 import os
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -425,19 +425,37 @@ class Harvest:
 def prefetched(pages: Callable[[], Iterable[Any]]) -> Iterator[Any]:
     """The pages of ``pages()``, each fetched (and parsed: lxml lets other threads run meanwhile)
     in a helper thread while the previous one is being applied, so the source's time to answer
-    overlaps ours. Errors of a fetch are raised where that page would have been."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvest-fetch")
-    try:
-        iterator = pool.submit(lambda: iter(pages())).result()  # scythe asks for the first page here
-        future = pool.submit(next, iterator, _END)
-        while True:
-            page = future.result()
-            if page is _END:
-                return
-            future = pool.submit(next, iterator, _END)
-            yield page
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    overlaps ours. Errors of a fetch are raised where that page would have been. The helper
+    threads are daemons: a fetch still under way when the run stops never holds the process."""
+
+    def start(step: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+        box: dict[str, Any] = {}
+
+        def fetch() -> None:
+            try:
+                box["page"] = step()
+            except BaseException as exc:  # handed to the consumer
+                box["error"] = exc
+
+        thread = threading.Thread(target=fetch, name="harvest-fetch", daemon=True)
+        thread.start()
+        return thread, box
+
+    def result(started: tuple[threading.Thread, dict[str, Any]]) -> Any:
+        thread, box = started
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["page"]
+
+    iterator = result(start(lambda: iter(pages())))  # scythe asks for the first page here
+    pending = start(lambda: next(iterator, _END))
+    while True:
+        page = result(pending)
+        if page is _END:
+            return
+        pending = start(lambda: next(iterator, _END))
+        yield page
 
 
 _END = object()

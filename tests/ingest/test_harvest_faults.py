@@ -148,3 +148,18 @@ def test_the_scheduler_job_runs_the_sources_that_are_due(harvester: Harvester, o
     assert run_due(harvester.database, harvester.settings, harvester.clock) == 3
     assert run_due(harvester.database, harvester.settings, harvester.clock) == 0  # next due in an hour
     assert set(harvester.works()) == identifiers(3) and scheduled
+
+
+def test_background_work_harvests_a_long_run_in_slices(harvester: Harvester, oai_source) -> None:
+    from repo.ingest.jobs import run_due
+
+    source = oai_source(corpus(16), page_size=4, faults=Faults(page_delay=0.3))
+    harvester.add(source.url, every="1h")
+    slices = []
+    for _ in range(30):  # the worker calls the job again while it did something, or at its interval
+        slices.append(run_due(harvester.database, harvester.settings, harvester.clock, slice_seconds=1.0))
+        if harvester.get_run(1).status == "succeeded":
+            break
+    assert len(slices) > 1 and sum(slices) == 16, slices
+    runs = harvester.get_run(1)
+    assert runs.status == "succeeded" and runs.created == 16 and runs.attempts >= len(slices)  # one run, resumed

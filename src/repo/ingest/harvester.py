@@ -24,6 +24,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -200,11 +201,16 @@ class Harvest:
     source_id: int
     full: bool = False
     should_stop: Callable[[], bool] = lambda: False
+    slice_seconds: float | None = None  # stop (resumably) after this long: background work in slices
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    records_read: int = field(default=0, init=False)  # by this invocation
 
     def run(self) -> int:
-        """Harvest until the range is done, the budget is used or the source fails; returns the run id."""
+        """Harvest until the range is done, the budget (or the slice) is used or the source fails;
+        returns the run id."""
         budget = Budget.of(self.settings)
+        if self.slice_seconds is not None:
+            budget.deadline = min(budget.deadline, time.monotonic() + self.slice_seconds)
         with self.db.session() as session:
             source = session.get(HarvestSource, self.source_id)
             if source is None:
@@ -288,7 +294,6 @@ class Harvest:
 
     def _windows(self, run_id: int, client: HarvestClient, budget: Budget) -> None:
         records_budget = self.settings.harvest_max_records
-        read = 0
         retried: tuple[Any, ...] | None = None  # the position of a malformed page asked again
         while True:
             with self.db.session() as session:
@@ -328,8 +333,8 @@ class Harvest:
                     if empty > MAX_EMPTY_PAGES and next_token:
                         raise HarvestError(f"endless resumption tokens: {empty} pages in a row without records")
                     seen_tokens.add(next_token)
-                    read += len(records)
-                    if read >= records_budget:
+                    self.records_read += len(records)
+                    if self.records_read >= records_budget:
                         raise BudgetExceeded(f"the run's budget of {records_budget:,} records is used up")
                     if self.should_stop():
                         raise BudgetExceeded("stopped by the server's shutdown")
@@ -418,8 +423,11 @@ class Harvest:
             run.last_error = reason[:4000]
             source = run.source
             source.last_error = reason[:4000]
-            # a scheduled source is tried again within the hour; one run on request is not
-            source.next_due_at = now + timedelta(seconds=min(source.every_seconds, 3600)) if source.every_seconds else None
+            if status == "stopped":  # out of time, not failing: it goes on at the next opportunity
+                source.next_due_at = now
+            else:  # a scheduled source is tried again within the hour; one run on request is not
+                source.next_due_at = (now + timedelta(seconds=min(source.every_seconds, 3600))
+                                      if source.every_seconds else None)
 
 
 def prefetched(pages: Callable[[], Iterable[Any]]) -> Iterator[Any]:

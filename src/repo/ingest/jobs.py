@@ -19,29 +19,28 @@ from repo.config import Settings
 from repo.db import Database
 from repo.ingest import repository
 from repo.ingest.harvester import Busy, Harvest
-from repo.ingest.models import HarvestRun
 
 log = logging.getLogger("repo.ingest")
 
 
-def run_due(db: Database, settings: Settings, clock: Clock, should_stop: Callable[[], bool] = lambda: False) -> int:
-    """Run every source that is due (one run each); returns the records the runs read."""
+def run_due(db: Database, settings: Settings, clock: Clock, should_stop: Callable[[], bool] = lambda: False,
+            slice_seconds: float | None = None) -> int:
+    """Run every source that is due (one run each, each for at most ``slice_seconds``: a run that
+    needs longer stops resumably and is due again at once); returns the records the runs read."""
     with db.session() as session:
         due = [s.id for s in repository.due(session, clock.now())]
     seen = 0
     for source_id in due:
         if should_stop():
             break
+        harvest = Harvest(db, settings, clock, source_id, should_stop=should_stop, slice_seconds=slice_seconds)
         try:
-            run_id = Harvest(db, settings, clock, source_id, should_stop=should_stop).run()
+            harvest.run()
         except Busy:
             continue  # another process runs it
         except Exception:
             log.exception("scheduled harvest of source %s failed", source_id)
-            continue
-        with db.session() as session:
-            run = session.get(HarvestRun, run_id)
-            seen += run.seen if run else 0
+        seen += harvest.records_read
     return seen
 
 

@@ -221,7 +221,8 @@ class Harvest:
                 identity = identify(client)
             except Exception as exc:
                 run_id = self._claim(None)
-                self._stop(run_id, "failed", f"Identify failed: {describe(exc)}")
+                stopped = isinstance(exc, BudgetExceeded)  # out of time before the first page: not a failure
+                self._stop(run_id, "stopped" if stopped else "failed", f"Identify failed: {describe(exc)}")
                 return run_id
             run_id = self._claim(identity)
             try:

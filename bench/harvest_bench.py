@@ -7,7 +7,9 @@ deleted) in pages of --page-size. For each size, a fresh repository adds the sou
 `repo harvest run` (a separate process: what an operator runs), then reads the run's counters.
 
 Printed (never asserted): records/s of the run (seen / its duration in SQL), the wall time of
-the command, the harvesting process's peak RSS (VmHWM), and the median over --runs. Search
+the command, the CPU time of the harvesting process (records per CPU second: what the rate would
+be with a core of its own, whatever else runs on the machine), its peak RSS (VmHWM), and the
+median over --runs. Search
 indexing is not part of it: works reach the search outbox and the indexer drains it later.
 
     .venv/bin/python bench/harvest_bench.py                          # 10k and 100k, SQLite
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import socket
 import statistics
@@ -152,12 +155,15 @@ def harvest_once(url: str, database_url: str | None, workdir: Path) -> dict[str,
     subprocess.run([repo, "centre", "add", "bench", "Bench centre"], env=env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([repo, "harvest", "add", url, "--centre", "bench"], env=env, check=True, stdout=subprocess.DEVNULL)
     began = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen([repo, "harvest", "run", "1"], env=env, stdout=subprocess.PIPE, text=True)
     peak = 0.0
     while process.poll() is None:
         peak = max(peak, peak_rss_mib(process.pid))
         time.sleep(0.2)
     wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     output = process.stdout.read() if process.stdout else ""
     if process.returncode != 0:
         raise SystemExit(f"harvest failed:\n{output}")
@@ -168,7 +174,7 @@ def harvest_once(url: str, database_url: str | None, workdir: Path) -> dict[str,
     run = json.loads(shown)["runs"][0]
     return {"seen": run["seen"], "created": run["created"], "failed": run["failed"],
             "seconds": run["duration_seconds"], "rate": run["seen"] / run["duration_seconds"], "wall": wall,
-            "rss": peak}
+            "rss": peak, "cpu": cpu, "cpu_rate": run["seen"] / cpu}
 
 
 def reset_postgres(url: str) -> None:
@@ -211,7 +217,8 @@ def main() -> None:
                 r = results[-1]
                 print(f"  {size:>7,} records: {r['rate']:,.0f} records/s ({r['seen']:,.0f} seen, "
                       f"{r['created']:,.0f} created, {r['failed']:,.0f} failed in {r['seconds']:.1f} s; "
-                      f"command {r['wall']:.1f} s), peak RSS {r['rss']:.0f} MiB", flush=True)
+                      f"command {r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} records per CPU s), "
+                      f"peak RSS {r['rss']:.0f} MiB, load {os.getloadavg()[0]:.1f}", flush=True)
         finally:
             server.kill()
             server.wait()

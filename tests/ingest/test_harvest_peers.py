@@ -58,6 +58,11 @@ def test_round_trip_then_creates_updates_and_deletes(peer: Peer, harvester: Harv
     source_id = harvester.add(peer.oai)
     first = harvester.run(source_id)
     assert (first.status, first.created, first.skipped, first.failed) == ("succeeded", 5, 1, 0), first.last_error
+    with harvester.database.engine.connect() as connection:  # the OAI set counters count them (batch insert)
+        from repo.oai import tracking
+
+        assert tracking.size(connection, ("all", ""), None) == 5
+        assert tracking.size(connection, ("open", ""), None) == 4  # the embargoed thesis is not open
 
     import httpx
 

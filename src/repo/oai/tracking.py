@@ -92,6 +92,17 @@ def _apply(session: Session, delta: dict[Key, int]) -> None:
             index_elements=[table.c.dimension, table.c.key, table.c.type], set_={"count": table.c.count + n}))
 
 
+def count_inserted(session: Session, works: Iterable[tuple[Any, ...]]) -> None:
+    """Count works inserted without the ORM unit of work (repo.ingest's batch insert), as the
+    flush listener counts the works it sees: each ``(status, type, centre_id, collection paths,
+    access_right, embargo_end, embargo_pending)``. (Their rendering is queued by the restamp
+    after the commit, :func:`repo.works.service.restamp`.)"""
+    delta: Counter[Key] = Counter()
+    for work in works:
+        delta.update(_keys(*work))
+    _apply(session, dict(delta))
+
+
 def enqueue(session: Session, work_ids: Iterable[int], now: datetime | None = None) -> None:
     """Queue works for rendering, in ``session``'s transaction."""
     ids = sorted(set(work_ids))

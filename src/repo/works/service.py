@@ -388,11 +388,13 @@ def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]]) 
     """Create published works, one per ``(record, origin)``: what create + publish do for a
     deposit — the same centre, collection and publishing checks, one revision each (action
     ``create``, the publication included), the datestamp, the search outbox row, the browse
-    counts, the duplicate-identifier index — for a whole page in a few statements (a unit of work
-    of ORM objects costs several times more per work). Returns the new ids, in order.
+    counts, the OAI set counters, the duplicate-identifier index — for a whole page in a few
+    statements (a unit of work of ORM objects costs several times more per work; what its flush
+    listeners do is done here explicitly, each by the function its module offers for this). Returns the new ids, in order.
     ``Unprocessable`` (nothing written) when a record lacks what publishing requires: callers
     check each record first with :func:`~repo.works.schemas.missing_for_publication`."""
-    from repo.ingest import matching  # the index the flush listener keeps for ORM writes
+    from repo.ingest import matching  # the indexes the flush listeners keep for ORM writes
+    from repo.oai import tracking
 
     ctx.principal.require_user()
     if not items:
@@ -416,6 +418,9 @@ def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]]) 
     if links:
         ctx.session.execute(sa.insert(work_collections), links)
     counts.add(ctx.session, keys)
+    tracking.count_inserted(ctx.session, [
+        (Status.published, row["type"], row["centre_id"], [c.path for c in collections], row["access_right"],
+         row["embargo_end"], row["embargo_pending"]) for row, (_, collections) in zip(rows, filings)])
     matching.index(ctx.session, [(work_id, row["doc"]) for work_id, row in zip(ids, rows)])
     ctx.session.execute(sa.insert(Revision), [
         {"work_id": work_id, "version": 1, "at": ctx.now, "actor": ctx.principal.name, "action": "create",

@@ -53,7 +53,7 @@ def test_503_with_retry_after_as_an_http_date_is_honoured(harvester: Harvester, 
 def test_a_retry_after_beyond_the_time_budget_stops_the_run_resumably(harvester: Harvester, oai_source) -> None:
     source = oai_source(corpus(8), page_size=5, faults=Faults(retry_after="3600", unavailable_times=1))
     source_id = harvester.add(source.url)
-    run = harvester.run(source_id, harvest_max_seconds=2)
+    run = harvester.run(source_id, harvest_max_seconds=8, harvest_max_retry_after_seconds=3600)
     assert run.status == "stopped" and "past the run's time budget" in run.last_error
     assert run.created == 5 and run.token  # the first page is in, the position is kept
     again = harvester.run(source_id)

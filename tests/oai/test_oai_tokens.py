@@ -26,7 +26,8 @@ def test_same_token_same_page(oai_get: OAIClient, paged, corpus) -> None:  # typ
     corpus.work("Publicada durante la cosecha")  # after the frozen until: not in this list
     again = oai_get(verb="ListIdentifiers", resumptionToken=token)
     assert first.identifiers == again.identifiers == [identifier(paged[2]), identifier(paged[3])]
-    assert first.token.text == again.token.text
+    # the same position (a token also carries the second it was signed, which may differ)
+    assert first.token.text.rsplit(".", 2)[0] == again.token.text.rsplit(".", 2)[0]
     assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")  # URL-safe
 
 

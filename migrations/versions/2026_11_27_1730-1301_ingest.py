@@ -1,7 +1,7 @@
 """ingest: harvest sources, runs, records, problems, identifier index, work origin
 
 Revision ID: 1301
-Revises: 1101
+Revises: 0901
 Create Date: 2026-11-27 17:28:13.336342
 """
 
@@ -15,9 +15,11 @@ from sqlalchemy.dialects import postgresql
 import repo.db
 
 revision: str = '1301'
-down_revision: str | None = '1101'
+down_revision: str | None = '0901'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')  # a work id (repo.db.BigId, as of 0901)
 
 
 def upgrade() -> None:
@@ -55,7 +57,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('feed', sa.String(length=64), nullable=False),
     sa.Column('external_id', sa.String(length=1000), nullable=False),
-    sa.Column('work_id', sa.Integer(), nullable=True),
+    sa.Column('work_id', BIG_ID, nullable=True),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('deleted', sa.Boolean(), nullable=False),
     sa.Column('datestamp', repo.db.UTCDateTime(), nullable=True),
@@ -71,10 +73,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ingest_records_work_id'), ['work_id'], unique=False)
 
     op.create_table('work_identifiers',
-    sa.Column('work_id', sa.Integer(), nullable=False),
+    sa.Column('work_id', BIG_ID, nullable=False),
     sa.Column('scheme', sa.String(length=16), nullable=False),
     sa.Column('value', sa.String(length=500), nullable=False),
-    sa.ForeignKeyConstraint(['work_id'], ['works.id'], name=op.f('fk_work_identifiers_work_id_works'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['work_id'], ['works.id'], name=op.f('fk_work_identifiers_work_id_works'), onupdate='CASCADE', ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('work_id', 'scheme', 'value', name=op.f('pk_work_identifiers'))
     )
     with op.batch_alter_table('work_identifiers', schema=None) as batch_op:
@@ -123,7 +125,7 @@ def upgrade() -> None:
     sa.Column('external_id', sa.String(length=1000), nullable=True),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('work_id', sa.Integer(), nullable=True),
+    sa.Column('work_id', BIG_ID, nullable=True),
     sa.Column('at', repo.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['harvest_runs.id'], name=op.f('fk_ingest_problems_run_id_harvest_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ingest_problems'))

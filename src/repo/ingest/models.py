@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from repo.centres.models import Collection, MemberCentre
-from repo.db import Base, UTCDateTime
+from repo.db import Base, BigId, UTCDateTime
 
 
 class HarvestSource(Base):
@@ -112,7 +112,7 @@ class IngestRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     feed: Mapped[str] = mapped_column(sa.String(64))  # "oai:<source id>", later "import:<…>"
     external_id: Mapped[str] = mapped_column(sa.String(1000))
-    work_id: Mapped[int | None] = mapped_column(sa.ForeignKey("works.id", ondelete="SET NULL"), index=True)
+    work_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("works.id", ondelete="SET NULL"), index=True)
     role: Mapped[str] = mapped_column(sa.String(16))  # owner | duplicate
     deleted: Mapped[bool] = mapped_column(sa.Boolean)  # deleted at the source
     datestamp: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the source's, last seen
@@ -132,7 +132,7 @@ class IngestProblem(Base):
     external_id: Mapped[str | None] = mapped_column(sa.String(1000))
     kind: Mapped[str] = mapped_column(sa.String(16))  # failed | skipped | duplicate | missing | unmapped
     reason: Mapped[str] = mapped_column(sa.Text)
-    work_id: Mapped[int | None] = mapped_column(sa.Integer)
+    work_id: Mapped[int | None] = mapped_column(BigId)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -142,6 +142,8 @@ class WorkIdentifier(Base):
     __tablename__ = "work_identifiers"
     __table_args__ = (sa.Index("ix_work_identifiers_scheme_value", "scheme", "value"),)
 
-    work_id: Mapped[int] = mapped_column(sa.ForeignKey("works.id", ondelete="CASCADE"), primary_key=True)
+    # an index row follows its work, even when the work's id changes
+    work_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("works.id", ondelete="CASCADE", onupdate="CASCADE"),
+                                         primary_key=True)
     scheme: Mapped[str] = mapped_column(sa.String(16), primary_key=True)  # doi | handle | isbn
     value: Mapped[str] = mapped_column(sa.String(500), primary_key=True)

@@ -22,6 +22,7 @@ from repo.search.endpoints import router as search_router
 from repo.search import runtime as search_runtime
 from repo.web import warmer as web_warmer
 from repo.web.endpoints import router as web_router
+from repo.web.delivery import Compress, HeadAsGet
 from repo.web.rendering import error_page
 from repo.middleware import BodyLimit, HeaderLimit, SecurityHeaders, docs_page
 
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or Clock()
     app.state.on_commit = []
     errors.install(app, page=error_page)  # browsers get a page for unknown paths
+    app.add_middleware(Compress)  # pages, feeds, sitemaps: validators, 304, Brotli/gzip
+    app.add_middleware(HeadAsGet, router=app.router)  # HEAD on every GET route
     # /oai reads its own (small) form bodies: an oversized one gets an OAI error, not a 413.
     app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes, streamed=r"^/api/works/[^/]+/files|^/oai$")
     app.add_middleware(HeaderLimit, page=error_page)

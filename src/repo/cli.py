@@ -250,7 +250,7 @@ def demo(
         else:
             count = demo_data.load(ctx)
             files = anyio.run(demo_data.attach_files, ctx)
-        console.print(f"Loaded {count} works" + (f" and {files} PDFs." if files else "."), style="green")
+        console.print(f"Loaded {count} works" + (f" and {files} files." if files else "."), style="green")
     if synthetic is not None:  # bulk inserts queue nothing: render them all now, so harvests read stored bytes
         from repo.oai.cli import render_everything
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -333,8 +334,8 @@ _KEYWORDS = {"spa": "Palabras clave", "por": "Palavras-chave", "fra": "Mots-clé
 
 async def attach_files(ctx: Context) -> int:
     """Upload a PDF (title, authors, abstracts and keywords as its text) for each published text
-    work, through the files service like any upload; return how many. Extraction is left to the
-    caller (``repo files extract``)."""
+    work, and a recording, a video with captions or a photograph for the others, through the files
+    service like any upload; return how many. Extraction is left to the caller (``repo files extract``)."""
     from repo.files import service as files
     from repo.files.pdf import document
 
@@ -355,7 +356,76 @@ async def attach_files(ctx: Context) -> int:
 
         await files.upload(ctx, work.id, _FILE_NAMES.get(language, "full-text.pdf"), body(),
                            content_type="application/pdf", content_length=str(len(pdf)), if_match=None, access=None)
-    return len(found)
+    recordings = ctx.session.scalars(sa.select(Work).where(
+        visibility.public_record(), Work.type.in_(["sound", "lecture", "video", "image"])).order_by(Work.id)).all()
+    attached = 0
+    for work in recordings:  # so that recordings play, videos have captions and photographs show
+        for name, data, media_type in media_for(work):
+
+            async def chunks(data: bytes = data) -> AsyncIterator[bytes]:
+                yield data
+
+            await files.upload(ctx, work.id, name, chunks(), content_type=media_type,
+                               content_length=str(len(data)), if_match=None, access=None)
+            attached += 1
+    return len(found) + attached
+
+
+def wav_tone(seconds: float = 2.0, rate: int = 8000, pitch: float = 440.0) -> bytes:
+    """A short sine tone as 16-bit mono WAV (the demo's recordings; the browser tests play it)."""
+    import io
+    import math
+    import struct
+    import wave
+
+    frames = int(seconds * rate)
+    samples = b"".join(struct.pack("<h", int(12000 * math.sin(2 * math.pi * pitch * i / rate)
+                                             * min(1.0, i / 800, (frames - i) / 800))) for i in range(frames))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples)
+    return buffer.getvalue()
+
+
+def png_picture(width: int = 480, height: int = 320) -> bytes:
+    """A small PNG (bands of the site's colours): the demo's photographs."""
+    import struct
+    import zlib
+
+    bands = [(11, 79, 138), (255, 191, 71), (226, 243, 231), (27, 31, 36)]
+    rows = b"".join(b"\x00" + bytes(bands[(y * len(bands)) // height]) * width for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+
+
+#: A two-second WebM video (VP8, 160×90) recorded once with Chromium's MediaRecorder.
+VIDEO = Path(__file__).parent / "demo_media" / "clip.webm"
+
+
+def captions(language: str) -> bytes:
+    """WebVTT captions for the demo video, in its language."""
+    text = {"por": "Abertura do debate", "spa": "Apertura del debate"}.get(language, "Opening of the debate")
+    return f"WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n{text}\n".encode()
+
+
+def media_for(work: Work) -> list[tuple[str, bytes, str]]:
+    """The files a demo recording, video or photograph gets: (name, bytes, media type)."""
+    language = (work.doc.get("languages") or ["spa"])[0]
+    if work.type in ("sound", "lecture"):
+        return [("grabacion.wav", wav_tone(), "audio/wav")]
+    if work.type == "video":
+        code = language if language in ("por", "spa") else "eng"
+        return [("video.webm", VIDEO.read_bytes(), "video/webm"), (f"video.{code}.vtt", captions(language), "text/vtt")]
+    if work.type == "image":
+        return [("fotografia.png", png_picture(), "image/png")]
+    return []
 
 
 def load_synthetic(ctx: Context, count: int, *, seed: int, console: Any = None) -> int:

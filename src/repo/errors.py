@@ -178,11 +178,16 @@ def install(app: FastAPI, page: Callable[..., Response] | None = None) -> None:
     :func:`wants_page`; the reading room's own routes render their errors themselves)."""
 
     @app.exception_handler(ProblemError)
-    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+    async def _problem(request: Request, exc: ProblemError) -> Response:
+        if page is not None and wants_page(request):  # e.g. a browser opening an embargoed file
+            return page(request, exc.status, exc.detail, headers=exc.headers or None,
+                        **getattr(exc, "page_context", {}))
         return problem_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if page is not None and wants_page(request):  # /works/abc/files/x: nothing is there
+            return page(request, 404)
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return problem_response(BadRequest("The request body is not valid JSON."))

@@ -74,10 +74,56 @@ class Room:
         assert response.status_code == 200, response.text
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _title_ids(database: Database) -> dict[str, int]:
     with database.session() as session:
         rows = session.execute(sa.select(Work.id, Work.doc, Work.status)).all()
     return {doc["titles"][0]["value"]: work_id for work_id, doc, _ in rows}
+
+
+IDS_BY_TITLE = {
+    "open_book": "Educación popular y movimientos sociales en América Latina",
+    "article": "Derechos indígenas y consulta previa en los Andes",
+    "chapter": "Les migrations andines vers l'Europe : trajectoires et réseaux",
+    "thesis_embargoed": "Juventudes, trabajo y precariedad en el conurbano bonaerense",
+    "withdrawn": "Elecciones y partidos en el Perú del siglo XXI",
+    "draft": "Borrador: historia de la educación en Argentina",
+    "translated": "Indigenous territories and extractivism in the Amazon",
+    "sound": "Testimonios orales de la reforma agraria",
+    "video": "Democracia e participação: debate em São Paulo",
+    "image": "Mercado de la Merced, 1968",
+    "lecture": "Conferencia magistral: la desigualdad en América Latina",
+}
+
+
+def furnish(app: FastAPI, client: TestClient, database: Database, clock: ManualClock, admin: dict[str, str],
+            media: bool = False) -> Room:
+    """Load the demo and upload the files the tests use (``media``: also a recording, a video with
+    captions and a photograph, as ``repo demo`` attaches them)."""
+    with database.session() as session:
+        demo.load(Context(session, ADMIN, clock.now(), app.state.settings))
+    titles = _title_ids(database)
+    room = Room({key: titles[title] for key, title in IDS_BY_TITLE.items()}, admin, client, app)
+    pdf = pdf_bytes()
+    room.upload(room["open_book"], "libro.pdf", pdf)
+    room.upload(room["open_book"], "anexo.pdf", pdf_bytes(2))
+    room.file_access(room["open_book"], "anexo.pdf", "embargoed", "2999-01-01")
+    room.upload(room["thesis_embargoed"], "tesis.pdf", pdf)
+    room.upload(room["article"], "articulo.pdf", pdf)
+    if media:
+        with database.session() as session:
+            works = {w.id: w for w in session.scalars(sa.select(Work)).all()}
+            for key in ("sound", "video", "image", "lecture"):
+                for name, data, media_type in demo.media_for(works[room[key]]):
+                    room.upload(room[key], name, data, media_type)
+    room.extra["pdf"] = pdf
+    room.drain()
+    return room
 
 
 @pytest.fixture
@@ -89,37 +135,51 @@ def room(app: FastAPI, client: TestClient, database: Database, clock: ManualCloc
     * ``embargoed``: the embargoed thesis with a PDF (embargo one year ahead);
     * ``withdrawn``, ``draft``: the demo's withdrawn working paper and a draft.
     """
-    with database.session() as session:
-        demo.load(Context(session, ADMIN, clock.now(), app.state.settings))
-    titles = _title_ids(database)
-    ids = {
-        "open_book": titles["Educación popular y movimientos sociales en América Latina"],
-        "article": titles["Derechos indígenas y consulta previa en los Andes"],
-        "chapter": titles["Les migrations andines vers l'Europe : trajectoires et réseaux"],
-        "thesis_embargoed": titles["Juventudes, trabajo y precariedad en el conurbano bonaerense"],
-        "withdrawn": titles["Elecciones y partidos en el Perú del siglo XXI"],
-        "draft": titles["Borrador: historia de la educación en Argentina"],
-        "translated": titles["Indigenous territories and extractivism in the Amazon"],
-    }
-    room = Room(ids, auth.admin, client, app)
-    pdf = pdf_bytes()
-    room.upload(ids["open_book"], "libro.pdf", pdf)
-    room.upload(ids["open_book"], "anexo.pdf", pdf_bytes(2))
-    room.file_access(ids["open_book"], "anexo.pdf", "embargoed", "2999-01-01")
-    room.upload(ids["thesis_embargoed"], "tesis.pdf", pdf)
-    room.upload(ids["article"], "articulo.pdf", pdf)
-    room.extra["pdf"] = pdf
-    room.drain()
-    return room
+    return furnish(app, client, database, clock, auth.admin)
+
+
+@pytest.fixture(scope="session")
+def shared_room(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Room]:
+    """One furnished reading room (SQLite, media files too) for the tests that only read it, served
+    over HTTP by uvicorn for the browser tests (``room.extra["url"]``, also its base URL). Built once
+    per test process: tests that change data use ``room``."""
+    import shutil
+
+    import uvicorn
+
+    from repo.app import create_app
+    from repo.config import Settings
+    from repo.deposit.auth import TokenRole, create_token
+
+    folder = tmp_path_factory.mktemp("shared-room")
+    shutil.copy(sqlite_template, folder / "repo.sqlite3")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(data_dir=folder / "data", database_url=f"sqlite:///{folder / 'repo.sqlite3'}",
+                        secret_key="test-secret-key", base_url=url)
+    clock = ManualClock()
+    app = create_app(settings, clock)
+    database = Database(settings.resolved_database_url)
+    with TestClient(app) as client:
+        with database.session() as session:
+            token, _ = create_token(session, name="admin", role=TokenRole.admin, centre_slugs=[], now=clock.now())
+        room = furnish(app, client, database, clock, {"Authorization": f"Bearer {token}"}, media=True)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        room.extra["url"] = url
+        yield room
+        server.should_exit = True
+        thread.join(timeout=10)
+    database.dispose()
 
 
 # -- a live server for the browser ---------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -37,8 +37,10 @@ def test_search_apply_a_facet_and_open_a_work(page: Any, room: Room) -> None:
 
 def test_download_an_open_pdf(page: Any, room: Room) -> None:
     page.goto(f"/works/{room['open_book']}")
+    # the file's name opens it in the browser: no download attribute on that link
+    assert page.get_by_role("link", name="libro.pdf", exact=True).get_attribute("download") is None
     with page.expect_download() as info:
-        page.get_by_role("link", name="libro.pdf").click()
+        page.get_by_role("link", name="Descargar libro.pdf").click()
     download = info.value
     assert download.suggested_filename == "libro.pdf"
     data = open(download.path(), "rb").read()

@@ -123,8 +123,8 @@ def test_every_work_type_exports_valid_csl_json(room: Room, database: Any) -> No
         assert not bibtexparser.parse_string(_export(room, work, "bibtex").text).failed_blocks
 
 
-def _citation(room: Room, work: int, style: str) -> str:
-    tree = html.fromstring(room.client.get(f"/works/{work}").text)
+def _citation(room: Room, work: int, style: str, lang: str = "es") -> str:
+    tree = html.fromstring(room.client.get(f"/works/{work}?lang={lang}").text)
     return " ".join(tree.xpath(f"string(//p[@id='cite-{style}'])").split())
 
 
@@ -135,13 +135,17 @@ def test_apa_citations(room: Room) -> None:
     assert _citation(room, room["open_book"], "apa") == (
         "Gadotti, M., & Torres, C. A. (2019). Educación popular y movimientos sociales en América Latina. "
         f"CLACSO. http://testserver/works/{room['open_book']}")
-    assert _citation(room, room["chapter"], "apa") == (
-        "Lévy, H. (2018). Les migrations andines vers l'Europe : trajectoires et réseaux. "
-        "In Mobilités et territoires en Amérique latine (pp. 101–128). IRD Éditions. "
-        f"http://testserver/works/{room['chapter']}")
-    assert _citation(room, room["thesis_embargoed"], "apa").startswith(
-        "Pérez, L. (2024). Juventudes, trabajo y precariedad en el conurbano bonaerense "
-        "[Doctoral dissertation, FLACSO Argentina].")
+    # APA's own words follow the page's language; the metadata keep theirs
+    for lang, word in (("es", "En"), ("en", "In"), ("pt", "In"), ("fr", "Dans")):
+        assert _citation(room, room["chapter"], "apa", lang) == (
+            "Lévy, H. (2018). Les migrations andines vers l'Europe : trajectoires et réseaux. "
+            f"{word} Mobilités et territoires en Amérique latine ({'p.' if lang == 'fr' else 'pp.'} 101–128). "
+            f"IRD Éditions. http://testserver/works/{room['chapter']}")
+    for lang, kind in (("es", "Tesis doctoral"), ("en", "Doctoral dissertation"), ("pt", "Tese de doutorado"),
+                       ("fr", "Thèse de doctorat")):
+        assert _citation(room, room["thesis_embargoed"], "apa", lang).startswith(
+            "Pérez, L. (2024). Juventudes, trabajo y precariedad en el conurbano bonaerense "
+            f"[{kind}, FLACSO Argentina].")
     tree = html.fromstring(room.client.get(f"/works/{room['article']}").text)
     assert tree.xpath("//p[@id='cite-apa']/i/text()") == ["Crítica Jurídica", "18"]
 

@@ -25,7 +25,7 @@ sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @sqlite_only
 @pytest.mark.parametrize("header,expected", [
     ("pt-BR,pt;q=0.9,en;q=0.8", "pt"), ("en-GB,en;q=0.9", "en"), ("de-DE,de;q=0.9,pt;q=0.5", "pt"),
-    ("fr, en;q=0.1", "en"), ("zh-CN", "es"), ("", "es"), ("en;q=0, es;q=0.2", "es"), ("en;q=abc", "es"),
+    ("fr, en;q=0.1", "fr"), ("fr-CA,fr;q=0.9", "fr"), ("de, en;q=0.1", "en"), ("zh-CN", "es"), ("", "es"), ("en;q=0, es;q=0.2", "es"), ("en;q=abc", "es"),
     ("*", "es"), ("es-419", "es"), ("a" * 5000, "es"), (";;;,,,q=", "es"),
 ])
 def test_accept_language(client: TestClient, header: str, expected: str) -> None:
@@ -64,7 +64,7 @@ def test_every_page_links_to_every_language_keeping_the_query(room: Room) -> Non
         tree = html.fromstring(room.client.get(path, headers={"Accept-Language": "en"}).text)
         switch = tree.xpath("//nav[contains(@class,'lang-switch')]")[0]
         links = {a.get("hreflang"): a.get("href") for a in switch.xpath(".//a")}
-        assert set(links) == {"es", "pt"}  # English is the current one, not a link
+        assert set(links) == {"es", "pt", "fr"}  # English is the current one, not a link
         assert switch.xpath(".//*[@aria-current='true']/text()") == ["English"]
         for code, href in links.items():
             assert href.startswith(path.split("?")[0]) and f"lang={code}" in href
@@ -73,7 +73,8 @@ def test_every_page_links_to_every_language_keeping_the_query(room: Room) -> Non
 
 
 def test_catalogs_are_complete_and_in_sync_with_the_sources(tmp_path: Path) -> None:
-    """Every extracted string has a Spanish and a Portuguese translation, and the .pot is current."""
+    """Every extracted string has its Spanish, Portuguese, French and English text (English, the
+    source language, is a catalog too, so a string added without its entries fails here)."""
     pot = tmp_path / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "N_",
                     "--no-location", "--sort-output", "--project=repo", "-o", str(pot), "."],
@@ -81,7 +82,8 @@ def test_catalogs_are_complete_and_in_sync_with_the_sources(tmp_path: Path) -> N
     with pot.open("rb") as handle:
         extracted = {m.id for m in read_po(handle) if m.id}
     assert len(extracted) > 100
-    for lang in ("es", "pt"):
+    assert set(i18n.LANGUAGES) == {"es", "pt", "en", "fr"}
+    for lang in i18n.LANGUAGES:
         with (WEB / "translations" / lang / "LC_MESSAGES" / "messages.po").open("rb") as handle:
             catalog = read_po(handle, locale=lang)
         translated = {m.id for m in catalog if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)
@@ -92,6 +94,6 @@ def test_catalogs_are_complete_and_in_sync_with_the_sources(tmp_path: Path) -> N
 @sqlite_only
 def test_dates_and_numbers_follow_the_language(room: Room) -> None:
     work = room["thesis_embargoed"]
-    for lang, month in (("es", "de"), ("pt", "de"), ("en", ",")):
+    for lang, month in (("es", "de"), ("pt", "de"), ("en", ","), ("fr", "jusqu'au")):
         tree = html.fromstring(room.client.get(f"/works/{work}", headers={"Accept-Language": lang}).text)
         assert month in tree.xpath("string(//p[@class='work-kicker']//*[contains(@class,'badge')])")

@@ -55,10 +55,13 @@ def test_open_work_metadata_files_and_scholar_tags(room: Room) -> None:
     assert tree.xpath("//p[@class='alt-title'][@lang='en']")
     assert "Gadotti, Moacir" in tree.xpath("string(//ul[@class='creators'])")
     assert tree.xpath("//a[@href='https://orcid.org/0000-0002-1825-0097']")
-    files = {li.xpath("string(.//*[contains(@class,'file-name')])"): li for li in tree.xpath("//li[@class='file']")}
+    files = {li.xpath("string(.//*[contains(@class,'file-name')])"): li for li in tree.xpath("//ul[@class='files']/li")}
     assert set(files) == {"anexo.pdf", "libro.pdf"}
-    # the open PDF is a download link with its format and size; the embargoed one is not a link
-    assert files["libro.pdf"].xpath(".//a/@href") == [f"http://testserver/works/{room['open_book']}/files/libro.pdf"]
+    # the open PDF opens in the browser (no download attribute) and has a separate Download link;
+    # with its format and size; the embargoed one is not a link
+    url = f"http://testserver/works/{room['open_book']}/files/libro.pdf"
+    assert files["libro.pdf"].xpath(".//a[@class='file-name'][not(@download)]/@href") == [url]
+    assert files["libro.pdf"].xpath(".//a[@download='libro.pdf']/@href") == [url]
     assert "PDF" in files["libro.pdf"].xpath("string(.//*[@class='file-meta'])")
     assert not files["anexo.pdf"].xpath(".//a")
     assert "1 de enero de 2999" in files["anexo.pdf"].xpath("string(.//*[contains(@class,'badge-embargoed')])")
@@ -92,7 +95,13 @@ def test_open_work_json_ld_expands_as_schema_org(room: Room) -> None:
     assert author["@type"] == [s + "Person"] and author[s + "familyName"][0]["@value"] == "Quispe Mamani"
     assert node[s + "datePublished"][0]["@value"] == "2022-07"
     assert node[s + "license"][0]["@value"] == "https://creativecommons.org/licenses/by/4.0/"
-    assert node[s + "isPartOf"][0][s + "issn"][0]["@value"] == "0188-7653"
+    # issue ⊂ volume ⊂ periodical, as schema.org models an article's place
+    issue = node[s + "isPartOf"][0]
+    assert issue["@type"] == [s + "PublicationIssue"] and issue[s + "issueNumber"][0]["@value"]
+    volume = issue[s + "isPartOf"][0]
+    assert volume["@type"] == [s + "PublicationVolume"] and volume[s + "volumeNumber"][0]["@value"]
+    periodical = volume[s + "isPartOf"][0]
+    assert periodical["@type"] == [s + "Periodical"] and periodical[s + "issn"][0]["@value"] == "0188-7653"
     assert node[s + "isAccessibleForFree"][0]["@value"] is True
     encodings = node[s + "encoding"]
     assert [e[s + "contentUrl"][0]["@value"] for e in encodings] == [
@@ -241,7 +250,8 @@ def test_script_in_metadata_is_escaped_everywhere(room: Room, client: Any) -> No
     assert response.status_code == 200
     assert "<script>alert" not in response.text and "<img src=x" not in response.text
     assert tree.xpath("string(//h1)") == evil  # shown as text, intact
-    assert len(tree.xpath("//script")) == 1  # only the JSON-LD block
+    assert len(tree.xpath("//script[not(@src)]")) == 1  # only the JSON-LD block (and the site's script file)
+    assert tree.xpath("//script/@src") == ["/static/site.js"]
     assert _json_ld(tree)["name"] == evil  # the JSON-LD still carries the value, escaped for <script>
     for path in ("/", "/search?q=alert", "/centres/cebrap", "/feed.atom"):
         page = client.get(path)

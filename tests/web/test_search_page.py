@@ -37,7 +37,7 @@ def test_query_facets_and_highlights(room: Room) -> None:
     assert _total(tree) == len(hits)
     marks = tree.xpath("//section[@class='results']//mark/text()")
     assert any(m.lower().startswith("educ") for m in marks)
-    facets = {s.get("aria-labelledby").removeprefix("facet-"): s for s in tree.xpath("//aside[@class='facets']/section")}
+    facets = {s.get("aria-labelledby").removeprefix("facet-"): s for s in tree.xpath("//aside[@class='facets']//section")}
     assert {"type", "language", "year", "centre", "access"} <= set(facets)
     # counts of the type facet add up to the total (each work has one type)
     counts = [int(c) for c in facets["type"].xpath(".//span[@class='count']/text()")]

@@ -119,19 +119,25 @@ def delete_file(work_id: int, name: str, if_match: IfMatch = None, ctx: Context 
 @public.get("/{name}/thumbnail", summary="First-page thumbnail (PNG); HEAD too")
 @public.head("/{name}/thumbnail", include_in_schema=False)
 def thumbnail(work_id: int, name: str, request: Request, ctx: Context = Depends(get_context)) -> Response:
-    return download.serve(request, ctx, *service.readable(ctx, work_id, name), part="thumbnail")
+    return _in_work(ctx, work_id, download.serve(request, ctx, *service.readable(ctx, work_id, name), part="thumbnail"))
 
 
 @public.get("/{name}/text", summary="Extracted text (UTF-8); HEAD too")
 @public.head("/{name}/text", include_in_schema=False)
 def text(work_id: int, name: str, request: Request, ctx: Context = Depends(get_context)) -> Response:
-    return download.serve(request, ctx, *service.readable(ctx, work_id, name), part="text")
+    return _in_work(ctx, work_id, download.serve(request, ctx, *service.readable(ctx, work_id, name), part="text"))
 
 
 @public.get("/{name}", summary="Download (Range, ETag, If-None-Match); HEAD too")
 @public.head("/{name}", include_in_schema=False)
 def download_file(work_id: int, name: str, request: Request, ctx: Context = Depends(get_context)) -> Response:
-    return download.serve(request, ctx, *service.readable(ctx, work_id, name), part="file")
+    return _in_work(ctx, work_id, download.serve(request, ctx, *service.readable(ctx, work_id, name), part="file"))
+
+
+def _in_work(ctx: Context, work_id: int, response: Response) -> Response:
+    """FAIR Signposting from the bytes back to the landing page they belong to (``rel="collection"``)."""
+    response.extra["Link"] = f'<{ctx.settings.base_url}/works/{work_id}>; rel="collection"'  # type: ignore[attr-defined]
+    return response
 
 
 router.include_router(api)

@@ -15,6 +15,8 @@ class File(Base):
     __table_args__ = (
         sa.UniqueConstraint("work_id", "name"),
         sa.Index("ix_files_embargo_pending_embargo_end", "embargo_pending", "embargo_end"),
+        # Reading room (migration 1501): the newest file change is part of the pages' validator.
+        sa.Index("ix_files_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

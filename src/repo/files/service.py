@@ -52,7 +52,7 @@ from repo.errors import (
 from repo.files import extraction
 from repo.files.models import File
 from repo.files.schemas import FileAccessIn, FileLinks, FileList, FileOut
-from repo.files.sniff import expected_for_name, normalise_declared, sniff
+from repo.files.sniff import TEXT, VTT, Verdict, expected_for_name, normalise_declared, sniff
 from repo.files.storage import Blob, BlobWriter, Storage, hash_file
 from repo.search import outbox
 from repo.works import repository
@@ -110,6 +110,8 @@ def media_type_of(name: str, blob: Blob, declared: str | None, declared_field: s
         error = Unprocessable if verdict.damaged else UnsupportedMediaType
         raise error(f"The file is not accepted: {verdict.reason}.", errors=[FieldError("body", verdict.reason)])
     expected = expected_for_name(name)
+    if expected == TEXT and verdict.media_type == VTT:
+        verdict = Verdict(TEXT)  # captions kept as a .txt are plain text
     if expected != verdict.media_type:
         raise UnsupportedMediaType(
             f"The file is named as {expected} but its bytes are {verdict.media_type}.",
@@ -164,7 +166,9 @@ def readable(ctx: Context, work_id: int, name: str) -> tuple[Work, File]:
     if not visibility.can_read_file(ctx.principal, work, file, ctx.now):
         access, embargo_end = visibility.file_access(work, file)
         if access == AccessRight.embargoed and embargo_end is not None:
-            raise Forbidden(f"This file is under embargo until {embargo_end.isoformat()}.")
+            closed = Forbidden(f"This file is under embargo until {embargo_end.isoformat()}.")
+            closed.page_context = {"embargo_end": embargo_end}  # a browser's error page gives the date
+            raise closed
         raise Forbidden("This file is not openly accessible; sign in as an editor of its member centre.")
     return work, file
 

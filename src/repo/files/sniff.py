@@ -26,18 +26,19 @@ TAIL_BYTES = 1024
 PDF = "application/pdf"
 EPUB = "application/epub+zip"
 TEXT = "text/plain"
+VTT = "text/vtt"  # WebVTT captions and subtitles of audio and video (UTF-8 text that starts "WEBVTT")
 MP3, OGG_AUDIO, FLAC, WAV, M4A = "audio/mpeg", "audio/ogg", "audio/flac", "audio/wav", "audio/mp4"
 MP4, WEBM, OGG_VIDEO = "video/mp4", "video/webm", "video/ogg"
 JPEG, PNG, GIF, WEBP, TIFF = "image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff"
 
 ALLOWED: frozenset[str] = frozenset({
-    PDF, EPUB, TEXT, MP3, OGG_AUDIO, FLAC, WAV, M4A, MP4, WEBM, OGG_VIDEO, JPEG, PNG, GIF, WEBP, TIFF,
+    PDF, EPUB, TEXT, VTT, MP3, OGG_AUDIO, FLAC, WAV, M4A, MP4, WEBM, OGG_VIDEO, JPEG, PNG, GIF, WEBP, TIFF,
 })
 
 # Name extension → the media type its bytes must have.
 EXTENSIONS: dict[str, str] = {
     "pdf": PDF, "epub": EPUB,
-    "txt": TEXT, "text": TEXT, "md": TEXT, "csv": TEXT, "tsv": TEXT,
+    "txt": TEXT, "text": TEXT, "md": TEXT, "csv": TEXT, "tsv": TEXT, "vtt": VTT,
     "mp3": MP3, "ogg": OGG_AUDIO, "oga": OGG_AUDIO, "opus": OGG_AUDIO, "flac": FLAC, "wav": WAV,
     "m4a": M4A, "m4b": M4A,
     "mp4": MP4, "m4v": MP4, "webm": WEBM, "ogv": OGG_VIDEO,
@@ -214,4 +215,7 @@ def _text(head: bytes, *, complete: bool) -> Verdict:
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("<") or _MARKUP.search(head):
         return Verdict(None, "markup (HTML, SVG or XML) is not accepted")
+    # WebVTT §4.1: the file starts with "WEBVTT" (after an optional BOM), then a space, tab or line end.
+    if text.removeprefix("\ufeff").startswith("WEBVTT") and text.removeprefix("\ufeff")[6:7] in ("", " ", "\t", "\r", "\n"):
+        return Verdict(VTT)
     return Verdict(TEXT)

@@ -7,19 +7,44 @@ capitalisation the depositor gave (sentence case is the norm for Spanish and Por
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+from babel import dates as babel_dates
 from markupsafe import Markup, escape
 
 from repo.web.record import Record
 from repo.works.schemas import Pages, Person
 
 ABNT_MONTHS = ["jan.", "fev.", "mar.", "abr.", "maio", "jun.", "jul.", "ago.", "set.", "out.", "nov.", "dez."]
-THESIS_APA = {
-    "doctoral_thesis": "Doctoral dissertation",
-    "master_thesis": "Master's thesis",
-    "bachelor_thesis": "Bachelor's thesis",
+#: APA's fixed words in each interface language (APA 7 as its Spanish, Portuguese and French
+#: editions say them): the citation follows the page's language, the metadata keep theirs.
+APA_WORDS: dict[str, dict[str, str]] = {
+    "en": {"n.d.": "n.d.", "In": "In", "Ed.": "Ed.", "Eds.": "Eds.", "pp.": "pp.", "No.": "No.",
+           "doctoral_thesis": "Doctoral dissertation", "master_thesis": "Master's thesis",
+           "bachelor_thesis": "Bachelor's thesis", "video": "Video", "sound": "Audio recording",
+           "lecture": "Lecture", "conference_paper": "Paper presentation"},
+    "es": {"n.d.": "s.f.", "In": "En", "Ed.": "Ed.", "Eds.": "Eds.", "pp.": "pp.", "No.": "N.º",
+           "doctoral_thesis": "Tesis doctoral", "master_thesis": "Tesis de maestría",
+           "bachelor_thesis": "Tesis de licenciatura", "video": "Video", "sound": "Grabación de audio",
+           "lecture": "Conferencia", "conference_paper": "Ponencia"},
+    "pt": {"n.d.": "s.d.", "In": "In", "Ed.": "Org.", "Eds.": "Orgs.", "pp.": "pp.", "No.": "N.º",
+           "doctoral_thesis": "Tese de doutorado", "master_thesis": "Dissertação de mestrado",
+           "bachelor_thesis": "Trabalho de conclusão de curso", "video": "Vídeo", "sound": "Gravação de áudio",
+           "lecture": "Palestra", "conference_paper": "Apresentação de trabalho"},
+    "fr": {"n.d.": "s.d.", "In": "Dans", "Ed.": "Éd.", "Eds.": "Éds.", "pp.": "p.", "No.": "no",
+           "doctoral_thesis": "Thèse de doctorat", "master_thesis": "Mémoire de master",
+           "bachelor_thesis": "Mémoire de licence", "video": "Vidéo", "sound": "Enregistrement audio",
+           "lecture": "Conférence", "conference_paper": "Communication"},
 }
+THESES = ("doctoral_thesis", "master_thesis", "bachelor_thesis")
+#: APA 7 gives these the full date of the recording or presentation: (2019, March 5).
+DATED = ("lecture", "video", "sound", "conference_paper")
+#: (month and day, month only) in each language, as Babel patterns.
+APA_DATE_PATTERNS = {"en": ("MMMM d", "MMMM"), "es": ("d 'de' MMMM", "MMMM"), "pt": ("d 'de' MMMM", "MMMM"),
+                     "fr": ("d MMMM", "MMMM")}
+#: Lower-case name particles that stay whole among initials: "Maria da Glória" → "M. da G.".
+PARTICLES = frozenset({"da", "das", "de", "del", "della", "des", "di", "do", "dos", "du", "e", "la", "le", "van",
+                       "von", "y", "zu"})
 THESIS_ABNT = {
     "doctoral_thesis": "Tese (Doutorado)",
     "master_thesis": "Dissertação (Mestrado)",
@@ -43,12 +68,26 @@ def _pages(pages: Pages | None, sep: str = "–") -> str:
 
 
 def _initials(given: str | None) -> str:
+    """APA initials: each given name as its initial (hyphenated names keep the hyphen), particles whole."""
     if not given:
         return ""
     parts = []
     for word in given.replace("-", " - ").split():
-        parts.append("-" if word == "-" else word[0] + ".")
+        parts.append("-" if word == "-" else word if word in PARTICLES else word[0] + ".")
     return " ".join(parts).replace(" - ", "-")
+
+
+def _apa_date(record: Record, lang: str) -> str:
+    """The year, and for recordings and presentations the month and day the metadata give."""
+    stamp = record.metadata.publication_date
+    if not stamp:
+        return APA_WORDS[lang]["n.d."]
+    parts = stamp.split("-")
+    if record.work.type not in DATED or len(parts) == 1:
+        return parts[0]
+    full, month_only = APA_DATE_PATTERNS[lang]
+    moment = date(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else 1)
+    return f"{parts[0]}, {babel_dates.format_date(moment, full if len(parts) > 2 else month_only, locale=lang)}"
 
 
 # -- APA 7 --------------------------------------------------------------------------------------------
@@ -72,22 +111,41 @@ def _apa_names(people: list[Person]) -> str:
     return ", ".join(names[:-1]) + ", & " + names[-1]
 
 
-def _apa_editors(people: list[Person]) -> str:
+def _apa_editors(people: list[Person], words: dict[str, str]) -> str:
     names = [f"{_initials(p.given)} {p.family}".strip() if p.family else (p.name or "") for p in people]
     if not names:
         return ""
     joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + ", & " + names[-1]
-    return f"{joined} ({'Ed.' if len(names) == 1 else 'Eds.'})"
+    return f"{joined} ({words['Ed.'] if len(names) == 1 else words['Eds.']})"
 
 
-def apa(record: Record) -> Markup:
+def publisher_of(record: Record) -> str:
+    """The publisher, else (for what a centre itself issues) the member centre."""
+    if record.metadata.publisher:
+        return record.metadata.publisher
+    issued_by_centre = ("book", "working_paper", "report", *THESES, "lecture", "video", "sound", "image")
+    return record.work.centre.name if record.work.type in issued_by_centre else ""
+
+
+def conference_name(record: Record) -> str | None:
+    """The event a conference paper or lecture was presented at, when the metadata say."""
+    conference = getattr(record.metadata, "conference", None)  # the model's conference (issue #11)
+    if conference is not None:
+        return str(conference.name)
+    if record.work.type == "conference_paper" and record.metadata.series:
+        return record.metadata.series.title
+    return None
+
+
+def apa(record: Record, lang: str = "en") -> Markup:
+    """APA 7 in the page's language ``lang`` (its fixed words; the metadata as deposited)."""
+    words = APA_WORDS.get(lang, APA_WORDS["en"])
     m, work = record.metadata, record.work
     authors = _apa_names(record.authors) or _apa_names(record.contributors_with("editor"))
-    year = f"({record.year or 'n.d.'})."
-    head = _join([_end(authors) if authors else "", year])
+    head = _join([_end(authors) if authors else "", f"({_apa_date(record, lang)})."])
     title = record.title
     link = record.cite_as
-    publisher = m.publisher or ""
+    publisher = publisher_of(record)
     if work.type == "journal_article" and m.journal:
         j = m.journal
         host = Markup("<i>{}</i>").format(j.title)
@@ -100,19 +158,24 @@ def apa(record: Record) -> Markup:
         return _join([head, _end(title), host + ".", link])
     if work.type == "book_part" and m.book:
         b = m.book
-        editors = _apa_editors(b.editors)
-        host = Markup("In {}").format(editors + ", " if editors else "") + Markup("<i>{}</i>").format(b.title)
+        editors = _apa_editors(b.editors, words)
+        host = Markup("{} {}").format(words["In"], editors + ", " if editors else "") + Markup("<i>{}</i>").format(b.title)
         if _pages(b.pages):
-            host += Markup(" (pp. {})").format(_pages(b.pages))
+            host += Markup(" ({} {})").format(words["pp."], _pages(b.pages))
         return _join([head, _end(title), host + ".", _end(publisher) if publisher else "", link])
     emphasised = Markup("<i>{}</i>").format(title)
-    if work.type in THESIS_APA:
-        emphasised += Markup(" [{}, {}]").format(THESIS_APA[work.type], publisher or work.centre.name)
+    if work.type in THESES:
+        emphasised += Markup(" [{}, {}]").format(words[work.type], publisher or work.centre.name)
         return _join([head, emphasised + ".", link])
-    if m.series:
-        number = f" No. {m.series.number}" if m.series.number else ""
+    if m.series and work.type != "conference_paper":
+        number = f" {words['No.']} {m.series.number}" if m.series.number else ""
         emphasised += Markup(" ({}{})").format(m.series.title, number)
-    return _join([head, emphasised + ".", _end(publisher) if publisher else "", link])
+    if work.type in ("video", "sound", "lecture", "conference_paper"):  # APA 7 §9.4: a description in brackets
+        emphasised += Markup(" [{}]").format(words[work.type])
+    source = conference_name(record) if work.type in ("conference_paper", "lecture") else None
+    where = ", ".join(p for p in (source, m.place if source else None) if p)
+    return _join([head, emphasised + ".", _end(where) if where else "", _end(publisher) if publisher and not source else "",
+                  link])
 
 
 # -- ABNT NBR 6023:2018 ---------------------------------------------------------------------------------

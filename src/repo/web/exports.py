@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from lxml import etree
+
+from repo.web.citations import conference_name, publisher_of
 from repo.web.record import Record
 from repo.works.schemas import Person
 
@@ -50,6 +53,24 @@ SCHEMA_TYPES = {
 
 def schema_type(record: Record) -> str:
     return SCHEMA_TYPES.get(record.work.type or "other", "CreativeWork")
+
+
+#: biblatex language names (its localisation keys) of the commonest ISO 639-3 codes; others get
+#: their English name in lower case, which biblatex prints as given.
+BIBLATEX_LANGUAGES = {
+    "spa": "spanish", "por": "portuguese", "eng": "english", "fra": "french", "deu": "german", "ita": "italian",
+    "cat": "catalan", "nld": "dutch", "glg": "galician", "eus": "basque", "rus": "russian", "pol": "polish",
+}
+
+
+def biblatex_language(code: str) -> str:
+    from repo.works.vocabularies import language_name
+
+    return BIBLATEX_LANGUAGES.get(code) or language_name(code).lower()
+
+
+#: schema.org types whose items may carry a ``duration`` (MediaObject and its subtypes).
+TIMED_TYPES = ("AudioObject", "VideoObject", "MediaObject")
 
 
 def _iso639_1(code: str) -> str:
@@ -102,11 +123,9 @@ def bibtex(record: Record) -> str:
         fields.append(("series", m.series.title))
         if m.series.number and not m.journal:
             fields.append(("number", m.series.number))
-    if m.publisher:
+    if publisher_of(record):
         fields.append(("institution" if kind == "techreport" else "school" if kind.endswith("thesis")
-                       else "publisher", m.publisher))
-    elif kind in ("techreport", "phdthesis", "mastersthesis"):
-        fields.append(("institution" if kind == "techreport" else "school", work.centre.name))
+                       else "publisher", publisher_of(record)))
     if m.place:
         fields.append(("address", m.place))
     if m.isbn:
@@ -115,7 +134,7 @@ def bibtex(record: Record) -> str:
         fields.append(("doi", m.doi))
     fields.append(("url", record.url))
     if m.languages:
-        fields.append(("language", m.languages[0]))
+        fields.append(("language", " and ".join(biblatex_language(code) for code in m.languages)))
     keywords = [s.value for s in m.subjects]
     if keywords:
         fields.append(("keywords", ", ".join(keywords)))
@@ -208,10 +227,11 @@ def csl_item(record: Record) -> dict[str, Any]:
         item["collection-title"] = m.series.title
         if m.series.number:
             item["collection-number"] = m.series.number
-    if m.publisher:
-        item["publisher"] = m.publisher
-    elif work.type in ("doctoral_thesis", "master_thesis", "bachelor_thesis", "working_paper", "report"):
-        item["publisher"] = work.centre.name
+    if publisher_of(record):
+        item["publisher"] = publisher_of(record)
+    conference = conference_name(record)
+    if conference and work.type in ("conference_paper", "lecture"):
+        item["event"] = conference  # CSL-JSON 1.0.1 (1.0.2 renames it event-title)
     if m.place:
         item["publisher-place"] = m.place
     if m.isbn:
@@ -297,8 +317,16 @@ def json_ld(record: Record) -> dict[str, Any]:
     if m.doi:
         node["sameAs"] = f"https://doi.org/{m.doi}"
     if m.journal:
-        node["isPartOf"] = {"@type": "Periodical", "name": m.journal.title,
-                            **({"issn": m.journal.issn} if m.journal.issn else {})}
+        # schema.org's pattern for an article: issue ⊂ volume ⊂ periodical (each level when known)
+        host: dict[str, Any] = {"@type": "Periodical", "name": m.journal.title}
+        issns = [v for v in (m.journal.issn, m.journal.eissn) if v]
+        if issns:
+            host["issn"] = issns if len(issns) > 1 else issns[0]
+        if m.journal.volume:
+            host = {"@type": "PublicationVolume", "volumeNumber": m.journal.volume, "isPartOf": host}
+        if m.journal.issue:
+            host = {"@type": "PublicationIssue", "issueNumber": m.journal.issue, "isPartOf": host}
+        node["isPartOf"] = host
         if m.journal.pages and m.journal.pages.start:
             node["pageStart"] = m.journal.pages.start
             if m.journal.pages.end:
@@ -309,14 +337,31 @@ def json_ld(record: Record) -> dict[str, Any]:
         node["spatialCoverage"] = [{"@type": "Country", "identifier": c} for c in m.countries]
     if m.extent and m.extent.pages:
         node["numberOfPages"] = m.extent.pages
-    if m.extent and m.extent.duration:
-        node["duration"] = m.extent.duration
+    duration = m.extent.duration if m.extent else None
+    if duration and node["@type"] in TIMED_TYPES:
+        node["duration"] = duration
     node["sourceOrganization"] = {"@type": "Organization", "name": work.centre.name,
                                   **({"@id": work.centre.ror} if work.centre.ror else {})}
-    encodings = [{"@type": "MediaObject", "contentUrl": f.url, "encodingFormat": f.media_type,
-                  "contentSize": str(f.size), "name": f.name} for f in record.files if f.readable]
+    encodings = []
+    for f in record.files:
+        if not f.readable:
+            continue
+        encoding: dict[str, Any] = {"@type": {"audio": "AudioObject", "video": "VideoObject", "image": "ImageObject"}.get(
+            f.kind, "MediaObject"), "contentUrl": f.url, "encodingFormat": f.media_type, "contentSize": str(f.size),
+            "name": f.name}
+        if duration and f.kind in ("audio", "video"):  # a recorded lecture: the recording lasts, the work does not
+            encoding["duration"] = duration
+        encodings.append(encoding)
     if encodings:
         node["encoding"] = encodings
+    if node["@type"] in TIMED_TYPES + ("ImageObject",):
+        main = next((f for f in record.files if f.readable and f.kind in ("audio", "video", "image")), None)
+        if main is not None:
+            node["contentUrl"], node["encodingFormat"] = main.url, main.media_type
+        if work.published_at:
+            node["uploadDate"] = work.published_at.date().isoformat()
+    if record.picture:
+        node["thumbnailUrl"] = record.picture
     return node
 
 
@@ -350,8 +395,11 @@ def highwire(record: Record) -> list[tuple[str, str]]:
         if m.book.pages:
             tags += [(k, v) for k, v in (("citation_firstpage", m.book.pages.start),
                                          ("citation_lastpage", m.book.pages.end)) if v]
-    if work.type == "conference_paper" and m.series:
-        tags.append(("citation_conference_title", m.series.title))
+        if m.book.isbn:  # Scholar and Zotero file a chapter under its book's ISBN
+            tags.append(("citation_isbn", m.book.isbn))
+    conference = conference_name(record)
+    if work.type == "conference_paper" and conference:
+        tags.append(("citation_conference_title", conference))
     if work.type in ("doctoral_thesis", "master_thesis", "bachelor_thesis"):
         tags.append(("citation_dissertation_institution", m.publisher or work.centre.name))
     if work.type in ("working_paper", "report"):
@@ -370,6 +418,49 @@ def highwire(record: Record) -> list[tuple[str, str]]:
     pdf = record.public_pdf
     if pdf is not None:  # only a file the public may read now, served by this host
         tags.append(("citation_pdf_url", pdf.url))
+    return tags
+
+
+# -- unAPI ------------------------------------------------------------------------------------------------
+
+UNAPI_DOCS = {"bibtex": "https://www.bibtex.org/Format/", "ris": "https://en.wikipedia.org/wiki/RIS_(file_format)",
+              "csl-json": "https://citeproc-js.readthedocs.io/en/latest/csl-json/markup.html",
+              "json-ld": "https://schema.org/"}
+
+
+def unapi_formats(work_id: int | None) -> bytes:
+    """The unAPI formats document (of one work when ``work_id`` is given)."""
+    root = etree.Element("formats", **({"id": str(work_id)} if work_id is not None else {}))
+    for name, (media_type, _) in EXPORTS.items():
+        etree.SubElement(root, "format", name=name, type=media_type.split(";")[0], docs=UNAPI_DOCS[name])
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+# -- Dublin Core meta tags (Zotero's embedded-metadata reader, other harvesters of pages) --------------
+
+#: DCMI Type Vocabulary term of each work type (DC.type).
+DCMI_TYPES = {"sound": "Sound", "video": "MovingImage", "image": "StillImage", "lecture": "Event"}
+
+
+def dublin_core(record: Record) -> list[tuple[str, str]]:
+    """``DC.*`` meta tags: what Highwire does not say (type, rights, the publisher of any type)."""
+    m, work = record.metadata, record.work
+    tags: list[tuple[str, str]] = [("DC.title", record.title)]
+    tags += [("DC.creator", p.display) for p in record.authors]
+    tags += [("DC.contributor", p.display) for p in m.contributors]
+    if m.publication_date:
+        tags.append(("DC.date", m.publication_date))
+    tags.append(("DC.type", DCMI_TYPES.get(work.type or "", "Text")))
+    publisher = publisher_of(record)
+    if publisher:
+        tags.append(("DC.publisher", publisher))
+    tags.append(("DC.identifier", record.cite_as))
+    tags += [("DC.language", _iso639_1(code)) for code in m.languages]
+    tags += [("DC.subject", s.value) for s in m.subjects]
+    if m.abstracts:
+        tags.append(("DC.description", m.abstracts[0].value))
+    if m.license:
+        tags.append(("DC.rights", m.license))
     return tags
 
 

@@ -1,4 +1,4 @@
-"""Interface languages of the reading room: Spanish, Portuguese and English.
+"""Interface languages of the reading room: Spanish, Portuguese, English and French.
 
 Strings are marked for gettext in templates (``{% trans %}``, ``_()``) and in Python (``N_``);
 ``pybabel extract`` collects them (see ``babel.cfg``) and the ``.po`` catalogs under
@@ -22,11 +22,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from starlette.requests import Request
 
-LANGUAGES: dict[str, str] = {"es": "Español", "pt": "Português", "en": "English"}
+LANGUAGES: dict[str, str] = {"es": "Español", "pt": "Português", "en": "English", "fr": "Français"}
 DEFAULT = "es"
 COOKIE = "lang"
 # ISO 639-1 interface language → ISO 639-3 code used in the metadata (titles, abstracts).
-ISO639_3: dict[str, str] = {"es": "spa", "pt": "por", "en": "eng"}
+ISO639_3: dict[str, str] = {"es": "spa", "pt": "por", "en": "eng", "fr": "fra"}
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
 

@@ -37,7 +37,17 @@ FORMATS: dict[str, str] = {
     "audio/wav": "WAV",
     "video/mp4": "MP4",
     "video/webm": "WebM",
+    "video/ogg": "OGV",
+    "audio/flac": "FLAC",
+    "audio/mp4": "M4A",
+    "image/gif": "GIF",
+    "image/webp": "WebP",
+    "text/vtt": "WebVTT",
 }
+#: Images every browser shows in an ``<img>`` (TIFF is listed and downloaded, not shown).
+SHOWN_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+#: An image small enough to stand in as its own thumbnail in lists (no thumbnail is derived from it).
+THUMBNAIL_MAX_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,24 @@ class FileView:
     def is_pdf(self) -> bool:
         return self.media_type == "application/pdf"
 
+    @property
+    def kind(self) -> str:
+        """How the page presents it: ``pdf``, ``audio``, ``video``, ``image`` (shown), ``captions`` or ``other``."""
+        if self.is_pdf:
+            return "pdf"
+        if self.media_type.startswith(("audio/", "video/")):
+            return self.media_type.split("/")[0]
+        if self.media_type in SHOWN_IMAGES:
+            return "image"
+        return "captions" if self.media_type == "text/vtt" else "other"
+
+    @property
+    def caption_lang(self) -> str | None:
+        """The language of a captions file named ``<name>.<lang>.vtt`` (ISO 639-1 or -3), if it says."""
+        stem = self.name.rsplit(".", 1)[0]
+        code = stem.rsplit(".", 1)[-1].lower() if "." in stem else ""
+        return code if code.isalpha() and len(code) in (2, 3) else None
+
 
 @dataclass
 class Record:
@@ -68,6 +96,8 @@ class Record:
     files: list[FileView] = field(default_factory=list)
     access: str | None = None  # the work's effective access right now
     now: datetime | None = None
+    validator: tuple[Any, ...] = ()  # what the landing page shows of the data (its entity tag)
+    last_modified: datetime | None = None  # the latest change of any of it (midnight: the day changes it)
 
     @property
     def id(self) -> int:
@@ -107,9 +137,43 @@ class Record:
         return self.url
 
     @property
+    def main_file(self) -> FileView | None:
+        """The file that stands for the work (``files`` lists it first): the one its editor named
+        main, else the first PDF the public may read now, else its first recording, video or image
+        (never the captions), else the first PDF, else the first file."""
+        named = getattr(self.work, "main_file", None)  # the model's main file (issue #11), once it has one
+        choices = [
+            lambda f: f.name == named,
+            lambda f: f.is_pdf and f.readable,
+            lambda f: f.kind in ("audio", "video", "image"),
+            lambda f: f.is_pdf,
+            lambda f: f.kind != "captions",
+        ]
+        for chosen in choices:
+            found = next((f for f in self.files if chosen(f)), None)
+            if found is not None:
+                return found
+        return self.files[0] if self.files else None
+
+    @property
     def public_pdf(self) -> FileView | None:
-        """The first PDF the public may read now (``citation_pdf_url``)."""
+        """The full text for ``citation_pdf_url``: the main file when it is a PDF the public may
+        read now, else the first PDF the public may read now."""
+        main = self.main_file
+        if main is not None and main.is_pdf and main.readable:
+            return main
         return next((f for f in self.files if f.is_pdf and f.readable), None)
+
+    @property
+    def picture(self) -> str | None:
+        """An image that shows the work (OpenGraph, JSON-LD): its first open image, else a preview."""
+        image = next((f for f in self.files if f.readable and f.kind == "image"), None)
+        return image.url if image is not None else next((f.thumbnail for f in self.files if f.thumbnail), None)
+
+    @property
+    def captions(self) -> list[FileView]:
+        """WebVTT files the public may read now: the captions of the work's videos."""
+        return [f for f in self.files if f.kind == "captions" and f.readable]
 
 
 def parse_metadata(doc: dict[str, Any]) -> Metadata:
@@ -139,11 +203,28 @@ def file_view(work: Work, file: File, base_url: str, now: datetime) -> FileView:
 
 
 def build(work: Work, files: list[File], base_url: str, now: datetime) -> Record:
-    return Record(
+    record = Record(
         work=work,
         metadata=parse_metadata(work.doc),
         url=f"{base_url}/works/{work.id}",
         files=[file_view(work, f, base_url, now) for f in files],
         access=visibility.effective_access(work.access_right, work.embargo_end, now),
         now=now,
+        validator=validator(work, files, now),
+        last_modified=max([work.updated_at, work.datestamp or work.updated_at, work.centre.updated_at,
+                           *(c.updated_at for c in work.collections), *(f.updated_at for f in files),
+                           now.replace(hour=0, minute=0, second=0, microsecond=0)]),
     )
+    main = record.main_file
+    if main is not None:  # the main file leads the list; the others keep their order (by name)
+        record.files = [main, *(f for f in record.files if f is not main)]
+    return record
+
+
+def validator(work: Work, files: list[File], now: datetime) -> tuple[Any, ...]:
+    """What a landing page shows of the data, for its entity tag: the work's version and times,
+    its centre and collections (names), its files and their access, and the day (access and the
+    ABNT citation's access date change with it)."""
+    return (work.id, work.version, work.status, work.updated_at, work.datestamp, work.centre.updated_at,
+            tuple((c.slug, c.updated_at) for c in work.collections), now.date(),
+            tuple((f.name, f.sha256, f.has_thumbnail, f.access_right, f.embargo_end) for f in files))

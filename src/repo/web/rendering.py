@@ -5,7 +5,10 @@ language cookie, and HTML error pages for every error a reader can provoke.
 from __future__ import annotations
 
 import gettext
+import html
+import re
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,10 +22,11 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
 from repo.errors import ProblemError
-from repo.web import citations, exports, i18n, labels, results
+from repo.web import citations, delivery, exports, i18n, labels, results
 from repo.works.vocabularies import licence_label
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+_WORK_PATH = re.compile(r"^/works/[0-9]{1,19}(?=/files/)")
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
@@ -68,7 +72,22 @@ def environment(lang: str) -> Environment:
     env.globals["snippet"] = results.safe_snippet
     env.globals["page_url"] = results.page_url
     env.globals["LANGUAGES"] = i18n.LANGUAGES
+    env.globals["chips"] = chips
+    env.globals["unmarked"] = unmarked
     return env
+
+
+def chips(found: results.Results) -> list[tuple[str, str, str, str]]:
+    """The active filters as ``(dimension, value, label, url to remove)``: the raw value lets the
+    page say it in the reader's language (a type or access code, a language code)."""
+    values = iter([value for dimension in results.LIST_FILTERS for value in found.state.get(dimension, [])])
+    return [(dimension, label if dimension == "year" else next(values, label), label, url)
+            for dimension, label, url in found.active]
+
+
+def unmarked(snippet: str) -> str:
+    """A highlight's text without its ``<mark>`` tags (snippets arrive HTML-escaped)."""
+    return html.unescape(snippet.replace("<mark>", "").replace("</mark>", ""))
 
 
 def query_url(request: Request, **changes: Any) -> str:
@@ -85,6 +104,40 @@ def query_url(request: Request, **changes: Any) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+#: OpenGraph locales of the interface languages (og:locale wants language_TERRITORY).
+OG_LOCALES = {"es": "es_LA", "pt": "pt_BR", "en": "en_US", "fr": "fr_FR"}
+
+
+@dataclass(frozen=True)
+class PageLinks:
+    """The page's canonical URL and its language versions.
+
+    Each language version is the URL with ``?lang=xx``, which always serves that language, so it
+    is its own canonical; the URL without ``lang`` negotiates the language (cookie,
+    Accept-Language) and is the ``x-default``. ``keep`` names the query parameters that select
+    content (a page number); anything else (tracking tags) is left out of these links.
+    """
+
+    canonical: str
+    alternates: dict[str, str]
+    x_default: str
+    og_locale: str
+    og_alternates: list[str]
+
+
+def page_links(request: Request, base_url: str, lang: str, keep: tuple[str, ...] | None) -> PageLinks:
+    params = [(k, v) for k, v in request.query_params.multi_items()
+              if k != "lang" and (keep is None or k in keep)]
+
+    def url(code: str | None) -> str:
+        query = urlencode(params + ([("lang", code)] if code else []))
+        return base_url + request.url.path + (f"?{query}" if query else "")
+
+    alternates = {code: url(code) for code in i18n.LANGUAGES}
+    return PageLinks(alternates[lang], alternates, url(None), OG_LOCALES[lang],
+                     [OG_LOCALES[code] for code in i18n.LANGUAGES if code != lang])
+
+
 def render(
     request: Request,
     template: str,
@@ -92,10 +145,14 @@ def render(
     *,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    keep: tuple[str, ...] | None = None,
 ) -> HTMLResponse:
+    """A page in the reader's language (``keep``: the query parameters its canonical URL keeps;
+    None keeps them all)."""
     lang = i18n.negotiate(request)
     settings = request.app.state.settings
     page = environment(lang).get_template(template).render(
+        links=page_links(request, settings.base_url, lang, keep),
         request=request,
         lang=lang,
         fmt=i18n.Formatter(lang),
@@ -120,8 +177,9 @@ def error_page(
     **context: Any,
 ) -> HTMLResponse:
     template = "tombstone.html" if "tombstone" in context else "error.html"
-    return render(request, template, {"status": status, "detail": detail, **context}, status=status,
-                  headers=headers)
+    work = _WORK_PATH.match(request.url.path)  # a file of a work: the error page links to the work
+    return render(request, template, {"status": status, "detail": detail, "work_path": work and work.group(0),
+                                      **context}, status=status, headers=headers, keep=())
 
 
 class HTMLRoute(APIRoute):
@@ -132,7 +190,9 @@ class HTMLRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             try:
-                return await handler(request)
+                return delivery.apply(request, await handler(request))
+            except delivery.NotModified as exc:
+                return exc.response()
             except ProblemError as exc:
                 extra = getattr(exc, "page_context", {})
                 return error_page(request, exc.status, exc.detail, headers=exc.headers or None, **extra)

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import math
 import re
+from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from repo.centres.models import Collection, MemberCentre
 from repo.context import Context
 from repo.errors import Gone, NotFound
 from repo.files.models import File
 from repo.web import exports
-from repo.web.record import Record, build
+from repo.web.cache import data_version
+from repo.web.record import SHOWN_IMAGES, THUMBNAIL_MAX_BYTES, Record, build
 from repo.works import counts, repository, visibility
 from repo.works.models import Work, work_collections
 from repo.works.vocabularies import Status
@@ -31,12 +34,12 @@ LATEST = 10
 
 
 class WorkWithdrawn(Gone):
-    """410 with the tombstone page: what was withdrawn, when and why."""
+    """410 with the tombstone page: what was withdrawn (its citation), when and why."""
 
-    def __init__(self, work: Work, url: str) -> None:
+    def __init__(self, work: Work, url: str, record: Record) -> None:
         super().__init__(f"This work was withdrawn: {work.withdrawal_reason}",
                          headers={"Link": exports.link_header(exports.tombstone_signposting(url))})
-        self.page_context = {"tombstone": work, "url": url}
+        self.page_context = {"tombstone": work, "url": url, "record": record}
 
 
 def parse_id(raw: str) -> int | None:
@@ -76,8 +79,8 @@ def record(ctx: Context, raw_id: str) -> Record:
     if work is None or work.status == Status.draft:
         raise NotFound(f"No work {raw_id[:40]}.")
     url = f"{ctx.settings.base_url}/works/{work.id}"
-    if work.status == Status.withdrawn:
-        raise WorkWithdrawn(work, url)
+    if work.status == Status.withdrawn:  # the tombstone cites what was withdrawn, and links to no file
+        raise WorkWithdrawn(work, url, build(work, [], ctx.settings.base_url, ctx.now))
     files = ctx.session.scalars(sa.select(File).where(File.work_id == work.id).order_by(File.name)).all()
     return build(work, list(files), ctx.settings.base_url, ctx.now)
 
@@ -99,22 +102,56 @@ class Summary:
     centre: str
     access: str | None
     embargo_end: Any
+    thumbnail: str | None = None
 
 
-def summary(work: Work, lang3: str, ctx: Context) -> Summary:
-    doc = work.doc or {}
-    titles = [t for t in doc.get("titles", []) if isinstance(t, dict)]
+def title_in(doc: dict[str, Any], lang3: str) -> tuple[str | None, str | None]:
+    """(title, its language): the title in ``lang3`` when the record has one, else the main title."""
+    titles = [t for t in (doc or {}).get("titles", []) if isinstance(t, dict)]
     chosen = next((t for t in titles if t.get("lang") == lang3), None) or next(
         (t for t in titles if t.get("type", "main") == "main"), titles[0] if titles else {})
+    value = chosen.get("value")
+    return (str(value) if value else None), chosen.get("lang")
+
+
+def summary(work: Work, lang3: str, ctx: Context, thumbnail: str | None = None) -> Summary:
+    doc = work.doc or {}
+    title, title_lang = title_in(doc, lang3)
     creators = [c for c in doc.get("creators", []) if isinstance(c, dict)]
     names = [c.get("family") and (f"{c['family']}, {c['given']}" if c.get("given") else c["family"]) or
              c.get("name", "") for c in creators[:3]]
     return Summary(
-        id=work.id, title=str(chosen.get("value") or f"#{work.id}"), title_lang=chosen.get("lang"),
+        id=work.id, title=title or f"#{work.id}", title_lang=title_lang,
         authors=names, more_authors=len(creators) > 3, year=work.publication_year, type=work.type,
         centre=work.centre.name, access=visibility.effective_access(work.access_right, work.embargo_end, ctx.now),
-        embargo_end=work.embargo_end,
+        embargo_end=work.embargo_end, thumbnail=thumbnail,
     )
+
+
+def thumbnails(ctx: Context, works: list[Work]) -> dict[int, str]:
+    """A small picture for each listed work that has one the public may see now (one query for
+    the whole list): the preview of its main or first PDF, else a small image file of its own."""
+    by_id = {w.id: w for w in works}
+    if not by_id:
+        return {}
+    rows = ctx.session.scalars(sa.select(File).options(sa.orm.load_only(
+        File.work_id, File.name, File.media_type, File.size, File.has_thumbnail, File.access_right,
+        File.embargo_end)).where(File.work_id.in_(by_id), sa.or_(File.has_thumbnail, sa.and_(
+            File.media_type.in_(SHOWN_IMAGES), File.size <= THUMBNAIL_MAX_BYTES))).order_by(File.work_id, File.name)).all()
+    found: dict[int, str] = {}
+    for file in rows:
+        work = by_id[file.work_id]
+        main = getattr(work, "main_file", None)
+        if (file.work_id in found and file.name != main) or not visibility.file_is_open(work, file, ctx.now):
+            continue
+        url = f"{ctx.settings.base_url}/works/{work.id}/files/{quote(file.name, safe='')}"
+        found[file.work_id] = f"{url}/thumbnail" if file.has_thumbnail else url
+    return found
+
+
+def summaries(ctx: Context, works: list[Work], lang3: str) -> list[Summary]:
+    pictures = thumbnails(ctx, works)
+    return [summary(w, lang3, ctx, pictures.get(w.id)) for w in works]
 
 
 def _newest(query: sa.Select[Any]) -> sa.Select[Any]:
@@ -126,7 +163,7 @@ def latest(ctx: Context, lang3: str, limit: int = LATEST, condition: Any = None)
     if condition is not None:
         query = query.where(condition)
     works = ctx.session.scalars(_newest(query).limit(limit)).all()
-    return [summary(w, lang3, ctx) for w in works]
+    return summaries(ctx, list(works), lang3)
 
 
 @dataclass
@@ -148,7 +185,7 @@ def listing(ctx: Context, condition: Any, lang3: str, raw_page: str | None, *, t
     if page > pages:
         raise NotFound(f"There is no page {page}; the last is {pages}.")
     works = ctx.session.scalars(_newest(base).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return Listing([summary(w, lang3, ctx) for w in works], total, page, pages)
+    return Listing(summaries(ctx, list(works), lang3), total, page, pages)
 
 
 # -- home ---------------------------------------------------------------------------------------------
@@ -289,3 +326,47 @@ def feed_works(ctx: Context, condition: Any = None, limit: int = 50) -> list[Wor
     if condition is not None:
         query = query.where(condition)
     return list(ctx.session.scalars(_newest(query).limit(limit)).all())
+
+
+# -- search results -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HitExtras:
+    """What the results page shows of a hit beyond the search index: the title in the reader's
+    language (as the landing page shows it) and a thumbnail."""
+
+    title: str | None
+    title_lang: str | None
+    thumbnail: str | None
+
+
+def hit_extras(ctx: Context, ids: list[int], lang3: str) -> dict[int, HitExtras]:
+    """For one page of search hits (read from SQL, public records only: two indexed queries)."""
+    if not ids:
+        return {}
+    works = list(ctx.session.scalars(sa.select(Work).where(Work.id.in_(ids), visibility.public_record())).all())
+    pictures = thumbnails(ctx, works)
+    return {w.id: HitExtras(*title_in(w.doc, lang3), pictures.get(w.id)) for w in works}
+
+
+# -- validators of list pages ----------------------------------------------------------------------------
+
+
+def site_version(ctx: Context) -> tuple[Any, ...]:
+    """Changes whenever anything a list page shows changes: works (:func:`repo.web.cache.data_version`),
+    member centres and collections (small tables), and the day (access badges follow the clock)."""
+    centres = ctx.session.execute(sa.select(sa.func.max(MemberCentre.updated_at), sa.func.count())).one()
+    collections = ctx.session.execute(sa.select(sa.func.max(Collection.updated_at), sa.func.count())).one()
+    files = ctx.session.scalar(sa.select(sa.func.max(File.updated_at)))  # a new thumbnail (index lookup)
+    return (*data_version(ctx.session), *centres, *collections, files, ctx.now.date())
+
+
+def robots(base_url: str) -> str:
+    """robots.txt: the API and search result pages (endless filter combinations, ``noindex``) are
+    left to people; works are reached through the sitemap, centres and collections."""
+    return ("User-agent: *\n"
+            "Disallow: /api/\n"
+            "Disallow: /search\n"
+            "Allow: /\n"
+            f"\nSitemap: {base_url}/sitemap.xml\n")

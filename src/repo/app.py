@@ -22,9 +22,10 @@ from repo.search.endpoints import router as search_router
 from repo.search import runtime as search_runtime
 from repo.web import warmer as web_warmer
 from repo.web.endpoints import router as web_router
+from repo.web import apidocs
 from repo.web.delivery import Compress, HeadAsGet
 from repo.web.rendering import error_page
-from repo.middleware import BodyLimit, HeaderLimit, SecurityHeaders, docs_page
+from repo.middleware import BodyLimit, HeaderLimit, SecurityHeaders
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         title=settings.repository_name,
         version=__version__,
         summary="Deposit API of an open-access repository (OAI-PMH at /oai).",
-        docs_url=None,  # /api/docs below: the Swagger UI page with its own Content-Security-Policy
+        docs_url=None,  # /api/docs and /api/redoc below (repo.web.apidocs): local files, their own policies
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
@@ -67,8 +68,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes, streamed=r"^/api/works/[^/]+/files|^/oai$")
     app.add_middleware(HeaderLimit, page=error_page)
     app.add_middleware(SecurityHeaders)  # outermost: every response, refusals included
-    app.add_api_route("/api/docs", lambda: docs_page("/api/openapi.json", f"{settings.repository_name} — API"),
-                      include_in_schema=False)
+    # Swagger UI (/api/docs) and ReDoc (/api/redoc) with their files served here: they work offline
+    app.include_router(apidocs.router("/api/openapi.json", f"{settings.repository_name} — API"))
     app.include_router(works_router)
     app.include_router(centres_router)
     app.include_router(files_router)

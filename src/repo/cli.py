@@ -7,6 +7,7 @@ work as the ``cli`` administrator.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,12 +79,26 @@ def serve(
     """Serve the repository (the embedded SQLite database migrates itself)."""
     import uvicorn
 
+    if not os.environ.get("REPO_BASE_URL"):  # links follow this address (the workers inherit it)
+        os.environ["REPO_LISTEN_URL"] = listen_url(host, port)
     settings = Settings()
     if settings.is_sqlite:
         upgrade(settings.resolved_database_url)
     console.print(f"Serving {settings.repository_name} on http://{host}:{port} (API docs: /api/docs, OAI-PMH: /oai)")
+    if not os.environ.get("REPO_BASE_URL") and host in WILDCARDS:
+        console.print(f"Links name {settings.base_url}: set REPO_BASE_URL to the address readers use.", style="yellow")
     uvicorn.run("repo.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level, proxy_headers=True, **UVICORN_HTTP)
+
+
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def listen_url(host: str, port: int) -> str:
+    """The base URL of a server bound to ``host``:``port`` (a wildcard address reads as loopback)."""
+    if host in WILDCARDS:
+        host = "127.0.0.1" if host != "::" else "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 # h11 with a 1 MiB request-head limit: OAI-PMH harvesters send long GET query strings (100 KB

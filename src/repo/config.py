@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     search_url: str | None = Field(None, description="OpenSearch URL; default the embedded index.")
     search_index: str = Field("repo-works", description="OpenSearch alias that holds the works.")
     base_url: str = Field("http://127.0.0.1:8000", description="Public base URL, no trailing slash.")
+    listen_url: str | None = Field(None, description="Set by `repo serve`: the address it listens on, the base "
+                                                     "URL when REPO_BASE_URL is not set.")
     repository_name: str = "CLACSO Open Repository"
     admin_email: str = "admin@example.org"
     oai_repository_identifier: str = Field(
@@ -49,6 +51,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _normalise(self) -> "Settings":
+        if "base_url" not in self.model_fields_set and self.listen_url:
+            self.base_url = self.listen_url  # links follow the address the server was started on
         self.base_url = self.base_url.rstrip("/")
         if self.secret_key is None and not self.is_sqlite:
             raise ValueError("REPO_SECRET_KEY is required when the database is not the embedded SQLite")

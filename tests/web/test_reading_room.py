@@ -286,3 +286,27 @@ def test_member_centres_are_a_table(client: TestClient) -> None:
     assert tree.xpath("//table[@class='centres']/thead//th/text()") == ["Member centre", "Country", "Works"]
     rows = tree.xpath("//table[@class='centres']/tbody/tr")
     assert rows and all(len(r.xpath("./th|./td")) == 3 for r in rows)
+
+
+# -- browse by author and by subject ---------------------------------------------------------------------------------
+
+
+def test_authors_and_subjects_in_alphabetical_indexes_with_counts(shared_room: Room, client: TestClient) -> None:
+    tree = tree_of(get(client, "/browse/authors?letter=g&lang=en"))
+    entries = {a.text: a.get("href") for a in tree.xpath("//ul[contains(@class,'index')]/li/a")}
+    assert "Gohn, Maria da Glória" in entries and "Gadotti, Moacir" in entries
+    assert entries["Gohn, Maria da Glória"] == "/search?q=author%3A%22Gohn%2C%20Maria%20da%20Gl%C3%B3ria%22"
+    labels = list(entries)
+    assert labels == sorted(labels, key=lambda label: label.casefold())
+    assert tree.xpath("//nav[@class='letters']//span[@aria-current='page']/text()") == ["G"]
+    # an accent does not move an entry out of its letter: "Álvarez" is under A, "Économie" under E
+    subjects = tree_of(get(client, "/browse/subjects?letter=e&lang=es"))
+    counted = {li.xpath("string(a)"): li.xpath("string(span)") for li in subjects.xpath("//ul[contains(@class,'index')]/li")}
+    assert "educación popular" in counted and counted["educación popular"].split()[0].isdigit()
+    # the count is the number of public works with that subject, as search finds them
+    search = tree_of(get(client, "/search?" + subjects.xpath("//a[text()='educación popular']/@href")[0].split("?")[1]))
+    found = int(search.xpath("string(//h2[@id='results-h'])").split()[0])
+    assert found == int(counted["educación popular"].split()[0])
+    for odd in ("?letter=%3Cx%3E", "?letter=", "?page=999", "?letter=zz&page=abc"):
+        response = get(client, "/browse/authors" + odd)
+        assert response.status_code in (200, 404) and "<x>" not in response.text, odd

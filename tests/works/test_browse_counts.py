@@ -8,6 +8,7 @@ the table from existing works must all agree with them.
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections import Counter
 from typing import Any
 
@@ -17,7 +18,7 @@ from alembic import command
 from helpers import sample
 from repo.db import Database, alembic_config, upgrade
 from repo.works import counts
-from repo.works.models import Work
+from repo.works.models import BrowseCount, Work
 
 DIMENSIONS = ("total", "type", "year", "centre", "collection")
 TYPES = ["journal_article", "book", "working_paper", "report"]
@@ -38,6 +39,42 @@ def expected(database: Database) -> dict[str, dict[str, int]]:
     return {d: dict(c) for d, c in out.items()}
 
 
+PEOPLE = [{"family": "Álvarez", "given": "Ana"}, {"family": "alvarez", "given": "Ana"}, {"name": "CLACSO"},
+          {"family": "Ñandú", "given": "Zoe"}, {"family": "Gohn", "given": "Maria da Glória"}, {"name": "1968 Colectivo"}]
+SUBJECTS = ["educación", "Educación", "trabalho", "économie", "  vivienda  social "]
+
+
+def _folded(text: str) -> str:
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+def expected_terms(database: Database) -> dict[tuple[str, str], int]:
+    """Authors and subjects of the published works by brute force: (kind, folded label) → works."""
+    out: Counter[tuple[str, str]] = Counter()
+    with database.session() as session:
+        for work in session.scalars(sa.select(Work).where(Work.status == "published")):
+            people = {p.get("family") and f"{p['family']}, {p['given']}" or p.get("name") for p in work.doc.get("creators", [])}
+            subjects = {s["value"] for s in work.doc.get("subjects", [])}
+            out.update({("author", " ".join(label.split())) for label in people})
+            out.update({("subject", " ".join(label.split())) for label in subjects})
+    return dict(out)
+
+
+def stored_terms(database: Database) -> dict[tuple[str, str], int]:
+    with database.session() as session:
+        rows = session.execute(sa.select(BrowseCount).where(
+            sa.or_(BrowseCount.dimension.startswith("author:"), BrowseCount.dimension.startswith("subject:")),
+            BrowseCount.count > 0)).scalars().all()
+        found: dict[tuple[str, str], int] = {}
+        for row in rows:
+            kind, _, letter = row.dimension.partition(":")
+            folded, _, label = row.key.partition("\x1f")
+            assert folded == _folded(label) and letter == (folded[0] if "a" <= folded[0] <= "z" else "#"), row.key
+            found[(kind, label)] = row.count
+        return found
+
+
 def stored(database: Database) -> dict[str, dict[str, int]]:
     with database.session() as session:
         return {d: counts.read(session, d) for d in DIMENSIONS}
@@ -46,7 +83,9 @@ def stored(database: Database) -> dict[str, dict[str, int]]:
 def _record(rng: random.Random) -> dict[str, Any]:
     return sample(type=rng.choice(TYPES), centre=rng.choice(["centre-a", "centre-b"]),
                   collections=rng.sample([slug for slug, _ in TREE], rng.randint(0, 3)),
-                  metadata__publication_date=str(rng.randint(2018, 2024)))
+                  metadata__publication_date=str(rng.randint(2018, 2024)),
+                  metadata__creators=rng.sample(PEOPLE, rng.randint(1, 3)),
+                  metadata__subjects=[{"value": v} for v in rng.sample(SUBJECTS, rng.randint(0, 3))])
 
 
 def test_counts_stay_exact_through_every_kind_of_change(client: Any, auth: Any, database: Database) -> None:
@@ -77,7 +116,9 @@ def test_counts_stay_exact_through_every_kind_of_change(client: Any, auth: Any, 
             assert response.status_code == 200, response.text
         elif action == "patch":
             change = rng.choice([{"type": rng.choice(TYPES)}, {"collections": ["clasicos", "ensayos"]},
-                                 {"metadata": {"publication_date": "2010"}}, {"centre": "centre-b"}])
+                                 {"metadata": {"publication_date": "2010"}}, {"centre": "centre-b"},
+                                 {"metadata": {"creators": rng.sample(PEOPLE, 2)}},
+                                 {"metadata": {"subjects": [{"value": rng.choice(SUBJECTS)}]}}])
             response = client.patch(f"/api/works/{rng.choice(published)}", json=change, headers=auth.admin)
             assert response.status_code == 200, response.text
         elif action == "withdraw":
@@ -91,12 +132,16 @@ def test_counts_stay_exact_through_every_kind_of_change(client: Any, auth: Any, 
             assert stored(database) == before
         seen[action] += 1
         assert stored(database) == expected(database), f"after {action}"
+        assert stored_terms(database) == expected_terms(database), f"after {action}"
     assert min(seen[a] for a in ("create", "publish", "replace", "patch", "withdraw", "delete", "refused")) > 0, seen
     truth = expected(database)
     assert truth["collection"]["libros"] >= truth["collection"].get("libros:ensayos:clasicos", 0) > 0  # subtrees
+    terms = expected_terms(database)
+    assert {("author", "Álvarez, Ana"), ("author", "alvarez, Ana")} <= set(terms)  # spellings kept apart
     with database.session() as session:
         counts.recount(session)
     assert stored(database) == truth
+    assert stored_terms(database) == terms
 
 
 def test_the_migration_fills_the_counts_of_existing_works(client: Any, auth: Any, database: Database,
@@ -116,3 +161,4 @@ def test_the_migration_fills_the_counts_of_existing_works(client: Any, auth: Any
     command.downgrade(alembic_config(database_url), "0701")  # before browse_counts existed
     upgrade(database_url)
     assert stored(database) == truth
+    assert stored_terms(database) == expected_terms(database)  # authors and subjects too (migration 1502)

@@ -22,21 +22,23 @@ APA_WORDS: dict[str, dict[str, str]] = {
     "en": {"n.d.": "n.d.", "In": "In", "Ed.": "Ed.", "Eds.": "Eds.", "pp.": "pp.", "No.": "No.",
            "doctoral_thesis": "Doctoral dissertation", "master_thesis": "Master's thesis",
            "bachelor_thesis": "Bachelor's thesis", "video": "Video", "sound": "Audio recording",
-           "lecture": "Lecture", "conference_paper": "Paper presentation"},
+           "lecture": "Lecture", "conference_paper": "Paper presentation", "image": "Photograph"},
     "es": {"n.d.": "s.f.", "In": "En", "Ed.": "Ed.", "Eds.": "Eds.", "pp.": "pp.", "No.": "N.º",
            "doctoral_thesis": "Tesis doctoral", "master_thesis": "Tesis de maestría",
            "bachelor_thesis": "Tesis de licenciatura", "video": "Video", "sound": "Grabación de audio",
-           "lecture": "Conferencia", "conference_paper": "Ponencia"},
+           "lecture": "Conferencia", "conference_paper": "Ponencia", "image": "Fotografía"},
     "pt": {"n.d.": "s.d.", "In": "In", "Ed.": "Org.", "Eds.": "Orgs.", "pp.": "pp.", "No.": "N.º",
            "doctoral_thesis": "Tese de doutorado", "master_thesis": "Dissertação de mestrado",
            "bachelor_thesis": "Trabalho de conclusão de curso", "video": "Vídeo", "sound": "Gravação de áudio",
-           "lecture": "Palestra", "conference_paper": "Apresentação de trabalho"},
+           "lecture": "Palestra", "conference_paper": "Apresentação de trabalho", "image": "Fotografia"},
     "fr": {"n.d.": "s.d.", "In": "Dans", "Ed.": "Éd.", "Eds.": "Éds.", "pp.": "p.", "No.": "no",
            "doctoral_thesis": "Thèse de doctorat", "master_thesis": "Mémoire de master",
            "bachelor_thesis": "Mémoire de licence", "video": "Vidéo", "sound": "Enregistrement audio",
-           "lecture": "Conférence", "conference_paper": "Communication"},
+           "lecture": "Conférence", "conference_paper": "Communication", "image": "Photographie"},
 }
 THESES = ("doctoral_thesis", "master_thesis", "bachelor_thesis")
+#: Types whose title APA follows with a description in brackets ([Video], [Photograph]…).
+DESCRIBED = ("video", "sound", "lecture", "conference_paper", "image")
 #: APA 7 gives these the full date of the recording or presentation: (2019, March 5).
 DATED = ("lecture", "video", "sound", "conference_paper")
 #: (month and day, month only) in each language, as Babel patterns.
@@ -170,7 +172,7 @@ def apa(record: Record, lang: str = "en") -> Markup:
     if m.series and work.type != "conference_paper":
         number = f" {words['No.']} {m.series.number}" if m.series.number else ""
         emphasised += Markup(" ({}{})").format(m.series.title, number)
-    if work.type in ("video", "sound", "lecture", "conference_paper"):  # APA 7 §9.4: a description in brackets
+    if work.type in DESCRIBED:  # APA 7 §9.4: a description in brackets
         emphasised += Markup(" [{}]").format(words[work.type])
     source = conference_name(record) if work.type in ("conference_paper", "lecture") else None
     where = ", ".join(p for p in (source, m.place if source else None) if p)

@@ -104,6 +104,20 @@ def collection(slug: str, request: Request, ctx: Context = Depends(reader)) -> H
     return render(request, "collection.html", data, keep=("page",))
 
 
+@router.get("/browse/authors")
+def browse_authors(request: Request, ctx: Context = Depends(reader)) -> HTMLResponse:
+    fresh(request, ctx)
+    index = service.browse(ctx, "author", request.query_params.get("letter"), request.query_params.get("page"))
+    return render(request, "browse.html", {"index": index}, keep=("letter", "page"))
+
+
+@router.get("/browse/subjects")
+def browse_subjects(request: Request, ctx: Context = Depends(reader)) -> HTMLResponse:
+    fresh(request, ctx)
+    index = service.browse(ctx, "subject", request.query_params.get("letter"), request.query_params.get("page"))
+    return render(request, "browse.html", {"index": index}, keep=("letter", "page"))
+
+
 def machine_fresh(request: Request, ctx: Context) -> None:
     """304 for a sitemap or feed the client has (they depend on the data, not on the language)."""
     delivery.check(request, (service.site_version(ctx), ctx.settings.base_url, request.url.path), vary="")

@@ -13,7 +13,7 @@ from typing import Any
 
 from lxml import etree
 
-from repo.web.citations import conference_name, publisher_of
+from repo.web.citations import APA_WORDS, DESCRIBED, THESES, conference_name, publisher_of
 from repo.web.record import Record
 from repo.works.schemas import Person
 
@@ -229,6 +229,8 @@ def csl_item(record: Record) -> dict[str, Any]:
             item["collection-number"] = m.series.number
     if publisher_of(record):
         item["publisher"] = publisher_of(record)
+    if work.type in (*THESES, *DESCRIBED):  # what APA says in brackets: [Doctoral dissertation], [Video]…
+        item["genre"] = APA_WORDS["en"][work.type]
     conference = conference_name(record)
     if conference and work.type in ("conference_paper", "lecture"):
         item["event"] = conference  # CSL-JSON 1.0.1 (1.0.2 renames it event-title)

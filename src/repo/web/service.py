@@ -370,3 +370,36 @@ def robots(base_url: str) -> str:
             "Disallow: /search\n"
             "Allow: /\n"
             f"\nSitemap: {base_url}/sitemap.xml\n")
+
+
+# -- browse by author and by subject ------------------------------------------------------------------------
+
+INDEX_PAGE = 100
+LETTERS = [*"abcdefghijklmnopqrstuvwxyz", "#"]
+
+
+@dataclass
+class Index:
+    """One page of the alphabetical index of authors or subjects."""
+
+    dimension: str  # author | subject
+    field: str  # the search field its entries link to
+    letter: str
+    entries: list[tuple[str, int]]
+    total: int
+    page: int
+    pages: int
+    letters: list[str]
+
+
+def browse(ctx: Context, dimension: str, raw_letter: str | None, raw_page: str | None) -> Index:
+    """A letter of the index of authors (``author``) or subjects (``subject``), from counter rows."""
+    letter = (raw_letter or "a").strip().lower()[:1] or "a"
+    if letter not in LETTERS:
+        letter = "#"
+    page = parse_page(raw_page)
+    entries, total = counts.index_page(ctx.session, dimension, letter, (page - 1) * INDEX_PAGE, INDEX_PAGE)
+    pages = max(1, math.ceil(total / INDEX_PAGE))
+    if page > pages:
+        raise NotFound(f"There is no page {page}; the last is {pages}.")
+    return Index(dimension, dimension, letter, entries, total, page, pages, LETTERS)

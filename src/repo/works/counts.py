@@ -1,4 +1,4 @@
-"""Browse counts: how many public works each type, year, centre and collection holds.
+"""Browse counts: how many public works each type, year, centre, collection, author and subject holds.
 
 The reading room shows these on every browse page. Counting them is a pass over every public
 work (hundreds of milliseconds at 100,000 works), so instead they are *counter rows*
@@ -15,6 +15,7 @@ Readers therefore see the counts of the last committed change, at once, in a few
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -29,6 +30,57 @@ from repo.works import visibility
 from repo.works.models import BrowseCount, Work, work_collections
 
 Key = tuple[str, str]
+#: Authors and subjects are browsed alphabetically, a letter at a time: their dimension names the
+#: letter (``author:g``, ``subject:#`` for what begins with no letter a–z) and their key is the folded
+#: form (lower case, no accents) that orders them, then the label as deposited. A letter is then
+#: one equality on the primary key's prefix, whatever collation the database uses.
+SEPARATOR = "\x1f"
+FOLDED_MAX, LABEL_MAX = 120, 300
+
+
+def fold(text: str) -> str:
+    """Lower case, accents dropped, spaces collapsed: the order of an alphabetical index."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+
+
+def term_key(label: str) -> str | None:
+    """The browse key of an author's or a subject's label (None for an empty one)."""
+    label = " ".join(label.split())[:LABEL_MAX]
+    folded = fold(label)[:FOLDED_MAX]
+    return f"{folded}{SEPARATOR}{label}" if folded else None
+
+
+def letter_of(key: str) -> str:
+    return key[0] if "a" <= key[0] <= "z" else "#"
+
+
+def term_label(key: str) -> str:
+    return key.partition(SEPARATOR)[2]
+
+
+def _person(creator: Any) -> str:
+    if not isinstance(creator, dict):
+        return ""
+    family, given = creator.get("family"), creator.get("given")
+    if family:
+        return f"{family}, {given}" if given else str(family)
+    return str(creator.get("name") or "")
+
+
+def terms(doc: Any) -> set[Key]:
+    """The author and subject keys of a metadata document (each once)."""
+    if not isinstance(doc, dict):
+        return set()
+    found: set[Key] = set()
+    for dimension, labels in (("author", (_person(c) for c in doc.get("creators") or [])),
+                              ("subject", (str(s.get("value") or "") for s in doc.get("subjects") or []
+                                           if isinstance(s, dict)))):
+        for label in labels:
+            key = term_key(label)
+            if key is not None:
+                found.add((f"{dimension}:{letter_of(key)}", key))
+    return found
 
 
 def ancestors(path: str) -> list[str]:
@@ -38,11 +90,11 @@ def ancestors(path: str) -> list[str]:
 
 
 def keys(status: str | None, type_: str | None, year: int | None, centre_id: int | None,
-         paths: Iterable[str]) -> set[Key]:
+         paths: Iterable[str], doc: Any = None) -> set[Key]:
     """The browse keys one work counts under: none unless its record is public."""
     if not visibility.is_public_record(status):
         return set()
-    found: set[Key] = {("total", "")}
+    found: set[Key] = {("total", ""), *terms(doc)}
     if type_:
         found.add(("type", type_))
     if year is not None:
@@ -72,13 +124,14 @@ def previous_paths(work: Work) -> list[str]:
 
 
 def _current(work: Work) -> set[Key]:
-    return keys(work.status, work.type, work.publication_year, centre_id(work), (c.path for c in work.collections))
+    return keys(work.status, work.type, work.publication_year, centre_id(work), (c.path for c in work.collections),
+                work.doc)
 
 
 def _before(work: Work) -> set[Key]:
     """The keys as of the last flush."""
     return keys(previous(work, "status"), previous(work, "type"), previous(work, "publication_year"),
-                previous(work, "centre_id"), previous_paths(work))
+                previous(work, "centre_id"), previous_paths(work), previous(work, "doc"))
 
 
 @event.listens_for(Session, "before_flush")
@@ -136,6 +189,10 @@ def recount(session: Session) -> None:
         .join(filed, filed.id == work_collections.c.collection_id)
         .join(ancestor, sa.or_(filed.path == ancestor.path, filed.path.startswith(ancestor.path + ":")))
         .where(public).group_by(ancestor.path))]
+    authors_and_subjects: Counter[Key] = Counter()
+    for (doc,) in session.execute(sa.select(Work.doc).where(public).execution_options(yield_per=2000)):
+        authors_and_subjects.update(terms(doc))
+    rows += [(dimension, key, n) for (dimension, key), n in authors_and_subjects.items()]
     session.execute(sa.delete(BrowseCount))
     values = [{"dimension": d, "key": str(k), "count": n} for d, k, n in rows if n]
     if values:
@@ -147,3 +204,14 @@ def read(session: Session, dimension: str) -> dict[str, int]:
     """The non-zero counts of one dimension, by key."""
     return dict(session.execute(sa.select(BrowseCount.key, BrowseCount.count).where(
         BrowseCount.dimension == dimension, BrowseCount.count > 0)).all())
+
+
+def index_page(session: Session, dimension: str, letter: str, offset: int, limit: int) -> tuple[list[tuple[str, int]], int]:
+    """One page of an alphabetical index (``letter``: a–z, or ``#`` for everything else):
+    ``(label, works)`` pairs in order, and how many entries the letter has. A prefix of the primary
+    key, in order: no scan of the works."""
+    key = BrowseCount.key
+    where = (BrowseCount.dimension == f"{dimension}:{letter}", BrowseCount.count > 0)
+    total = session.scalar(sa.select(sa.func.count()).select_from(BrowseCount).where(*where)) or 0
+    rows = session.execute(sa.select(key, BrowseCount.count).where(*where).order_by(key).offset(offset).limit(limit))
+    return [(term_label(k), n) for k, n in rows], total

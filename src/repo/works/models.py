@@ -56,7 +56,7 @@ class Work(Base):
     # True while the stored datestamp predates the embargo's end (see service.lift_embargoes).
     embargo_pending: Mapped[bool] = mapped_column(sa.Boolean, default=False, active_history=True)
     publication_year: Mapped[int | None] = mapped_column(sa.Integer, index=True, active_history=True)
-    doc: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument)
+    doc: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument, active_history=True)  # authors, subjects
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -91,8 +91,9 @@ class Revision(Base):
 
 class BrowseCount(Base):
     """How many public works carry one browse key: ``("total", "")``, ``("type", t)``,
-    ``("year", "2024")``, ``("centre", "<centre id>")`` or ``("collection", "<path>")`` (a collection
-    counts the works of its whole subtree, each once). Kept exact by :mod:`repo.works.counts` in
+    ``("year", "2024")``, ``("centre", "<centre id>")``, ``("collection", "<path>")`` (a collection
+    counts the works of its whole subtree, each once), or an author or subject under its initial
+    (``("author:g", "gohn, maria da gloria\x1fGohn, Maria da Glória")``, see ``counts.terms``). Kept exact by :mod:`repo.works.counts` in
     the transaction of every change."""
 
     __tablename__ = "browse_counts"

@@ -81,7 +81,8 @@ def record(ctx: Context, raw_id: str) -> Record:
     url = f"{ctx.settings.base_url}/works/{work.id}"
     if work.status == Status.withdrawn:  # the tombstone cites what was withdrawn, and links to no file
         raise WorkWithdrawn(work, url, build(work, [], ctx.settings.base_url, ctx.now))
-    files = ctx.session.scalars(sa.select(File).where(File.work_id == work.id).order_by(File.name)).all()
+    files = ctx.session.scalars(sa.select(File).options(sa.orm.defer(File.text))  # the text can be megabytes
+                                .where(File.work_id == work.id).order_by(File.name)).all()
     return build(work, list(files), ctx.settings.base_url, ctx.now)
 
 

@@ -2,7 +2,7 @@
 for the reading room's page validators (ETag)
 
 Revision ID: 1501
-Revises: 0901
+Revises: 1301
 Create Date: 2026-11-27 19:00:00
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "1501"
-down_revision: str | None = "0901"
+down_revision: str | None = "1301"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

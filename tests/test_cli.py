@@ -77,11 +77,16 @@ def test_demo_gives_each_published_text_a_pdf_with_its_text_extracted(cli, datab
     from repo.demo import TEXT_TYPES
     from repo.files.models import File
 
-    assert "and 26 PDFs" in cli("demo")
+    assert "and 37 files" in cli("demo")  # 26 PDFs, and recordings, a captioned video, photographs
     with database.session() as session:
         texts = session.scalars(sa.select(Work).where(Work.status == "published", Work.type.in_(TEXT_TYPES))).all()
-        files = {f.work_id: f for f in session.scalars(sa.select(File))}
-        assert set(files) == {w.id for w in texts} and len(texts) == 26
+        pdfs = session.scalars(sa.select(File).where(File.media_type == "application/pdf")).all()
+        files = {f.work_id: f for f in pdfs}
+        assert set(files) == {w.id for w in texts} and len(texts) == len(pdfs) == 26
+        media = session.execute(sa.select(Work.type, File.media_type).join(File, File.work_id == Work.id)
+                                .where(File.media_type != "application/pdf")).all()
+        assert {kind for _, kind in media} == {"audio/wav", "video/webm", "text/vtt", "image/png"}
+        assert {work_type for work_type, _ in media} == {"sound", "lecture", "video", "image"}
         for work in texts:
             file = files[work.id]
             assert (file.media_type, file.text_state, file.has_thumbnail) == ("application/pdf", "done", True)

@@ -89,7 +89,7 @@ def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
 @contextlib.contextmanager
 def live_server(app: Any) -> Iterator[str]:
     """Serve ``app`` (lifespan included) over loopback HTTP with uvicorn, as ``repo serve`` runs it
-    (h11, its request-head limit), in a thread; yields the base URL ``http://127.0.0.1:<port>``."""
+    (its HTTP protocol and request-head limit), in a thread; yields the base URL ``http://127.0.0.1:<port>``."""
     import uvicorn
 
     from repo.cli import UVICORN_HTTP

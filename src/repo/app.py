@@ -70,12 +70,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(SecurityHeaders)  # outermost: every response, refusals included
     # Swagger UI (/api/docs) and ReDoc (/api/redoc) with their files served here: they work offline
     app.include_router(apidocs.router("/api/openapi.json", f"{settings.repository_name} — API"))
+    app.include_router(oai_router)  # first: a harvest is thousands of requests, each matched in order
     app.include_router(works_router)
     app.include_router(centres_router)
     app.include_router(files_router)
     app.include_router(search_router)
     app.include_router(harvest_router)
-    app.include_router(oai_router)
     app.include_router(web_router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and database check")

@@ -101,10 +101,10 @@ def listen_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-# h11 with a 1 MiB request-head limit: OAI-PMH harvesters send long GET query strings (100 KB
-# must get an OAI error, not the transport's bare 400 that httptools gives past ~80 KB), and
-# header fields past the app's own limit (64 KiB, repo.middleware.HeaderLimit) get its 431.
-UVICORN_HTTP = {"http": "h11", "h11_max_incomplete_event_size": 1024 * 1024}
+# httptools (C) rather than h11 (pure Python): less server time on every request. Its request
+# head is bounded at 1 MiB (431) and a URL past 64 KiB gets 414 (repo.transport); header fields
+# past the app's own limit (64 KiB, repo.middleware.HeaderLimit) get its 431.
+UVICORN_HTTP = {"http": "repo.transport:HTTPProtocol"}
 
 
 @db_app.command("upgrade")

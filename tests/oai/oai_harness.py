@@ -32,6 +32,7 @@ import uvicorn
 from lxml import etree
 
 from repo.app import create_app
+from repo.cli import UVICORN_HTTP
 from repo.centres import service as centres
 from repo.centres.schemas import CentreIn, CollectionIn
 from repo.clock import Clock, ManualClock
@@ -330,9 +331,9 @@ def live_server(database_url: str, tmp_path: Path, schemas: ModuleType) -> Itera
                             base_url=f"http://127.0.0.1:{port}", **overrides)
         validated = [0]
         app = ValidatingApp(create_app(settings, Clock()), schemas, failures, validated)
-        # as `repo serve` runs it: h11 with a request head large enough for 100 KB query strings
+        # as `repo serve` runs it (its HTTP protocol and request-head limits)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                http="h11", h11_max_incomplete_event_size=256 * 1024)
+                                **UVICORN_HTTP)  # type: ignore[arg-type]
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -1,9 +1,9 @@
 """The one envelope builder of every OAI-PMH response (OAI-PMH §3.2).
 
 ``<OAI-PMH>`` with ``responseDate``, ``request`` and then either the verb's element or the
-``<error>`` elements. The body is written incrementally with :class:`lxml.etree.xmlfile`: each
-item (a record, a header, a set) is an lxml element serialized on its own (or the bytes of one
-serialized earlier: a stored record) and handed out as bytes, so a ListRecords response never exists whole in memory.
+``<error>`` elements. The body is handed out in chunks as its items come: each item (a record, a
+header, a set) is an lxml element serialized on its own, or the bytes of one serialized earlier (a
+stored record), so a ListRecords response never exists whole in memory.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
 
 from lxml import etree
 
@@ -53,22 +52,7 @@ def error(code: str, message: str) -> etree._Element:
     return oai("error", message, {"code": code})
 
 
-class _Sink:
-    """The file xmlfile writes to: collects bytes until the generator hands them out."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self.parts.append(data)
-        self.size += len(data)
-
-    def drain(self) -> bytes:
-        data = b"".join(self.parts)
-        self.parts.clear()
-        self.size = 0
-        return data
+_MARK = "oai-pmh-items-go-here"  # XML text no escaping produces twice; split at its last occurrence
 
 
 def render(
@@ -79,37 +63,37 @@ def render(
     verb: str | None,
     items: Iterable[etree._Element | bytes],
 ) -> Iterator[bytes]:
-    """The response as a stream of UTF-8 chunks.
+    """The response as a stream of UTF-8 chunks of about :data:`FLUSH_BYTES`.
 
     ``arguments`` become the attributes of ``<request>``; pass ``None`` after badVerb or
     badArgument (§3.2: "Attributes must not be provided in these cases"). With ``verb`` the items
-    are the children of the verb's element; without it they are ``<error>`` elements.
+    are the children of the verb's element; without it they follow ``<request>`` directly.
+
+    The envelope is one small lxml tree, serialized once and cut where the items go (after
+    everything the request's arguments could put in it); each item is an element serialized on
+    its own, or the bytes of one serialized earlier (a stored record), spliced in order.
     """
-    sink = _Sink()
-    sink.write(DECLARATION)
-    with etree.xmlfile(sink, encoding="UTF-8") as xf:
-        with xf.element(f"{{{OAI_NS}}}OAI-PMH", {SCHEMA_LOCATION: f"{OAI_NS} {OAI_SCHEMA}"},
-                        nsmap={None: OAI_NS, "xsi": XSI_NS}):
-            xf.write(oai("responseDate", datestamp(response_date)))
-            xf.write(oai("request", base_url, {k: text(v) for k, v in (arguments or {}).items()}))
-            if verb is None:
-                yield from _write(xf, sink, items)
-            else:
-                with xf.element(f"{{{OAI_NS}}}{verb}"):
-                    yield from _write(xf, sink, items)
-        xf.flush()
-    yield sink.drain()
-
-
-def _write(xf: Any, sink: _Sink, items: Iterable[etree._Element | bytes]) -> Iterator[bytes]:
+    root = etree.Element(_ROOT, _ROOT_ATTRIBUTES, nsmap=_ROOT_NSMAP)
+    etree.SubElement(root, _RESPONSE_DATE).text = datestamp(response_date)
+    request = etree.SubElement(root, _REQUEST, {k: text(v) for k, v in (arguments or {}).items()})
+    request.text = text(base_url)
+    if verb is None:
+        request.tail = _MARK
+    else:
+        etree.SubElement(root, f"{{{OAI_NS}}}{verb}").text = _MARK
+    head, tail = etree.tostring(root, encoding="UTF-8").rsplit(_MARK.encode(), 1)
+    parts, size = [DECLARATION, head], len(head)
     for item in items:
-        if item.__class__ is bytes:
-            # An element serialized earlier by lxml (a stored record): flush what xmlfile
-            # holds, then append the bytes in order.
-            xf.flush()
-            sink.write(item)  # type: ignore[arg-type]
-        else:
-            xf.write(item)
-        if sink.size >= FLUSH_BYTES:
-            xf.flush()
-            yield sink.drain()
+        data = item if item.__class__ is bytes else etree.tostring(item, encoding="UTF-8")  # type: ignore[arg-type]
+        parts.append(data)  # type: ignore[arg-type]
+        size += len(data)
+        if size >= FLUSH_BYTES:
+            yield b"".join(parts)
+            parts, size = [], 0
+    parts.append(tail)
+    yield b"".join(parts)
+
+
+_ROOT, _RESPONSE_DATE, _REQUEST = (f"{{{OAI_NS}}}{tag}" for tag in ("OAI-PMH", "responseDate", "request"))
+_ROOT_ATTRIBUTES = {SCHEMA_LOCATION: f"{OAI_NS} {OAI_SCHEMA}"}
+_ROOT_NSMAP = {None: OAI_NS, "xsi": XSI_NS}

@@ -13,7 +13,8 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from repo.centres.models import Collection, MemberCentre
 from repo.config import Settings
+from repo.db import UTCDateTime
 from repo.files.models import File
 from repo.oai import cache as cache_module
 from repo.oai import envelope
@@ -72,7 +74,6 @@ class Disseminated:
     collections: list[str] = field(default_factory=list)  # collection paths
     files: list[FileView] = field(default_factory=list)
     version: int = 0  # the work's version (bumped by every revision)
-    stored: bytes | None = None  # the serialized <record> of a fresh stored entry (repo.oai.cache)
     origin: dict[str, Any] | None = None  # where a harvested work came from (repo.oai.provenance)
 
     @property
@@ -164,48 +165,72 @@ def in_range(lower: datetime | None, upper: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(Work.datestamp >= lower, Work.datestamp <= upper)
 
 
+# The datestamp as the driver returns it (text on SQLite, a naive datetime on PostgreSQL): only the
+# last row's is ever needed (the resume point), so the others are not converted.
+_RAW_DATESTAMP = sa.type_coerce(Work.datestamp, sa.String).label("raw_datestamp")
+
+
+def instant(raw: Any) -> datetime:
+    """A :data:`_RAW_DATESTAMP` value as an aware UTC datetime."""
+    value = datetime.fromisoformat(raw) if raw.__class__ is str else raw
+    return value.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=512)
+def _keyset_query(membership: sa.ColumnElement[bool], lower: bool, after: bool, stored: bool) -> sa.Select[Any]:
+    """The keyset query of a list, built once per shape (values are bound at execution)."""
+    at = partial(sa.bindparam, type_=UTCDateTime())
+    if stored:
+        query = (sa.select(Work.id, _RAW_DATESTAMP, CachedRecord.xml.label("stored")).select_from(Work)
+                 .outerjoin(CachedRecord, cache_module.fresh(sa.bindparam("prefix"), sa.bindparam("variant"), at("now"))))
+    else:
+        query = sa.select(*HEADER_COLUMNS)
+    query = query.where(not_indexed(membership), Work.datestamp <= at("upper"))
+    if lower:
+        query = query.where(Work.datestamp >= at("lower"))
+    if after:
+        # A row-value comparison: both SQLite and PostgreSQL seek the index with it (the expanded
+        # ``a > x OR (a = x AND b > y)`` form makes SQLite merge two scans and sort).
+        query = query.where(sa.tuple_(Work.datestamp, Work.id) > sa.tuple_(at("after_at"), sa.bindparam("after_id")))
+    return query.order_by(Work.datestamp, Work.id).limit(sa.bindparam("limit"))
+
+
 def keyset(
-    session: Session | sa.Connection,
+    connection: Session | sa.Connection,
     membership: sa.ColumnElement[bool],
     lower: datetime | None,
     upper: datetime,
     after: tuple[datetime, int] | None,
     limit: int,
     *,
-    with_metadata: bool,
     stored: tuple[str, str, datetime] | None = None,
+    today: date | None = None,
 ) -> Sequence[sa.Row[Any]]:
     """Up to ``limit`` records after ``after`` in ``(datestamp, id)`` order: a range scan on
-    ``ix_works_datestamp_id`` whatever the depth (never OFFSET). With ``stored`` (prefix, variant,
-    now) each row also has ``stored``: the bytes of its fresh stored entry or ``None`` (and then
-    ``doc``, to render it)."""
-    columns = HEADER_COLUMNS
-    if with_metadata:
-        columns = PG_RECORD_COLUMNS if dialect(session) == "postgresql" else RECORD_COLUMNS
-    query = sa.select(*columns)
-    if with_metadata and stored is not None:
-        # The fresh entry's bytes, if any, and the document only without one.
-        fresh = cache_module.fresh(*stored)
-        doc = columns[-1]
-        query = (sa.select(*HEADER_COLUMNS, CachedRecord.xml.label("stored"),
-                           sa.type_coerce(sa.case((CachedRecord.xml.is_(None), Work.origin), else_=sa.null()),
-                                          Work.origin.type).label("origin"),
-                           sa.case((CachedRecord.xml.is_(None), doc.element), else_=sa.null()).label("doc"))
-                 .select_from(Work).outerjoin(CachedRecord, fresh))
-    query = query.where(not_indexed(membership), in_range(lower, upper))
+    ``ix_works_datestamp_id`` whatever the depth (never OFFSET).
+
+    Without ``stored``: the header columns (:func:`load` makes records of them). With ``stored``
+    (prefix, variant, now): ``id``, ``raw_datestamp`` (:func:`instant`) and ``stored``, the bytes of
+    the record's fresh stored entry or ``None`` (then :func:`get_many` loads it to render it).
+    ``membership`` must be the same object for the same list (the query is built once per shape);
+    ``today`` is the value of the ``today`` parameter the open sets' condition has.
+    """
+    values: dict[str, Any] = {"upper": upper, "limit": limit, "today": today or upper.date()}
+    if lower is not None:
+        values["lower"] = lower
     if after is not None:
-        # A row-value comparison: both SQLite and PostgreSQL seek the index with it (the expanded
-        # ``a > x OR (a = x AND b > y)`` form makes SQLite merge two scans and sort).
-        query = query.where(sa.tuple_(Work.datestamp, Work.id) > sa.tuple_(*after))
-    return session.execute(query.order_by(Work.datestamp, Work.id).limit(limit)).all()
+        values["after_at"], values["after_id"] = after
+    if stored is not None:
+        values["prefix"], values["variant"], values["now"] = stored
+    query = _keyset_query(membership, lower is not None, after is not None, stored is not None)
+    return connection.execute(query, values).all()
 
 
 def load(
     session: Session | sa.Connection, rows: Sequence[sa.Row[Any]], centres: dict[int, str], *, with_metadata: bool
 ) -> list[Disseminated]:
     """Rows as :class:`Disseminated`, with collections (and files) fetched in one query each."""
-    stored_column = bool(rows) and "stored" in rows[0]._fields
-    ids = [row.id for row in rows if not (stored_column and row.stored is not None)]
+    ids = [row.id for row in rows]
     paths: dict[int, list[str]] = defaultdict(list)
     files: dict[int, list[FileView]] = defaultdict(list)
     if ids:
@@ -225,10 +250,6 @@ def load(
                 files[file.work_id].append(FileView(file.name, file.media_type, file.access_right, file.embargo_end))
     loaded = []
     for row in rows:
-        stored = row.stored if stored_column else None
-        if stored is not None:  # the bytes are the record: only its position in the list matters
-            loaded.append(Disseminated(row.id, row.status, None, None, None, row.datestamp, "", stored=stored))
-            continue
         doc, clean = _document(row.doc) if with_metadata else ({}, True)
         loaded.append(Disseminated(
             id=row.id, status=row.status, type=row.type, access_right=row.access_right,

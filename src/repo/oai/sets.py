@@ -45,9 +45,12 @@ OPEN_SETS = {
 
 
 def _open_condition(now: datetime) -> sa.ColumnElement[bool]:
+    """The open sets as of ``now``; the day is a parameter named ``today`` (a query built once
+    for the set binds the day of each execution)."""
+    today = sa.bindparam("today", now.date(), type_=sa.Date)
     return sa.or_(
         Work.status == Status.withdrawn,
-        sa.and_(Work.status == Status.published, visibility.content_open(now)),
+        sa.and_(Work.status == Status.published, visibility.content_open(today)),
     )
 
 

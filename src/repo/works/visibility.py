@@ -71,11 +71,13 @@ def public_or_tombstone() -> ColumnElement[bool]:
     return Work.status.in_([Status.published, Status.withdrawn])
 
 
-def content_open(now: datetime) -> ColumnElement[bool]:
-    """SQL twin of :func:`is_open` for the work's own access right."""
+def content_open(now: datetime | ColumnElement[date]) -> ColumnElement[bool]:
+    """SQL twin of :func:`is_open` for the work's own access right (at ``now``, or on a day given
+    as a SQL expression, e.g. a bound parameter of a query built once)."""
+    today = now.date() if isinstance(now, datetime) else now
     return sa.or_(
         Work.access_right == AccessRight.open,
-        sa.and_(Work.access_right == AccessRight.embargoed, Work.embargo_end <= now.date()),
+        sa.and_(Work.access_right == AccessRight.embargoed, Work.embargo_end <= today),
     )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from lxml import etree
@@ -31,7 +32,7 @@ from repo.oai.arguments import ListArguments, ParsedRequest
 from repo.oai.envelope import oai
 from repo.oai.errors import BadResumptionToken, CannotDisseminateFormat, NoRecordsMatch
 from repo.oai.formats import REGISTRY
-from repo.oai.records import Disseminated, RenderContext
+from repo.oai.records import RenderContext
 from repo.oai.render import serialize
 from repo.oai.service import Provider, Reply
 from repo.oai.tokens import Position
@@ -40,9 +41,17 @@ from repo.works import visibility
 CHUNK = 250  # rows fetched per query while a page streams
 
 
+_MEMBERSHIPS: dict[tuple[frozenset[str] | None, str | None], sa.ColumnElement[bool]] = {}
+
+
 def _membership(connection: sa.Connection, position: Position, now: datetime) -> sa.ColumnElement[bool]:
     """Which works are records of this list, datestamps aside: public (or tombstones), of a type
-    the format applies to, in the set."""
+    the format applies to, in the set. One object per format and set, made once: the list's
+    query is then built once too (:func:`repo.oai.records.keyset`)."""
+    types = REGISTRY[position.prefix].types
+    found = _MEMBERSHIPS.get((types, position.set_spec))
+    if found is not None:
+        return found
     conditions = [visibility.public_or_tombstone()]
     if (applies := REGISTRY[position.prefix].condition()) is not None:
         conditions.append(applies)
@@ -52,7 +61,9 @@ def _membership(connection: sa.Connection, position: Position, now: datetime) ->
             # A well-formed setSpec naming no set: an empty list (OAI-PMH.md §1.4, a choice).
             raise NoRecordsMatch(f"There is no set {position.set_spec!r}.")
         conditions.append(in_set)
-    return sa.and_(*conditions)
+    # (Set names are never renamed nor deleted, so what a set holds is fixed but for the day.)
+    found = _MEMBERSHIPS[(types, position.set_spec)] = sa.and_(*conditions)
+    return found
 
 
 def _start(provider: Provider, request: ParsedRequest, now: datetime) -> tuple[Position, bool]:
@@ -85,57 +96,73 @@ def handle(provider: Provider, request: ParsedRequest, *, with_metadata: bool) -
             key = sets.count_key(connection, position.set_spec)  # type: ignore[arg-type]
             if key is not None:  # the counters: §3.5 completeListSize without counting
                 position = replace(position, total=tracking.size(connection, key, REGISTRY[position.prefix].types))
-        stored = (position.prefix, cache.variant(provider.settings, position.prefix), now) if with_metadata else None
-        rows = records.keyset(connection, condition, position.lower, position.upper, position.after, first_limit,
-                              with_metadata=with_metadata, stored=stored)
-        first = records.load(connection, rows, records.centre_slugs(connection), with_metadata=with_metadata)
+        page = _Page(provider, position, condition, now, with_metadata)
+        first = page.fetch(connection, position.after, first_limit)
     if not first:
         if position.after is None:
             raise NoRecordsMatch("No record matches the combination of from, until, set and metadataPrefix.")
         # Every remaining record changed after this harvest began (they are past the frozen
         # until): nothing is left for this list; the next incremental harvest has them.
         raise NoRecordsMatch("No records remain in this list; harvest again from its first responseDate.")
-    context = RenderContext(provider.settings, now)
-    items = _items(provider, position, condition, first, first_limit, context, with_metadata)
-    return Reply(now, request.echo, request.verb, items)
+    return Reply(now, request.echo, request.verb, page.items(first, first_limit))
 
 
-def _items(
-    provider: Provider,
-    position: Position,
-    condition: sa.ColumnElement[bool],
-    chunk: list[Disseminated],
-    requested: int,
-    context: RenderContext,
-    with_metadata: bool,
-) -> Iterator[etree._Element | bytes]:
-    page_size = provider.settings.oai_page_size
-    fmt = REGISTRY[position.prefix]
-    stored = (position.prefix, cache.variant(provider.settings, position.prefix), context.now) if with_metadata else None
-    sent, more, last = 0, False, position.after
-    while True:
-        for work in chunk:
-            if sent == page_size:
-                more = True  # the look-ahead row: another page exists
+class _Page:
+    """One page of a list: fetched in chunks of keyset rows, each on a connection of its own."""
+
+    def __init__(self, provider: Provider, position: Position, condition: sa.ColumnElement[bool], now: datetime,
+                 with_metadata: bool) -> None:
+        self.provider, self.position, self.condition = provider, position, condition
+        self.context = RenderContext(provider.settings, now)
+        self.format = REGISTRY[position.prefix]
+        self.stored = (position.prefix, cache.variant(provider.settings, position.prefix), now) if with_metadata else None
+
+    def fetch(self, connection: sa.Connection, after: tuple[datetime, int] | None, limit: int) -> list[Any]:
+        """The next rows, each an item ready to send: stored bytes, or the loaded record or header
+        to serialize (what is not stored is rendered here and stored nowhere)."""
+        position = self.position
+        rows = records.keyset(connection, self.condition, position.lower, position.upper, after, limit,
+                              stored=self.stored, today=self.context.now.date())
+        if self.stored is None:  # ListIdentifiers: headers
+            headers = records.load(connection, rows, records.centre_slugs(connection), with_metadata=False)
+            return [(work.datestamp, work.id, work) for work in headers]
+        missing = [row.id for row in rows if row.stored is None]
+        loaded = {work.id: work for work in records.get_many(connection, missing)} if missing else {}
+        return [(row.raw_datestamp, row.id, row.stored if row.stored is not None else loaded.get(row.id))
+                for row in rows]
+
+    def items(self, chunk: list[Any], requested: int) -> Iterator[etree._Element | bytes]:
+        page_size = self.provider.settings.oai_page_size
+        context = self.context
+        sent, more, last = 0, False, None
+        while True:
+            for raw, work_id, item in chunk:
+                if sent == page_size:
+                    more = True  # the look-ahead row: another page exists
+                    break
+                if item.__class__ is bytes:
+                    yield item
+                elif item is not None:  # (None: no longer a record since the keyset read: skipped)
+                    yield (serialize(item, self.format, context) if self.stored is not None
+                           else records.header(item, context, sets.specs(item, context.now)))
+                sent += 1
+                last = (raw, work_id)
+            if more or len(chunk) < requested:
                 break
-            if not with_metadata:
-                yield records.header(work, context, sets.specs(work, context.now))
-            elif work.stored is not None:
-                yield work.stored
-            else:
-                yield serialize(work, fmt, context)
-            sent += 1
-            last = (work.datestamp, work.id)
-        if more or len(chunk) < requested:
-            break
-        requested = min(CHUNK, page_size - sent + 1)
-        with provider.read() as connection:
-            rows = records.keyset(connection, condition, position.lower, position.upper, last, requested,
-                                  with_metadata=with_metadata, stored=stored)
-            chunk = records.load(connection, rows, records.centre_slugs(connection), with_metadata=with_metadata)
-    token = _token(provider, position, last, sent, more, context.now)
-    if token is not None:
-        yield token
+            requested = min(CHUNK, page_size - sent + 1)
+            with self.provider.read() as connection:
+                chunk = self.fetch(connection, _resume(last), requested)
+        token = _token(self.provider, self.position, _resume(last), sent, more, context.now)
+        if token is not None:
+            yield token
+
+
+def _resume(last: tuple[Any, int] | None) -> tuple[datetime, int] | None:
+    """The ``(datestamp, id)`` a page ends at (a raw datestamp from the keyset query converted)."""
+    if last is None:
+        return None
+    raw, work_id = last
+    return (raw if raw.__class__ is datetime and raw.tzinfo is not None else records.instant(raw)), work_id
 
 
 def _token(

@@ -147,11 +147,14 @@ def recount(session: Session) -> None:
     session.flush()
 
 
+_SIZE = sa.select(sa.func.coalesce(sa.func.sum(SetCount.count), 0)).where(
+    SetCount.dimension == sa.bindparam("dimension"), SetCount.key == sa.bindparam("key"))
+_SIZE_OF_TYPES = _SIZE.where(SetCount.type.in_(sa.bindparam("types", expanding=True)))
+
+
 def size(connection: Any, key: sets.CountKey, types: frozenset[str] | None) -> int:
     """How many records a list holds (the whole list: no ``from``/``until``), from the counters."""
     dimension, value = key
-    query = sa.select(sa.func.coalesce(sa.func.sum(SetCount.count), 0)).where(
-        SetCount.dimension == dimension, SetCount.key == value)
-    if types is not None:
-        query = query.where(SetCount.type.in_(sorted(types)))
-    return int(connection.scalar(query) or 0)
+    if types is None:
+        return int(connection.scalar(_SIZE, {"dimension": dimension, "key": value}) or 0)
+    return int(connection.scalar(_SIZE_OF_TYPES, {"dimension": dimension, "key": value, "types": sorted(types)}) or 0)

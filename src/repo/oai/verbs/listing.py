@@ -126,10 +126,11 @@ class _Page:
         if self.stored is None:  # ListIdentifiers: headers
             headers = records.load(connection, rows, records.centre_slugs(connection), with_metadata=False)
             return [(work.datestamp, work.id, work) for work in headers]
-        missing = [row.id for row in rows if row.stored is None]
-        loaded = {work.id: work for work in records.get_many(connection, missing)} if missing else {}
-        return [(row.raw_datestamp, row.id, row.stored if row.stored is not None else loaded.get(row.id))
-                for row in rows]
+        missing = [work_id for work_id, _, stored in rows if stored is None]
+        if not missing:
+            return [(raw, work_id, stored) for work_id, raw, stored in rows]
+        loaded = {work.id: work for work in records.get_many(connection, missing)}
+        return [(raw, work_id, stored if stored is not None else loaded.get(work_id)) for work_id, raw, stored in rows]
 
     def items(self, chunk: list[Any], requested: int) -> Iterator[etree._Element | bytes]:
         page_size = self.provider.settings.oai_page_size

@@ -19,8 +19,14 @@ class Signer:
     def __init__(self, secret: str, salt: str) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt=salt)
 
-    def dumps(self, payload: Any) -> str:
-        return str(self._serializer.dumps(payload))
+    def dumps(self, payload: Any, now: datetime | None = None) -> str:
+        """The signed token; its signature's timestamp is ``now`` when given (the injected clock,
+        so that the same payload at the same moment is the same token), else the system time."""
+        if now is None:
+            return str(self._serializer.dumps(payload))
+        signer = self._serializer.make_signer(self._serializer.salt)
+        signer.get_timestamp = lambda: int(now.timestamp())  # type: ignore[method-assign]
+        return signer.sign(self._serializer.dump_payload(payload)).decode("ascii")
 
     def loads(self, token: str, max_age: int | None = None, now: datetime | None = None) -> Any:
         try:

@@ -70,7 +70,7 @@ class TokenCodec:
             position.cursor,
             position.total,
             _stamp(now),
-        ])
+        ], now)
 
     def decode(self, token: str, verb: str, now: datetime) -> Position:
         """The position a token stands for; :class:`BadResumptionToken` if it is not ours, not for

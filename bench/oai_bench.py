@@ -1,19 +1,28 @@
-"""OAI-PMH benchmark: one harvester over HTTP on loopback against `repo serve` (uvicorn, SQLite).
+"""OAI-PMH benchmark: one harvester over HTTP on loopback against `repo serve`, on SQLite or PostgreSQL.
 
-Measures, printing medians and ratios (never asserts):
+Prints medians and ratios (never asserts), each with the machine's load average:
 
-1. full ListRecords oai_dc harvest of a synthetic corpus: records/s (median of --runs);
-2. latency of the page near 90 % of the list / latency of the first page (keyset paging should
-   keep this near 1 however deep the page), at each size in --latency-sizes;
-   (the deep page's token is built from SQL with the server's codec: no full harvest needed);
-3. server peak RSS (VmHWM from /proc/<pid>/status) after a full harvest, per size in --rss-sizes,
-   for the OAI endpoint alone (an app with only the OAI router) and for the whole `repo serve` app
-   (whose reading-room warmer and search runtime hold memory of their own).
+1. full ListRecords oai_dc harvests of a synthetic corpus (`repo demo --synthetic`, which renders
+   every record): the first harvest after the server starts, then the later ones; records/s and
+   records per server CPU-second (the load-independent cost);
+2. GetRecord and Identify latency (median of --repeats);
+3. at each size in --latency-sizes: the page at 90 % of the list / the first page (keyset paging
+   should keep this near 1 however deep the page; the deep page's token is built from SQL with
+   the server's codec, so a million works need no full harvest), and the first page of
+   `set=openaire` / the plain first page (set sizes come from counters, not counts);
+4. at each size in --rss-sizes: the server's peak RSS (VmHWM, the largest of its processes) over a
+   full harvest.
 
-    .venv/bin/python bench/oai_bench.py                      # 100k works, 10k vs 100k RSS
-    .venv/bin/python bench/oai_bench.py --latency-sizes 100000,1000000 --rss-sizes 10000,1000000
+    .venv/bin/python bench/oai_bench.py                                     # 100k works, SQLite
+    .venv/bin/python bench/oai_bench.py --latency-sizes 100000,1000000 --rss-sizes 1000000 --keep /tmp/oai
+    .venv/bin/python bench/oai_bench.py --database-url postgresql://postgres@127.0.0.1:5432 --workers 2
 
-Targets (issue 3): >= 10,000 records/s; latency ratio <= 1.2; RSS <= 200 MB and <= 20 MB above 10k.
+With --database-url (a PostgreSQL server) each corpus gets its own database, ``oai_bench_<N>``,
+created and loaded when missing (and kept). The side-by-side comparison with other OAI-PMH servers
+on the same records is ../shared/peers (its README says how).
+
+Targets (issue 14): deep/first <= 1.2 at 100k and 1M; openaire/first <= 1.5 at 1M; peak RSS <= 150
+MiB at 1M; the throughput and latency targets are relative to the peers (../shared/peers).
 """
 
 from __future__ import annotations
@@ -34,65 +43,108 @@ from lxml import etree
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 BIN = Path(sys.executable).parent
+SECRET = "bench-secret"
 
 
-def generate(directory: Path, count: int, seed: int) -> float:
-    """Load ``count`` synthetic works with `repo demo --synthetic`; return works/s."""
-    env = {**os.environ, "REPO_DATA_DIR": str(directory), "REPO_SECRET_KEY": "bench-secret"}
-    env.pop("REPO_DATABASE_URL", None)
-    started = time.perf_counter()
-    subprocess.run([str(BIN / "repo"), "demo", "--synthetic", str(count), "--seed", str(seed)], env=env,
-                   check=True, stdout=subprocess.DEVNULL)
-    return count / (time.perf_counter() - started)
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f} on {os.cpu_count()} CPUs"
 
 
-def oai_only_app() -> object:
-    """The OAI-PMH endpoint alone (no reading-room warmer, no search indexer): what OAI itself costs
-    in memory, apart from the other subsystems `repo serve` also starts."""
-    from collections.abc import AsyncIterator
-    from contextlib import asynccontextmanager
+class Corpus:
+    """A synthetic corpus of ``size`` works: a data directory, and a PostgreSQL database if asked."""
 
-    from fastapi import FastAPI
+    def __init__(self, root: Path, size: int, server_url: str | None) -> None:
+        self.size = size
+        self.directory = root / f"works-{size}"
+        self.database_url = f"{server_url.rstrip('/')}/oai_bench_{size}" if server_url else None
+        self.server_url = server_url
 
-    from repo.clock import Clock
-    from repo.config import Settings
-    from repo.db import Database, upgrade
-    from repo.oai.endpoints import router
+    @property
+    def url(self) -> str:
+        return self.database_url or f"sqlite:///{self.directory / 'repo.sqlite3'}"
 
-    settings = Settings()
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "REPO_DATA_DIR": str(self.directory), "REPO_SECRET_KEY": SECRET,
+               # The public URL, not the listen address: the same for every server on a corpus, as
+               # in production (it is part of the records' bytes, so of their variant).
+               "REPO_BASE_URL": "https://repo.bench.example", "REPO_LOG_LEVEL": "warning"}
+        env.pop("REPO_DATABASE_URL", None)
+        env.pop("REPO_SEARCH_URL", None)
+        if self.database_url:
+            env["REPO_DATABASE_URL"] = self.database_url
+        return env
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        upgrade(settings.resolved_database_url)
-        app.state.db = Database(settings.resolved_database_url)
-        yield
-        app.state.db.dispose()
+    def exists(self) -> bool:
+        import sqlalchemy as sa
 
-    app = FastAPI(lifespan=lifespan)
-    app.state.settings, app.state.clock, app.state.on_commit = settings, Clock(), []
-    app.include_router(router)
-    return app
+        from repo.db import create_engine
+
+        if self.database_url is None:
+            if not (self.directory / "repo.sqlite3").exists():
+                return False
+        else:
+            admin = create_engine(f"{self.server_url}/postgres", isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                found = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                          {"name": f"oai_bench_{self.size}"})
+                if not found:
+                    connection.exec_driver_sql(f"CREATE DATABASE oai_bench_{self.size}")
+            admin.dispose()
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                return bool(connection.scalar(sa.text("SELECT count(*) FROM works")))
+        except sa.exc.DBAPIError:
+            return False
+        finally:
+            engine.dispose()
+
+    def generate(self, seed: int = 1) -> None:
+        """`repo demo --synthetic` (bulk insert, then every record rendered), then statistics."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        subprocess.run([str(BIN / "repo"), "demo", "--synthetic", str(self.size), "--seed", str(seed)],
+                       env=self.env(), check=True, stdout=subprocess.DEVNULL)
+        print(f"generated and rendered {self.size:,} works in {time.perf_counter() - started:.0f} s ({load()})")
+        if self.database_url:
+            from repo.db import create_engine
+
+            engine = create_engine(self.database_url)  # what autovacuum does soon after a bulk load
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql("VACUUM ANALYZE")
+            engine.dispose()
+
+
+def _tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
 
 
 class Server:
-    def __init__(self, directory: Path, page_size: int, oai_only: bool = False) -> None:
+    """`repo serve` on a free port (its uvicorn workers are its child processes)."""
+
+    def __init__(self, corpus: Corpus, page_size: int, workers: int) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        env = {**os.environ, "REPO_DATA_DIR": str(directory), "REPO_SECRET_KEY": "bench-secret",
-               "REPO_LOG_LEVEL": "warning", "REPO_OAI_PAGE_SIZE": str(page_size),
-               # The public URL, not the listen address: the same for every server on a corpus,
-               # as in production (it is part of the records' bytes, so of the OAI cache's variant).
-               "REPO_BASE_URL": "https://repo.bench.example"}
-        env.pop("REPO_DATABASE_URL", None)
-        command = [str(BIN / "repo"), "serve", "--port", str(self.port)]
-        if oai_only:  # the same uvicorn settings as `repo serve`
-            command = [sys.executable, "-m", "uvicorn", "oai_bench:oai_only_app", "--factory", "--app-dir",
-                       str(Path(__file__).parent), "--port", str(self.port), "--http", "h11",
-                       "--h11-max-incomplete-event-size", str(256 * 1024), "--log-level", "warning"]
+        env = {**corpus.env(), "REPO_OAI_PAGE_SIZE": str(page_size)}
+        command = [str(BIN / "repo"), "serve", "--port", str(self.port), "--workers", str(workers)]
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{self.port}/oai"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
                 httpx.get(self.url, params={"verb": "Identify"}, timeout=5).raise_for_status()
@@ -102,60 +154,52 @@ class Server:
                     raise RuntimeError("server did not start") from None
                 time.sleep(0.2)
 
-    def memory_mb(self, field: str = "VmHWM") -> float:
-        """``VmHWM`` (peak RSS) or ``VmRSS`` (current) of the server process."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError(f"no {field}")
+    def _status(self, pid: int, field: str) -> float:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
 
-    def settle(self) -> tuple[float, float]:
-        """Wait until the server's background start-up work (warmers) is done; return its RSS then and
-        its start-up peak, and reset the peak (``/proc/<pid>/clear_refs``) so that what is read
-        afterwards is the peak of the harvest alone."""
-        before = -1.0
-        while True:
-            time.sleep(2)
-            cpu = self.cpu_seconds()
-            if cpu - before < 0.05:
-                break
-            before = cpu
-        settled, startup_peak = self.memory_mb("VmRSS"), self.memory_mb("VmHWM")
-        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
-        return settled, startup_peak
+    def peak_mb(self) -> float:
+        """The largest VmHWM (peak RSS) among the server's processes, MiB."""
+        return max(self._status(pid, "VmHWM") for pid in _tree(self.process.pid))
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used (load-independent cost)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time used by the server's processes."""
+        total = 0.0
+        for pid in _tree(self.process.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=30)
+        self.process.wait(timeout=60)
 
 
-def harvest(url: str, client: httpx.Client) -> tuple[int, float, list[str]]:
-    """Full ListRecords oai_dc harvest: (records, seconds, the token of every page)."""
-    params = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
-    tokens: list[str] = []
+def harvest(url: str, client: httpx.Client, **arguments: str) -> tuple[int, float]:
+    """A full ListRecords oai_dc harvest: (records, seconds)."""
+    params = {"verb": "ListRecords", "metadataPrefix": "oai_dc", **arguments}
     records = 0
     started = time.perf_counter()
     while True:
-        response = client.get(url, params=params)
-        root = etree.fromstring(response.content)
+        root = etree.fromstring(client.get(url, params=params).content)
         records += len(root.findall(f"{OAI}ListRecords/{OAI}record"))
         token = root.findtext(f"{OAI}ListRecords/{OAI}resumptionToken")
         if not token:
-            break
-        tokens.append(token)
+            return records, time.perf_counter() - started
         params = {"verb": "ListRecords", "resumptionToken": token}
-    return records, time.perf_counter() - started, tokens
 
 
-def token_at(directory: Path, fraction: float) -> tuple[str, int]:
+def token_at(corpus: Corpus, fraction: float) -> tuple[str, int]:
     """The resumptionToken the server issues for the page starting at ``fraction`` of the list
-    (built with the server's own codec and secret from the SQL position, so measuring a deep page
-    of a million works does not need a full harvest first); and that page's cursor."""
+    (built with the server's own codec and secret from the SQL position); and that page's cursor."""
     import sqlalchemy as sa
 
     from repo.clock import utcnow
@@ -164,7 +208,7 @@ def token_at(directory: Path, fraction: float) -> tuple[str, int]:
     from repo.works import visibility
     from repo.works.models import Work
 
-    engine = create_engine(f"sqlite:///{directory / 'repo.sqlite3'}")
+    engine = create_engine(corpus.url)
     with engine.connect() as connection:
         total = connection.scalar(sa.select(sa.func.count()).select_from(Work).where(visibility.public_or_tombstone()))
         cursor = int(total * fraction)
@@ -173,10 +217,27 @@ def token_at(directory: Path, fraction: float) -> tuple[str, int]:
     engine.dispose()
     now = utcnow()
     position = Position("ListRecords", "oai_dc", None, None, now, (row.datestamp, row.id), cursor, total)
-    return TokenCodec("bench-secret", 24 * 3600).encode(position, now), cursor
+    return TokenCodec(SECRET, 24 * 3600).encode(position, now), cursor
+
+
+def middle_identifier(corpus: Corpus) -> str:
+    import sqlalchemy as sa
+
+    from repo.db import create_engine
+    from repo.works.models import Work
+
+    engine = create_engine(corpus.url)
+    with engine.connect() as connection:
+        work_id = connection.scalar(sa.select(Work.id).where(Work.status == "published")
+                                    .order_by(Work.id).offset(corpus.size // 2).limit(1))
+    engine.dispose()
+    return f"oai:repo.example.org:{work_id}"
 
 
 def timed(client: httpx.Client, url: str, params: dict[str, str], repeats: int) -> float:
+    """Median seconds of ``repeats`` requests (after two unmeasured ones)."""
+    for _ in range(2):
+        client.get(url, params=params).raise_for_status()
     samples = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -188,78 +249,76 @@ def timed(client: httpx.Client, url: str, params: dict[str, str], repeats: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--works", type=int, default=100_000, help="corpus for the throughput runs")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="full harvests (the first is the first after start)")
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--latency-sizes", default="100000")
-    parser.add_argument("--rss-sizes", default="10000,100000")
-    parser.add_argument("--rss-apps", default="oai,full", help="oai (the endpoint alone), full (repo serve)")
-    parser.add_argument("--repeats", type=int, default=15, help="timed requests per page for latency")
+    parser.add_argument("--rss-sizes", default="100000")
+    parser.add_argument("--repeats", type=int, default=15, help="timed requests per page or verb")
+    parser.add_argument("--database-url", help="a PostgreSQL server URL (no database): one database per corpus")
+    parser.add_argument("--workers", type=int, default=1, help="repo serve --workers")
     parser.add_argument("--keep", type=Path, default=None, help="keep corpora here (reused when present)")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="oai-bench-"))
-    sizes = sorted({args.works, *map(int, args.latency_sizes.split(",")), *map(int, args.rss_sizes.split(","))})
-    corpora: dict[int, Path] = {}
-    print(f"OAI-PMH benchmark — page size {args.page_size}, SQLite, uvicorn (h11) on loopback, {os.cpu_count()} CPUs")
-    for size in sizes:
-        directory = root / f"works-{size}"
-        if not (directory / "repo.sqlite3").exists():
-            directory.mkdir(parents=True, exist_ok=True)
-            rate = generate(directory, size, seed=1)
-            print(f"generated {size:>9,} works: {rate:,.0f} works/s (repo demo --synthetic)")
-        corpora[size] = directory
+    latency_sizes = [int(n) for n in args.latency_sizes.split(",") if n]
+    rss_sizes = [int(n) for n in args.rss_sizes.split(",") if n]
+    sizes = sorted({args.works, *latency_sizes, *rss_sizes})
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"OAI-PMH benchmark: {database}, repo serve --workers {args.workers}, page size {args.page_size}, "
+          f"loopback, {os.cpu_count()} CPUs")
+    corpora = {size: Corpus(root, size, args.database_url) for size in sizes}
+    for corpus in corpora.values():
+        if not corpus.exists():
+            corpus.generate()
     try:
-        # 1. throughput
-        server = Server(corpora[args.works], args.page_size)
-        rates, cpu_rates = [], []
-        with httpx.Client(timeout=120) as client:
+        # 1. throughput: the first harvest after the server starts, then the later ones
+        corpus = corpora[args.works]
+        server = Server(corpus, args.page_size, args.workers)
+        rates, per_cpu = [], []
+        with httpx.Client(timeout=300) as client:
             for run in range(args.runs):
                 cpu = server.cpu_seconds()
-                records, seconds, _ = harvest(server.url, client)
+                records, seconds = harvest(server.url, client)
                 cpu = server.cpu_seconds() - cpu
                 rates.append(records / seconds)
-                cpu_rates.append(records / cpu)
-                print(f"  run {run + 1}: {records:,} records in {seconds:.2f} s = {records / seconds:,.0f} records/s"
-                      f" (server CPU {cpu:.1f} s: {records / cpu:,.0f} records per CPU-second)")
+                per_cpu.append(records / cpu if cpu else float("nan"))
+                print(f"  harvest {run + 1}{' (first)' if run == 0 else ''}: {records:,} records in {seconds:.1f} s"
+                      f" = {rates[-1]:,.0f} records/s; {per_cpu[-1]:,.0f} records per server CPU-second ({load()})")
+            identifier = middle_identifier(corpus)
+            get_record = timed(client, server.url, {"verb": "GetRecord", "metadataPrefix": "oai_dc",
+                                                    "identifier": identifier}, args.repeats)
+            identify = timed(client, server.url, {"verb": "Identify"}, args.repeats)
         server.stop()
-        print(f"full harvest of {args.works:,} works: median {statistics.median(rates):,.0f} records/s (target >= 10,000);"
-              f" median {statistics.median(cpu_rates):,.0f} records per server CPU-second; "
-              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        later = rates[1:] or rates
+        print(f"{corpus.size:,} works: first harvest {rates[0]:,.0f} records/s, later harvests median "
+              f"{statistics.median(later):,.0f} records/s; GetRecord {get_record * 1000:.2f} ms, "
+              f"Identify {identify * 1000:.2f} ms ({load()})")
 
-        # 2. deep-page latency
-        for size in map(int, args.latency_sizes.split(",")):
-            server = Server(corpora[size], args.page_size)
-            deep, cursor = token_at(corpora[size], 0.9)
-            second_token, _ = token_at(corpora[size], args.page_size / size)
-            with httpx.Client(timeout=120) as client:
+        # 2. deep page / first page, and the first page of set=openaire / the plain first page
+        for size in latency_sizes:
+            corpus = corpora[size]
+            server = Server(corpus, args.page_size, args.workers)
+            deep, cursor = token_at(corpus, 0.9)
+            with httpx.Client(timeout=300) as client:
                 check = etree.fromstring(client.get(server.url, params={"verb": "ListRecords", "resumptionToken": deep}).content)
                 assert check.find(f"{OAI}ListRecords/{OAI}resumptionToken").get("cursor") == str(cursor), "bad token"
                 first = timed(client, server.url, {"verb": "ListRecords", "metadataPrefix": "oai_dc"}, args.repeats)
-                second = timed(client, server.url, {"verb": "ListRecords", "resumptionToken": second_token}, args.repeats)
                 late = timed(client, server.url, {"verb": "ListRecords", "resumptionToken": deep}, args.repeats)
+                openaire = timed(client, server.url, {"verb": "ListRecords", "metadataPrefix": "oai_dc",
+                                                      "set": "openaire"}, args.repeats)
             server.stop()
-            print(f"{size:>9,} works: first page {first * 1000:.1f} ms (second {second * 1000:.1f} ms), "
-                  f"page at 90 % {late * 1000:.1f} ms: ratio {late / first:.2f} (target <= 1.2), "
-                  f"vs second page {late / second:.2f}")
+            print(f"{size:>9,} works: first page {first * 1000:.1f} ms, page at 90 % {late * 1000:.1f} ms "
+                  f"(deep/first {late / first:.2f}, target <= 1.2); first page of set=openaire "
+                  f"{openaire * 1000:.1f} ms (openaire/first {openaire / first:.2f}, target <= 1.5) ({load()})")
 
-        # 3. peak RSS over a full harvest: the OAI endpoint alone, and the whole app (`repo serve`)
-        apps = {"oai": (True, "OAI endpoint alone"), "full": (False, "whole app (repo serve)")}
-        for oai_only, label in (apps[name] for name in args.rss_apps.split(",")):
-            peaks: dict[int, float] = {}
-            for size in map(int, args.rss_sizes.split(",")):
-                server = Server(corpora[size], args.page_size, oai_only=oai_only)
-                settled, startup_peak = server.settle()
-                with httpx.Client(timeout=120) as client:
-                    records, seconds, _ = harvest(server.url, client)
-                peaks[size] = server.memory_mb("VmHWM")
-                server.stop()
-                print(f"{label}, {size:>9,} works: RSS {settled:.1f} MB after start-up (start-up peak "
-                      f"{startup_peak:.1f} MB), peak during the harvest {peaks[size]:.1f} MB "
-                      f"({records:,} records, {records / seconds:,.0f} records/s)")
-            if len(peaks) >= 2:
-                small, large = min(peaks), max(peaks)
-                print(f"{label}: peak RSS {large:,} vs {small:,} works: {peaks[large]:.1f} MB vs {peaks[small]:.1f} MB,"
-                      f" +{peaks[large] - peaks[small]:.1f} MB, ratio {peaks[large] / peaks[small]:.2f} "
-                      f"(target <= 200 MB and <= +20 MB)")
+        # 3. peak RSS over a full harvest
+        for size in rss_sizes:
+            server = Server(corpora[size], args.page_size, args.workers)
+            with httpx.Client(timeout=300) as client:
+                records, seconds = harvest(server.url, client)
+            peak = server.peak_mb()
+            server.stop()
+            print(f"{size:>9,} works: peak RSS {peak:.0f} MiB over a full harvest ({records:,} records, "
+                  f"{records / seconds:,.0f} records/s; target <= 150 MiB at 1,000,000) ({load()})")
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -17,7 +17,7 @@ from repo.files.endpoints import router as files_router
 from repo.oai import jobs as oai_jobs
 from repo.ingest import jobs as harvest_jobs
 from repo.ingest.endpoints import router as harvest_router
-from repo.oai.endpoints import router as oai_router
+from repo.oai.endpoints import OAIEndpoint
 from repo.search.endpoints import router as search_router
 from repo.search import runtime as search_runtime
 from repo.web import warmer as web_warmer
@@ -64,13 +64,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(app, page=error_page)  # browsers get a page for unknown paths
     app.add_middleware(Compress)  # pages, feeds, sitemaps: validators, 304, Brotli/gzip
     app.add_middleware(HeadAsGet, router=app.router)  # HEAD on every GET route
-    # /oai reads its own (small) form bodies: an oversized one gets an OAI error, not a 413.
+    # /oai: answered by this middleware, ahead of FastAPI's routing (a harvest is thousands of
+    # requests) and of the two above (it compresses its own answers and handles HEAD), behind the
+    # others (security headers and the header limit apply); it reads its own small form bodies,
+    # so an oversized one gets an OAI error, not BodyLimit's 413.
+    app.add_middleware(OAIEndpoint)
     app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes, streamed=r"^/api/works/[^/]+/files|^/oai$")
     app.add_middleware(HeaderLimit, page=error_page)
     app.add_middleware(SecurityHeaders)  # outermost: every response, refusals included
     # Swagger UI (/api/docs) and ReDoc (/api/redoc) with their files served here: they work offline
     app.include_router(apidocs.router("/api/openapi.json", f"{settings.repository_name} — API"))
-    app.include_router(oai_router)  # first: a harvest is thousands of requests, each matched in order
     app.include_router(works_router)
     app.include_router(centres_router)
     app.include_router(files_router)

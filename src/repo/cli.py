@@ -253,6 +253,9 @@ def demo(
 ) -> None:
     """Load the demo collection (about 40 works), or a synthetic corpus of N works."""
     from repo import demo as demo_data
+    from repo.oai import cache
+
+    cache.pin()  # (renders its records: see repo.oai.cache.pin)
     from repo.works.models import Work
 
     with unit_of_work() as ctx:

@@ -87,6 +87,10 @@ class Gone(ProblemError):
     status, title = 410, "Gone"
 
 
+class MethodNotAllowed(ProblemError):
+    status, title = 405, "Method not allowed"
+
+
 class PreconditionFailed(ProblemError):
     status, title = 412, "Precondition failed"
 

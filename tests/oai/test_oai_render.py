@@ -328,3 +328,25 @@ def test_a_whole_list_carries_its_exact_size_and_a_window_only_on_its_last_page(
     window = {"from": "2000-01-01"}
     pages, found = oai_get.harvest("ListIdentifiers", metadataPrefix="oai_dc", **window)
     assert [p.token.get("completeListSize") for p in pages] == [None, None, "6"]
+
+
+def test_a_request_costs_one_query_and_a_first_page_one_more(oai_get: OAIClient, app, corpus) -> None:  # type: ignore[no-untyped-def]
+    """What the lean path promises, counted in statements: the embargo probe rides on the query
+    that reads (no round trip of its own), stored records need no other query, and the first page
+    of a list, in a set or not, adds only the set-size lookup (no count of the list)."""
+    for n in range(3):
+        corpus.work(f"Obra {n}")
+    corpus.settings.oai_page_size = 2
+    _drain(corpus)
+    with statements(app) as seen:
+        first = oai_get(verb="ListRecords", metadataPrefix="oai_dc", set="openaire")
+        assert len(seen) == 2 and "oai_set_counts" in seen[1]
+        seen.clear()
+        oai_get(verb="ListRecords", resumptionToken=first.token.text)
+        assert len(seen) == 1
+        seen.clear()
+        oai_get(verb="GetRecord", identifier=first.identifiers[0], metadataPrefix="oai_dc")
+        assert len(seen) == 1
+        seen.clear()
+        oai_get(verb="Identify")
+        assert len(seen) == 1

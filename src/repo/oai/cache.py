@@ -58,6 +58,13 @@ def _code_digest() -> bytes:
     return digest.digest()
 
 
+def pin() -> None:
+    """Read the rendering code's source now. A process must do it when it starts: the digest is
+    of the files on disk, and a process that first read them after a deploy had replaced them
+    would label its old code's bytes with the new code's variant."""
+    _code_digest()
+
+
 def variant(settings: Settings, prefix: str) -> str:
     """What else the bytes of a record depend on, besides the work: code, settings, format."""
     return _variant(str(settings.base_url), str(settings.oai_repository_identifier), prefix)
@@ -71,8 +78,10 @@ def _variant(*parts: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def fresh(prefix: str, variant: str, now: datetime) -> sa.ColumnElement[bool]:
-    """The join condition of a work with its stored entry, true only for a fresh entry."""
+def fresh(prefix: str | sa.ColumnElement[Any], variant: str | sa.ColumnElement[Any],
+          now: datetime | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """The join condition of a work with its stored entry, true only for a fresh entry (values,
+    or bound parameters of a query built once)."""
     from repo.works.models import Work
 
     return sa.and_(CachedRecord.work_id == Work.id, CachedRecord.prefix == prefix,

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from repo.clock import Clock
 from repo.config import Settings
 from repo.db import Database, upgrade
-from repo.oai import render
+from repo.oai import cache, render
 
 app = typer.Typer(help="OAI-PMH: the stored records harvests are served from.", no_args_is_help=True)
 console = Console()
@@ -32,6 +32,7 @@ def render_command(
     """Render queued records; with --all, every record whose stored bytes are missing or stale
     (after a deploy that changes the crosswalks, or a change of the base URL). Stopping and
     starting it again resumes: records already fresh are skipped."""
+    cache.pin()
     settings = Settings()
     upgrade(settings.resolved_database_url)
     database = Database(settings.resolved_database_url)

@@ -2,12 +2,15 @@
 
 Every answer, errors included, is HTTP 200 ``text/xml; charset=UTF-8`` (§3.1.2, §3.6).
 
-It is a plain ASGI endpoint (a Starlette ``Route`` in the application's router, behind the same
-middleware as every other path) rather than a FastAPI handler: an OAI request needs no
-dependency injection, validation or response model, and a harvest is thousands of requests, each
-of which would pay for them. The arguments are read raw (repeats kept); the reply is produced in
-one worker-thread call per :data:`SEND_BYTES` of body (one for most responses, sent with a
-``Content-Length``), compressed there when the client asks (§3.1.3).
+It is a pure ASGI middleware, the innermost one (:class:`OAIEndpoint`), that answers ``/oai``
+ahead of FastAPI's exception handling and routing and passes every other path on: an OAI request
+needs no dependency injection, validation or response model, and a harvest is thousands of
+requests, each of which would pay for them. The middleware outside it (security headers, the
+header limit) applies to ``/oai`` as to every path.
+
+The arguments are read raw (repeats kept); the reply is produced in one worker-thread call per
+:data:`SEND_BYTES` of body (one for most responses, sent with a ``Content-Length``), compressed
+there when the client asks (§3.1.3).
 
 A POST body is read up to :data:`MAX_BODY` bytes; a larger one is not read further and gets a
 ``badArgument`` answer (HTTP 200, like every OAI error), not a transport error.
@@ -18,9 +21,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
-from fastapi import APIRouter
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from repo.errors import MethodNotAllowed, problem_response
 from repo.oai import compression, service
 from repo.oai.arguments import pairs_from_query
 
@@ -69,10 +72,23 @@ async def _read_body(receive: Receive) -> bytes | None:
     return b"".join(parts)
 
 
-class Endpoint:
-    """The ASGI application of ``/oai``."""
+class OAIEndpoint:
+    """ASGI middleware: ``/oai`` (GET, HEAD, POST) answered here, everything else passed to ``app``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/oai":
+            await self.app(scope, receive, send)
+        elif scope["method"] not in ("GET", "HEAD", "POST"):
+            refusal = MethodNotAllowed("OAI-PMH requests are GET or POST (§3.1.1).",
+                                       headers={"Allow": "GET, HEAD, POST"})
+            await problem_response(refusal)(scope, receive, send)
+        else:
+            await self.answer(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = await _read_body(receive) if scope["method"] == "POST" else scope["query_string"]
         accept = next((value for name, value in scope["headers"] if name == b"accept-encoding"), None)
         encoding = compression.negotiate(accept.decode("latin-1")) if accept else None
@@ -98,6 +114,3 @@ class Endpoint:
         finally:
             body.close()  # type: ignore[attr-defined]  # a generator: ends its database work
 
-
-router = APIRouter(tags=["oai-pmh"])
-router.add_route("/oai", Endpoint(), methods=["GET", "POST"], include_in_schema=False)

@@ -84,8 +84,8 @@ def render(
     head, tail = etree.tostring(root, encoding="UTF-8").rsplit(_MARK.encode(), 1)
     parts, size = [DECLARATION, head], len(head)
     for item in items:
-        data = item if item.__class__ is bytes else etree.tostring(item, encoding="UTF-8")  # type: ignore[arg-type]
-        parts.append(data)  # type: ignore[arg-type]
+        data = item if item.__class__ is bytes else etree.tostring(item, encoding="UTF-8")
+        parts.append(data)
         size += len(data)
         if size >= FLUSH_BYTES:
             yield b"".join(parts)

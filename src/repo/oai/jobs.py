@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from repo.clock import Clock
 from repo.config import Settings
 from repo.db import Database
-from repo.oai import render
+from repo.oai import cache, render
 
 log = logging.getLogger("repo.oai")
 
@@ -69,6 +69,7 @@ class BackgroundRenderer:
 
 def start(app: FastAPI) -> None:
     """Build ``app.state.oai_renderer`` and wake it after each commit (and once now)."""
+    cache.pin()  # the variant of the code this process runs, read now, not after a deploy replaced it
     renderer = BackgroundRenderer(app.state.db, app.state.settings, app.state.clock)
     app.state.oai_renderer = renderer
     app.state.on_commit.append(renderer.wake)

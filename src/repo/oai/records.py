@@ -1,4 +1,8 @@
-"""Reading OAI records from SQL: the keyset list query, chunk loading and the record header.
+"""What an OAI record is made of, how it is loaded from SQL, and its header.
+
+Everything here shapes a record's bytes, so the source of this module is part of their variant
+(:mod:`repo.oai.cache`); the queries that only find records (lists, probes) are in
+:mod:`repo.oai.queries`.
 
 OAI-PMH is served from SQL, never from the search index, so a lagging index cannot make a
 harvester miss a record. Records are the works that exist publicly
@@ -13,24 +17,18 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from functools import lru_cache, partial
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from lxml import etree
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from repo.centres.models import Collection, MemberCentre
 from repo.config import Settings
-from repo.db import UTCDateTime
 from repo.files.models import File
-from repo.oai import cache as cache_module
 from repo.oai import envelope
-from repo.oai.models import CachedRecord
 from repo.works import visibility
 from repo.works.models import Work, work_collections
 from repo.works.service import oai_identifier
@@ -111,16 +109,6 @@ class RenderContext:
         return [f for f in work.files if visibility.is_open(*visibility.file_access(work, f), self.now)]
 
 
-def id_from_identifier(settings: Settings, identifier: str) -> int | None:
-    """The work id an ``oai:<repositoryIdentifier>:<id>`` identifier names, if it is one."""
-    prefix = f"oai:{settings.oai_repository_identifier}:"
-    local = identifier[len(prefix):] if identifier.startswith(prefix) else ""
-    if not (local.isascii() and local.isdigit()) or local.startswith("0") or len(local) > 19:
-        return None
-    value = int(local)
-    return value if value < 2**63 else None  # work ids are 64-bit (migration 0901)
-
-
 def dialect(connection: Session | sa.Connection) -> str:
     """The database dialect's name (``sqlite`` or ``postgresql``) of a session or a connection."""
     return (connection.get_bind() if isinstance(connection, Session) else connection).dialect.name
@@ -130,104 +118,8 @@ def centre_slugs(session: Session | sa.Connection) -> dict[int, str]:
     return {row.id: envelope.text(row.slug) for row in session.execute(sa.select(MemberCentre.id, MemberCentre.slug))}
 
 
-class not_indexed(sa.sql.expression.ColumnElement[bool]):  # noqa: N801 (reads like a function)
-    """A filter the SQLite planner must not drive the query with.
-
-    Without statistics SQLite prefers an equality index (``ix_works_status``, ``ix_works_centre_id``)
-    and then sorts the whole match for ``ORDER BY datestamp, id LIMIT n`` — a cost that grows with
-    the repository. Rendered as ``+(…)`` on SQLite (the documented way to disqualify a term from
-    index use), the filter is checked row by row along ``ix_works_datestamp_id`` instead, so every
-    page is a short range scan. PostgreSQL plans from statistics and gets the plain condition.
-    """
-
-    inherit_cache = True
-    type = sa.Boolean()
-    _traverse_internals = [("clause", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, clause: sa.ColumnElement[bool]) -> None:
-        self.clause = clause
-
-
-@compiles(not_indexed)
-def _plain(element: not_indexed, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.clause, **kw))
-
-
-@compiles(not_indexed, "sqlite")
-def _unary_plus(element: not_indexed, compiler: Any, **kw: Any) -> str:
-    return f"+({compiler.process(element.clause, **kw)})"
-
-
-def in_range(lower: datetime | None, upper: datetime) -> sa.ColumnElement[bool]:
-    """Datestamps within ``[lower, upper]`` (§2.7.1: both bounds inclusive)."""
-    if lower is None:
-        return Work.datestamp <= upper
-    return sa.and_(Work.datestamp >= lower, Work.datestamp <= upper)
-
-
-# The datestamp as the driver returns it (text on SQLite, a naive datetime on PostgreSQL): only the
-# last row's is ever needed (the resume point), so the others are not converted.
-_RAW_DATESTAMP = sa.type_coerce(Work.datestamp, sa.String).label("raw_datestamp")
-
-
-def instant(raw: Any) -> datetime:
-    """A :data:`_RAW_DATESTAMP` value as an aware UTC datetime."""
-    value = datetime.fromisoformat(raw) if raw.__class__ is str else raw
-    return value.replace(tzinfo=UTC)
-
-
-@lru_cache(maxsize=512)
-def _keyset_query(membership: sa.ColumnElement[bool], lower: bool, after: bool, stored: bool) -> sa.Select[Any]:
-    """The keyset query of a list, built once per shape (values are bound at execution)."""
-    at = partial(sa.bindparam, type_=UTCDateTime())
-    if stored:
-        query = (sa.select(Work.id, _RAW_DATESTAMP, CachedRecord.xml.label("stored")).select_from(Work)
-                 .outerjoin(CachedRecord, cache_module.fresh(sa.bindparam("prefix"), sa.bindparam("variant"), at("now"))))
-    else:
-        query = sa.select(*HEADER_COLUMNS)
-    query = query.where(not_indexed(membership), Work.datestamp <= at("upper"))
-    if lower:
-        query = query.where(Work.datestamp >= at("lower"))
-    if after:
-        # A row-value comparison: both SQLite and PostgreSQL seek the index with it (the expanded
-        # ``a > x OR (a = x AND b > y)`` form makes SQLite merge two scans and sort).
-        query = query.where(sa.tuple_(Work.datestamp, Work.id) > sa.tuple_(at("after_at"), sa.bindparam("after_id")))
-    return query.order_by(Work.datestamp, Work.id).limit(sa.bindparam("limit"))
-
-
-def keyset(
-    connection: Session | sa.Connection,
-    membership: sa.ColumnElement[bool],
-    lower: datetime | None,
-    upper: datetime,
-    after: tuple[datetime, int] | None,
-    limit: int,
-    *,
-    stored: tuple[str, str, datetime] | None = None,
-    today: date | None = None,
-) -> Sequence[sa.Row[Any]]:
-    """Up to ``limit`` records after ``after`` in ``(datestamp, id)`` order: a range scan on
-    ``ix_works_datestamp_id`` whatever the depth (never OFFSET).
-
-    Without ``stored``: the header columns (:func:`load` makes records of them). With ``stored``
-    (prefix, variant, now): ``id``, ``raw_datestamp`` (:func:`instant`) and ``stored``, the bytes of
-    the record's fresh stored entry or ``None`` (then :func:`get_many` loads it to render it).
-    ``membership`` must be the same object for the same list (the query is built once per shape);
-    ``today`` is the value of the ``today`` parameter the open sets' condition has.
-    """
-    values: dict[str, Any] = {"upper": upper, "limit": limit, "today": today or upper.date()}
-    if lower is not None:
-        values["lower"] = lower
-    if after is not None:
-        values["after_at"], values["after_id"] = after
-    if stored is not None:
-        values["prefix"], values["variant"], values["now"] = stored
-    query = _keyset_query(membership, lower is not None, after is not None, stored is not None)
-    return connection.execute(query, values).all()
-
-
 def load(
-    session: Session | sa.Connection, rows: Sequence[sa.Row[Any]], centres: dict[int, str], *, with_metadata: bool
+    session: Session | sa.Connection, rows: Sequence[Any], centres: dict[int, str], *, with_metadata: bool
 ) -> list[Disseminated]:
     """Rows as :class:`Disseminated`, with collections (and files) fetched in one query each."""
     ids = [row.id for row in rows]
@@ -285,21 +177,6 @@ def get(session: Session | sa.Connection, work_id: int) -> Disseminated | None:
     """One record (published or withdrawn) with its metadata, or ``None``."""
     found = get_many(session, [work_id])
     return found[0] if found else None
-
-
-def _earliest() -> sa.Select[Any]:
-    # min() over an IN list scans the index; one min() per status is one lookup each.
-    parts = sa.union_all(*(sa.select(sa.func.min(Work.datestamp).label("at")).where(Work.status == status)
-                           for status in (Status.published, Status.withdrawn))).subquery()
-    return sa.select(sa.func.min(parts.c.at))
-
-
-_EARLIEST = _earliest()
-
-
-def earliest_datestamp(session: Session | sa.Connection) -> datetime | None:
-    """The earliest datestamp of any record (published or withdrawn work)."""
-    return session.scalar(_EARLIEST)
 
 
 def header(work: Disseminated, context: RenderContext, set_specs: list[str]) -> etree._Element:

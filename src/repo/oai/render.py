@@ -62,7 +62,8 @@ def record(work: Disseminated, fmt: MetadataFormat | None, context: RenderContex
 
 def serialize(work: Disseminated, fmt: MetadataFormat, context: RenderContext) -> bytes:
     """The bytes of a ``<record>`` as they are stored and spliced into responses."""
-    return etree.tostring(record(work, fmt, context), encoding="UTF-8", xml_declaration=False)
+    data: bytes = etree.tostring(record(work, fmt, context), encoding="UTF-8", xml_declaration=False)
+    return data
 
 
 def valid_until(work: Disseminated, now: datetime) -> datetime | None:
@@ -131,8 +132,8 @@ def stale_ids(session: Session | sa.Connection, work_ids: Sequence[int], setting
         for fmt in REGISTRY.values():
             if fmt.types is not None and work.type not in fmt.types:
                 continue
-            entry = have.get(fmt.prefix)
-            if entry is None or not cache.is_fresh(entry, work.datestamp, work.version, variants[fmt.prefix], now):
+            found = have.get(fmt.prefix)
+            if found is None or not cache.is_fresh(found, work.datestamp, work.version, variants[fmt.prefix], now):
                 stale.append(work.id)
                 break
     return sorted(stale)

@@ -7,19 +7,21 @@ their validated arguments, and return a :class:`Reply` whose items the envelope 
 **Requests write nothing** in the common case. The one thing a read could find undone is an
 embargo that ended a moment ago and that no background run has lifted yet (the lift gives the
 work the datestamp of that moment, so that an incremental harvest from before it returns the
-record). :meth:`Provider.begin` therefore takes the response's moment, probes two indexes for an
-embargo that ended by then and is not lifted yet, and only in that rare case lifts it (and
-commits) before reading: every record a response shows is as of its responseDate, datestamp
-included. Record bytes stored earlier cannot show an embargo as running after its end either:
-they are only trusted until then (``valid_until``, :mod:`repo.oai.cache`).
+record). A request that shows records therefore takes the response's moment and reads with a
+probe of two indexes for an embargo that ended by then and is not lifted yet (a column of its
+query: :meth:`Provider.lifted`); only in that rare case it lifts it (and commits) and reads
+again: every record a response shows is as of its responseDate, datestamp included. Record bytes
+stored earlier cannot show an embargo as running after its end either: they are only trusted
+until then (``valid_until``, :mod:`repo.oai.cache`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,23 +30,17 @@ from lxml import etree
 from repo.clock import Clock
 from repo.config import Settings
 from repo.db import Database
-from repo.files.models import File
-from repo.oai import arguments, envelope
+from repo.oai import arguments, envelope, queries
 from repo.oai.errors import OAIError
 from repo.oai.tokens import TokenCodec
-from repo.works.models import Work
 from repo.works.service import lift_embargoes
 
 MEDIA_TYPE = "text/xml; charset=UTF-8"  # §3.1.2.1
 
-# An embargo (a work's, or a file's own) that has ended and is not lifted yet: two index probes.
-_DUE = sa.select(sa.literal(1)).where(sa.or_(
-    sa.exists().where(Work.embargo_pending.is_(True), Work.embargo_end <= sa.bindparam("today", type_=sa.Date)),
-    sa.exists().where(File.embargo_pending.is_(True), File.embargo_end <= sa.bindparam("today", type_=sa.Date)),
-))
+_DUE = sa.select(queries.DUE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Provider:
     db: Database
     settings: Settings
@@ -67,23 +63,37 @@ class Provider:
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A connection for the reads of one request (no ORM session: nothing to flush)."""
-        with self.db.engine.connect() as connection:
+        """A connection for the reads of one request: no ORM session (nothing to flush), each
+        statement reading what is committed when it runs. SQLite's driver opens no transaction for
+        reads anyway; on PostgreSQL autocommit saves the BEGIN and ROLLBACK round trips around a
+        request's one or two queries."""
+        with self.reader.connect() as connection:
             yield connection
 
-    def begin(self, connection: sa.Connection) -> datetime:
-        """The moment of a response that shows records, once every embargo ended by then is
-        lifted: probed on ``connection``, lifted (rarely) in a unit of work of its own."""
-        now = self.clock.now()
-        if due(connection, now.date()):
+    @cached_property
+    def reader(self) -> sa.Engine:
+        engine = self.db.engine
+        return engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+
+    def lifted(self, connection: sa.Connection, now: datetime, read: Callable[[], Sequence[Any]]) -> Sequence[Any]:
+        """What ``read`` returns once every embargo ended by ``now`` is lifted.
+
+        ``read`` runs a query whose rows carry :data:`repo.oai.queries.DUE` (bound to ``now``'s
+        day), so the probe costs no round trip of its own; only when it answers no row does the
+        probe run alone. If an embargo is due (rarely: the background lifts them every minute), it
+        is lifted in a unit of work of its own and ``read`` runs again.
+        """
+        rows = read()
+        if rows[0].due if rows else due(connection, now.date()):
             with self.db.session() as session:
                 lift_embargoes(session, now)  # works' and files' own embargoes
-        return now
+            rows = read()
+        return rows
 
 
 def due(connection: sa.Connection, today: date) -> bool:
     """Whether some embargo ended by ``today`` (00:00Z) and is not lifted yet."""
-    return connection.execute(_DUE, {"today": today}).first() is not None
+    return bool(connection.scalar(_DUE, {"today": today}))
 
 
 @dataclass

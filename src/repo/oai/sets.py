@@ -58,7 +58,7 @@ def in_open_sets(work: Disseminated, now: datetime) -> bool:
     return work.deleted or visibility.is_open(work.access_right, work.embargo_end, now)
 
 
-def condition(session: Session, spec: str, now: datetime) -> sa.ColumnElement[bool] | None:
+def condition(session: Session | sa.Connection, spec: str, now: datetime) -> sa.ColumnElement[bool] | None:
     """SQL for the records of set ``spec``; ``None`` when no such set exists."""
     head, _, tail = spec.partition(":")
     if spec in OPEN_SETS:
@@ -122,7 +122,7 @@ def count_keys(status: str | None, type_: str | None, centre_id: int | None, pat
     return keys
 
 
-def count_key(session: Session, spec: str | None) -> CountKey | None:
+def count_key(session: Session | sa.Connection, spec: str | None) -> CountKey | None:
     """The counting key of a set's list (``None``: the whole repository); ``None`` when no such set."""
     if spec is None:
         return ("all", "")
@@ -146,7 +146,7 @@ class SetInfo:
     description: str | None = None
 
 
-def all_sets(session: Session) -> Iterator[SetInfo]:
+def all_sets(session: Session | sa.Connection) -> Iterator[SetInfo]:
     """Every set, parents before children (ListSets)."""
     for spec, (name, description) in OPEN_SETS.items():
         yield SetInfo(spec, name, description)

@@ -115,12 +115,12 @@ def recount(session: Session) -> None:
     """Rebuild every set counter from the works (after writes that bypassed the ORM)."""
     record = Work.status.in_(sets.RECORD_STATUSES)
     type_ = sa.func.coalesce(Work.type, "")
-    rows: list[tuple[str, Any, str, int]] = []
+    rows: list[tuple[str, Any, Any, int]] = []
     rows += [("all", "", t, n) for t, n in session.execute(
         sa.select(type_, sa.func.count()).where(record).group_by(type_))]
     rows += [("centre", str(c), t, n) for c, t, n in session.execute(
         sa.select(Work.centre_id, type_, sa.func.count()).where(record).group_by(Work.centre_id, type_))]
-    rows += [("type", key, t, n) for key in ("",) for t, n in session.execute(
+    rows += [("type", "", t, n) for t, n in session.execute(
         sa.select(type_, sa.func.count()).where(record, Work.type.is_not(None)).group_by(type_))]
     rows += [("type", t, t, n) for t, n in session.execute(
         sa.select(Work.type, sa.func.count()).where(record, Work.type.is_not(None)).group_by(Work.type))]

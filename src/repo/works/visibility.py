@@ -68,7 +68,9 @@ def public_record() -> ColumnElement[bool]:
 
 def public_or_tombstone() -> ColumnElement[bool]:
     """SQL: works that exist publicly (published or withdrawn): OAI-PMH, sitemaps."""
-    return Work.status.in_([Status.published, Status.withdrawn])
+    # Two plain parameters, not an "expanding" list: the statement needs no rewriting at each
+    # execution (a tenth of an OAI GetRecord's time).
+    return Work.status.in_([sa.literal(Status.published.value), sa.literal(Status.withdrawn.value)])
 
 
 def content_open(now: datetime | ColumnElement[date]) -> ColumnElement[bool]:

@@ -47,7 +47,8 @@ class MetadataFormat:
         """SQL: the works this format applies to (``None``: every work)."""
         from repo.works.models import Work
 
-        return None if self.types is None else Work.type.in_(sorted(self.types))
+        # plain parameters, not an "expanding" list: the statement needs no rewriting per execution
+        return None if self.types is None else Work.type.in_([sa.literal(t) for t in sorted(self.types)])
 
     def to_element(self, work: Disseminated, context: RenderContext) -> etree._Element:
         return self.crosswalk(work, context)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from repo.oai import cache, records
+from repo.oai import cache, queries, records
 from repo.oai.arguments import GetRecordArguments, ParsedRequest
 from repo.oai.errors import CannotDisseminateFormat, IdDoesNotExist
 from repo.oai.formats import REGISTRY
@@ -18,7 +18,7 @@ from repo.oai.service import Provider, Reply
 from repo.works import visibility
 from repo.works.models import Work
 
-_STORED = (sa.select(Work.id, CachedRecord.xml).select_from(Work)
+_STORED = (sa.select(Work.id, CachedRecord.xml, queries.DUE).select_from(Work)
            .outerjoin(CachedRecord, cache.fresh(sa.bindparam("prefix"), sa.bindparam("variant"), sa.bindparam("now")))
            .where(Work.id == sa.bindparam("id"), visibility.public_or_tombstone()))
 
@@ -29,15 +29,16 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
     fmt = REGISTRY.get(args.metadataPrefix)
     if fmt is None:
         raise CannotDisseminateFormat(f"This repository does not disseminate {args.metadataPrefix!r}.")
-    work_id = records.id_from_identifier(provider.settings, args.identifier)
+    work_id = queries.id_from_identifier(provider.settings, args.identifier)
+    now = provider.now()
+    values = {"id": work_id, "prefix": fmt.prefix, "variant": cache.variant(provider.settings, fmt.prefix),
+              "now": now, "today": now.date()}
     with provider.read() as connection:
-        now = provider.begin(connection)
-        found = None if work_id is None else connection.execute(_STORED, {
-            "id": work_id, "prefix": fmt.prefix, "variant": cache.variant(provider.settings, fmt.prefix),
-            "now": now}).first()
-        if found is not None and found.xml is not None:
-            return Reply(now, request.echo, "GetRecord", [found.xml])
-        work = records.get(connection, found.id) if found is not None else None
+        rows = [] if work_id is None else provider.lifted(
+            connection, now, lambda: connection.execute(_STORED, values).all())
+        if rows and rows[0].xml is not None:
+            return Reply(now, request.echo, "GetRecord", [rows[0].xml])
+        work = records.get(connection, rows[0].id) if rows else None
     if work is None:
         raise IdDoesNotExist(f"No item has the identifier {args.identifier[:200]!r}.")
     if not fmt.applies_to(work):

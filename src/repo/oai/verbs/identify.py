@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from repo.oai import compression, envelope, records
+from repo.oai import compression, envelope, queries
 from repo.oai.arguments import ParsedRequest
 from repo.oai.envelope import XSI_NS, oai
 from repo.oai.service import Provider, Reply
@@ -19,7 +19,7 @@ OAI_ID_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"
 def handle(provider: Provider, request: ParsedRequest) -> Reply:
     now = provider.now()
     with provider.read() as connection:
-        earliest = records.earliest_datestamp(connection)
+        earliest = queries.earliest_datestamp(connection)
     # §4.2: the true earliest datestamp; an empty repository's first record will be stamped now or later.
     settings = provider.settings
     return Reply(now, request.echo, None, [_identify(settings.repository_name, settings.base_url,
@@ -49,4 +49,5 @@ def _identify(name: str, base_url: str, admin_email: str, repository_identifier:
     for tag, value in (("scheme", "oai"), ("repositoryIdentifier", repository_identifier),
                        ("delimiter", ":"), ("sampleIdentifier", f"oai:{repository_identifier}:1")):
         etree.SubElement(identifier, f"{{{OAI_ID_NS}}}{tag}").text = value
-    return etree.tostring(element, encoding="UTF-8")
+    data: bytes = etree.tostring(element, encoding="UTF-8")
+    return data

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from repo.oai import records
+from repo.oai import queries, records
 from repo.oai.arguments import ListMetadataFormatsArguments, ParsedRequest
 from repo.oai.envelope import oai
 from repo.oai.errors import IdDoesNotExist, NoMetadataFormats
@@ -16,7 +16,7 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
     formats = list(REGISTRY.values())
     now = provider.now()
     if args.identifier is not None:
-        work_id = records.id_from_identifier(provider.settings, args.identifier)
+        work_id = queries.id_from_identifier(provider.settings, args.identifier)
         with provider.read() as connection:
             work = records.get(connection, work_id) if work_id is not None else None
         if work is None:

@@ -19,15 +19,15 @@ on write is the renderer's job: a harvest writes nothing).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from lxml import etree
 
-from repo.oai import cache, envelope, records, sets, tracking
+from repo.oai import cache, envelope, queries, records, sets, tracking
 from repo.oai.arguments import ListArguments, ParsedRequest
 from repo.oai.envelope import oai
 from repo.oai.errors import BadResumptionToken, CannotDisseminateFormat, NoRecordsMatch
@@ -47,7 +47,7 @@ _MEMBERSHIPS: dict[tuple[frozenset[str] | None, str | None], sa.ColumnElement[bo
 def _membership(connection: sa.Connection, position: Position, now: datetime) -> sa.ColumnElement[bool]:
     """Which works are records of this list, datestamps aside: public (or tombstones), of a type
     the format applies to, in the set. One object per format and set, made once: the list's
-    query is then built once too (:func:`repo.oai.records.keyset`)."""
+    query is then built once too (:func:`repo.oai.queries.keyset`)."""
     types = REGISTRY[position.prefix].types
     found = _MEMBERSHIPS.get((types, position.set_spec))
     if found is not None:
@@ -56,7 +56,7 @@ def _membership(connection: sa.Connection, position: Position, now: datetime) ->
     if (applies := REGISTRY[position.prefix].condition()) is not None:
         conditions.append(applies)
     if position.set_spec is not None:
-        in_set = sets.condition(connection, position.set_spec, now)  # type: ignore[arg-type]
+        in_set = sets.condition(connection, position.set_spec, now)
         if in_set is None:
             # A well-formed setSpec naming no set: an empty list (OAI-PMH.md §1.4, a choice).
             raise NoRecordsMatch(f"There is no set {position.set_spec!r}.")
@@ -88,16 +88,16 @@ def _start(provider: Provider, request: ParsedRequest, now: datetime) -> tuple[P
 def handle(provider: Provider, request: ParsedRequest, *, with_metadata: bool) -> Reply:
     page_size = provider.settings.oai_page_size
     first_limit = min(CHUNK, page_size + 1)
+    now = provider.now()
+    position, whole = _start(provider, request, now)
     with provider.read() as connection:
-        now = provider.begin(connection)
-        position, whole = _start(provider, request, now)
         condition = _membership(connection, position, now)
-        if whole:
-            key = sets.count_key(connection, position.set_spec)  # type: ignore[arg-type]
-            if key is not None:  # the counters: §3.5 completeListSize without counting
-                position = replace(position, total=tracking.size(connection, key, REGISTRY[position.prefix].types))
         page = _Page(provider, position, condition, now, with_metadata)
-        first = page.fetch(connection, position.after, first_limit)
+        first = provider.lifted(connection, now, lambda: page.fetch(connection, position.after, first_limit, probe=True))
+        if whole:
+            key = sets.count_key(connection, position.set_spec)
+            if key is not None:  # the counters: §3.5 completeListSize without counting
+                page.position = replace(position, total=tracking.size(connection, key, REGISTRY[position.prefix].types))
     if not first:
         if position.after is None:
             raise NoRecordsMatch("No record matches the combination of from, until, set and metadataPrefix.")
@@ -105,6 +105,13 @@ def handle(provider: Provider, request: ParsedRequest, *, with_metadata: bool) -
         # until): nothing is left for this list; the next incremental harvest has them.
         raise NoRecordsMatch("No records remain in this list; harvest again from its first responseDate.")
     return Reply(now, request.echo, request.verb, page.items(first, first_limit))
+
+
+class _Item(NamedTuple):
+    raw_datestamp: Any
+    id: int
+    item: Any  # bytes (stored), a Disseminated to render, or None
+    due: bool  # an embargo is due to be lifted (with the probe: the first page's first query)
 
 
 class _Page:
@@ -117,27 +124,30 @@ class _Page:
         self.format = REGISTRY[position.prefix]
         self.stored = (position.prefix, cache.variant(provider.settings, position.prefix), now) if with_metadata else None
 
-    def fetch(self, connection: sa.Connection, after: tuple[datetime, int] | None, limit: int) -> list[Any]:
-        """The next rows, each an item ready to send: stored bytes, or the loaded record or header
-        to serialize (what is not stored is rendered here and stored nowhere)."""
+    def fetch(self, connection: sa.Connection, after: tuple[datetime, int] | None, limit: int,
+              probe: bool = False) -> list[Any]:
+        """The next rows, each ``(datestamp, id, item, due)`` with an item ready to send: stored
+        bytes, or the loaded record or header to serialize (what is not stored is rendered here
+        and stored nowhere); ``due``: :data:`repo.oai.queries.DUE` with ``probe``."""
         position = self.position
-        rows = records.keyset(connection, self.condition, position.lower, position.upper, after, limit,
-                              stored=self.stored, today=self.context.now.date())
+        rows = queries.keyset(connection, self.condition, position.lower, position.upper, after, limit,
+                              stored=self.stored, today=self.context.now.date(), probe=probe)
+        due = bool(rows[0].due) if probe and rows else False
         if self.stored is None:  # ListIdentifiers: headers
             headers = records.load(connection, rows, records.centre_slugs(connection), with_metadata=False)
-            return [(work.datestamp, work.id, work) for work in headers]
-        missing = [work_id for work_id, _, stored in rows if stored is None]
-        if not missing:
-            return [(raw, work_id, stored) for work_id, raw, stored in rows]
-        loaded = {work.id: work for work in records.get_many(connection, missing)}
-        return [(raw, work_id, stored if stored is not None else loaded.get(work_id)) for work_id, raw, stored in rows]
+            return [_Item(work.datestamp, work.id, work, due) for work in headers]
+        entries: Sequence[Any] = rows  # (id, raw datestamp, stored bytes or None[, due])
+        missing = [entry[0] for entry in entries if entry[2] is None]
+        loaded = {work.id: work for work in records.get_many(connection, missing)} if missing else {}
+        return [_Item(entry[1], entry[0], entry[2] if entry[2] is not None else loaded.get(entry[0]), due)
+                for entry in entries]
 
-    def items(self, chunk: list[Any], requested: int) -> Iterator[etree._Element | bytes]:
+    def items(self, chunk: Sequence[Any], requested: int) -> Iterator[etree._Element | bytes]:
         page_size = self.provider.settings.oai_page_size
         context = self.context
         sent, more, last = 0, False, None
         while True:
-            for raw, work_id, item in chunk:
+            for raw, work_id, item, _ in chunk:
                 if sent == page_size:
                     more = True  # the look-ahead row: another page exists
                     break
@@ -163,7 +173,7 @@ def _resume(last: tuple[Any, int] | None) -> tuple[datetime, int] | None:
     if last is None:
         return None
     raw, work_id = last
-    return (raw if raw.__class__ is datetime and raw.tzinfo is not None else records.instant(raw)), work_id
+    return (raw if raw.__class__ is datetime and raw.tzinfo is not None else queries.instant(raw)), work_id
 
 
 def _token(

@@ -1,0 +1,167 @@
+"""The queries that find OAI records: the keyset list query, the embargo probe, identifiers.
+
+OAI-PMH is served from SQL, never from the search index, so a lagging index cannot make a
+harvester miss a record. None of this shapes a record's bytes (that is :mod:`repo.oai.records`),
+so changing it leaves stored records fresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from functools import lru_cache, partial
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from repo.config import Settings
+from repo.db import UTCDateTime
+from repo.files.models import File
+from repo.oai import cache as cache_module
+from repo.oai.models import CachedRecord
+from repo.oai.records import HEADER_COLUMNS
+from repo.works.models import Work
+from repo.works.vocabularies import Status
+
+
+def id_from_identifier(settings: Settings, identifier: str) -> int | None:
+    """The work id an ``oai:<repositoryIdentifier>:<id>`` identifier names, if it is one."""
+    prefix = f"oai:{settings.oai_repository_identifier}:"
+    local = identifier[len(prefix):] if identifier.startswith(prefix) else ""
+    if not (local.isascii() and local.isdigit()) or local.startswith("0") or len(local) > 19:
+        return None
+    value = int(local)
+    return value if value < 2**63 else None  # work ids are 64-bit (migration 0901)
+
+
+class not_indexed(sa.sql.expression.ColumnElement[bool]):  # noqa: N801 (reads like a function)
+    """A filter the SQLite planner must not drive the query with.
+
+    Without statistics SQLite prefers an equality index (``ix_works_status``, ``ix_works_centre_id``)
+    and then sorts the whole match for ``ORDER BY datestamp, id LIMIT n`` — a cost that grows with
+    the repository. Rendered as ``+(…)`` on SQLite (the documented way to disqualify a term from
+    index use), the filter is checked row by row along ``ix_works_datestamp_id`` instead, so every
+    page is a short range scan. PostgreSQL plans from statistics and gets the plain condition.
+    """
+
+    inherit_cache = True
+    type = sa.Boolean()
+    _traverse_internals = [("clause", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, clause: sa.ColumnElement[bool]) -> None:
+        self.clause = clause
+
+
+@compiles(not_indexed)
+def _plain(element: not_indexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clause, **kw))
+
+
+@compiles(not_indexed, "sqlite")
+def _unary_plus(element: not_indexed, compiler: Any, **kw: Any) -> str:
+    return f"+({compiler.process(element.clause, **kw)})"
+
+
+def in_range(lower: datetime | None, upper: datetime) -> sa.ColumnElement[bool]:
+    """Datestamps within ``[lower, upper]`` (§2.7.1: both bounds inclusive)."""
+    if lower is None:
+        return Work.datestamp <= upper
+    return sa.and_(Work.datestamp >= lower, Work.datestamp <= upper)
+
+
+def _due() -> sa.ColumnElement[bool]:
+    # Aliases: inside a query over works the probe must not be correlated with the outer row.
+    works, files = sa.orm.aliased(Work, name="due_works"), sa.orm.aliased(File, name="due_files")
+    today = sa.bindparam("today", type_=sa.Date)
+    return sa.or_(sa.exists().where(works.embargo_pending.is_(True), works.embargo_end <= today),
+                  sa.exists().where(files.embargo_pending.is_(True), files.embargo_end <= today)).label("due")
+
+
+#: Whether an embargo (a work's, or a file's own) ended by ``today`` and is not lifted yet: two
+#: index probes, uncorrelated, so that a query may carry it as a column at no extra round trip
+#: (:meth:`repo.oai.service.Provider.lifted`).
+DUE = _due()
+
+
+# The datestamp as the driver returns it (text on SQLite, a naive datetime on PostgreSQL): only the
+# last row's is ever needed (the resume point), so the others are not converted.
+_RAW_DATESTAMP = sa.type_coerce(Work.datestamp, sa.String).label("raw_datestamp")
+
+
+def instant(raw: Any) -> datetime:
+    """A :data:`_RAW_DATESTAMP` value as an aware UTC datetime."""
+    value = datetime.fromisoformat(raw) if raw.__class__ is str else raw
+    return value.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=512)
+def _keyset_query(membership: sa.ColumnElement[bool], lower: bool, after: bool, stored: bool,
+                  probe: bool) -> Any:
+    """The keyset query of a list, built once per shape (values are bound at execution)."""
+    at = partial(sa.bindparam, type_=UTCDateTime())
+    due = (DUE,) if probe else ()
+    if stored:
+        query = (sa.select(Work.id, _RAW_DATESTAMP, CachedRecord.xml.label("stored"), *due).select_from(Work)
+                 .outerjoin(CachedRecord, cache_module.fresh(sa.bindparam("prefix"), sa.bindparam("variant"), at("now"))))
+    else:
+        query = sa.select(*HEADER_COLUMNS, *due)
+    query = query.where(not_indexed(membership), Work.datestamp <= at("upper"))
+    if lower:
+        query = query.where(Work.datestamp >= at("lower"))
+    if after:
+        # A row-value comparison: both SQLite and PostgreSQL seek the index with it (the expanded
+        # ``a > x OR (a = x AND b > y)`` form makes SQLite merge two scans and sort).
+        query = query.where(sa.tuple_(Work.datestamp, Work.id) > sa.tuple_(at("after_at"), sa.bindparam("after_id")))
+    return query.order_by(Work.datestamp, Work.id).limit(sa.bindparam("limit"))
+
+
+def keyset(
+    connection: Session | sa.Connection,
+    membership: sa.ColumnElement[bool],
+    lower: datetime | None,
+    upper: datetime,
+    after: tuple[datetime, int] | None,
+    limit: int,
+    *,
+    stored: tuple[str, str, datetime] | None = None,
+    today: date | None = None,
+    probe: bool = False,
+) -> Sequence[sa.Row[Any]]:
+    """Up to ``limit`` records after ``after`` in ``(datestamp, id)`` order: a range scan on
+    ``ix_works_datestamp_id`` whatever the depth (never OFFSET).
+
+    Without ``stored``: the header columns (:func:`load` makes records of them). With ``stored``
+    (prefix, variant, now): ``id``, ``raw_datestamp`` (:func:`instant`) and ``stored``, the bytes of
+    the record's fresh stored entry or ``None`` (then :func:`get_many` loads it to render it).
+    ``membership`` must be the same object for the same list (the query is built once per shape);
+    ``today`` is the value of the ``today`` parameter of the open sets' condition and of ``probe``:
+    with it each row also has ``due`` (:data:`DUE`).
+    """
+    values: dict[str, Any] = {"upper": upper, "limit": limit, "today": today or upper.date()}
+    if lower is not None:
+        values["lower"] = lower
+    if after is not None:
+        values["after_at"], values["after_id"] = after
+    if stored is not None:
+        values["prefix"], values["variant"], values["now"] = stored
+    query = _keyset_query(membership, lower is not None, after is not None, stored is not None, probe)
+    return connection.execute(query, values).all()
+
+
+def _earliest() -> Any:
+    # min() over an IN list scans the index; one min() per status is one lookup each.
+    parts = sa.union_all(*(sa.select(sa.func.min(Work.datestamp).label("at")).where(Work.status == status)
+                           for status in (Status.published, Status.withdrawn))).subquery()
+    return sa.select(sa.func.min(parts.c.at))
+
+
+_EARLIEST = _earliest()
+
+
+def earliest_datestamp(session: Session | sa.Connection) -> datetime | None:
+    """The earliest datestamp of any record (published or withdrawn work)."""
+    found: datetime | None = session.scalar(_EARLIEST)
+    return found

@@ -10,7 +10,11 @@ header limit) applies to ``/oai`` as to every path.
 
 The arguments are read raw (repeats kept); the reply is produced in one worker-thread call per
 :data:`SEND_BYTES` of body (one for most responses, sent with a ``Content-Length``), compressed
-there when the client asks (§3.1.3).
+there when the client asks (§3.1.3). The verbs that read one row or none (:data:`INLINE_VERBS`)
+are answered on the event loop itself: their query costs less than the two thread switches
+(measured), which a loaded machine makes longer still. Should such a request have to write (lift
+an embargo that ended a moment ago, :class:`repo.oai.service.Deferred`), it is answered by a
+worker thread after all, so the loop never waits for a write.
 
 A POST body is read up to :data:`MAX_BODY` bytes; a larger one is not read further and gets a
 ``badArgument`` answer (HTTP 200, like every OAI error), not a transport error.
@@ -29,11 +33,11 @@ from repo.oai.arguments import pairs_from_query
 
 MAX_BODY = 256 * 1024  # far beyond any OAI-PMH request (a token and a few short arguments)
 SEND_BYTES = 256 * 1024  # body produced per worker-thread call (a ListRecords page of 100: one)
+INLINE_VERBS = frozenset({"Identify", "GetRecord", "ListMetadataFormats"})
 
 
-def _start(provider: service.Provider, raw: bytes | None, encoding: str | None) -> Iterator[bytes]:
-    """The response body of one request (runs in a worker thread: it reads the database)."""
-    pairs = None if raw is None else pairs_from_query(raw.decode("utf-8", "replace"))
+def _start(provider: service.Provider, pairs: list[tuple[str, str]] | None, encoding: str | None) -> Iterator[bytes]:
+    """The response body of one request (the reading is done, the serializing is left to the iterator)."""
     body = service.respond(provider, pairs).body(provider.settings.base_url + "/oai")
     return compression.compress(body, encoding) if encoding else body
 
@@ -50,9 +54,15 @@ def _pull(body: Iterator[bytes]) -> tuple[bytes, bool]:
     return b"".join(parts), True
 
 
-def _first(provider: service.Provider, raw: bytes | None, encoding: str | None) -> tuple[Iterator[bytes], bytes, bool]:
-    body = _start(provider, raw, encoding)
+def _first(provider: service.Provider, pairs: list[tuple[str, str]] | None,
+           encoding: str | None) -> tuple[Iterator[bytes], bytes, bool]:
+    body = _start(provider, pairs, encoding)
     return (body, *_pull(body))
+
+
+def _inline(pairs: list[tuple[str, str]] | None) -> bool:
+    verbs = [value for key, value in pairs or () if key == "verb"]
+    return len(verbs) == 1 and verbs[0] in INLINE_VERBS
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -93,10 +103,20 @@ class OAIEndpoint:
         accept = next((value for name, value in scope["headers"] if name == b"accept-encoding"), None)
         encoding = compression.negotiate(accept.decode("latin-1")) if accept else None
         provider = service.Provider.of(scope["app"].state)
+        pairs = None if raw is None else pairs_from_query(raw.decode("utf-8", "replace"))
         # The loop's own executor: a third of anyio.to_thread's cost per call (measured), which
         # matters at thousands of requests per harvest.
         loop = asyncio.get_running_loop()
-        body, data, done = await loop.run_in_executor(None, _first, provider, raw, encoding)
+        answered = None
+        if _inline(pairs):
+            try:
+                with service.on_loop():
+                    answered = _first(provider, pairs, encoding)
+            except service.Deferred:
+                pass  # it has to write: a worker thread answers it
+        if answered is None:
+            answered = await loop.run_in_executor(None, _first, provider, pairs, encoding)
+        body, data, done = answered
         try:
             headers = [(b"content-type", service.MEDIA_TYPE.encode()), (b"vary", b"Accept-Encoding")]
             if encoding:

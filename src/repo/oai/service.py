@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -38,6 +39,22 @@ from repo.works.service import lift_embargoes
 MEDIA_TYPE = "text/xml; charset=UTF-8"  # §3.1.2.1
 
 _DUE = sa.select(queries.DUE)
+_ON_LOOP: ContextVar[bool] = ContextVar("oai_on_loop", default=False)
+
+
+class Deferred(Exception):
+    """A request answered on the event loop (:func:`on_loop`) would have to write: the endpoint
+    answers it in a worker thread instead."""
+
+
+@contextmanager
+def on_loop() -> Iterator[None]:
+    """The reads inside run on the event loop: a write is refused (:class:`Deferred`)."""
+    token = _ON_LOOP.set(True)
+    try:
+        yield
+    finally:
+        _ON_LOOP.reset(token)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +102,8 @@ class Provider:
         """
         rows = read()
         if rows[0].due if rows else due(connection, now.date()):
+            if _ON_LOOP.get():
+                raise Deferred  # the loop never waits for a write
             with self.db.session() as session:
                 lift_embargoes(session, now)  # works' and files' own embargoes
             rows = read()

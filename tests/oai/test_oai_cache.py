@@ -176,7 +176,7 @@ def test_a_new_base_url_or_code_makes_every_entry_stale(oai_get: OAIClient, corp
         f"https://elsewhere.example.org/works/{work}")
     assert render.render_all(database, settings, corpus.clock) == 1
     assert render.render_all(database, settings, corpus.clock) == 0
-    monkeypatch.setattr(cache, "_code_digest", lambda: b"the next release")  # a crosswalk changed
+    monkeypatch.setattr(cache, "_code_digest", lambda prefix: b"the next release")  # a crosswalk changed
     monkeypatch.setattr(cache, "_variant", lru_cache(cache._variant.__wrapped__))  # (the real one is restored)
     assert render.render_all(database, settings, corpus.clock) == 1
 
@@ -188,6 +188,40 @@ def test_variant_follows_settings_and_format(settings) -> None:  # type: ignore[
                 cache.variant(renamed, "oai_dc"), cache.variant(settings, "marcxml")}
     assert len(variants) == 4
     assert cache.variant(settings, "oai_dc") == cache.variant(settings.model_copy(), "oai_dc")
+
+
+def test_a_format_changing_leaves_the_others_fresh(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A new or changed format makes its own records stale, not the other formats' (a deploy that
+    adds a format re-renders that format only); a change of what they share makes both stale: the
+    modules every format uses, and a module of ``repo.oai.formats`` that both import."""
+    from dataclasses import replace
+
+    from repo.oai.formats import REGISTRY
+
+    def crosswalk(work, context):  # type: ignore[no-untyped-def]
+        raise AssertionError("not rendered here")
+
+    crosswalk.__module__ = "repo.oai.formats.fake"
+    monkeypatch.setitem(REGISTRY, "fake", replace(REGISTRY["oai_dc"], prefix="fake", crosswalk=crosswalk))
+    sources = dict(cache._sources())
+    fake = b"from repo.oai.formats.base import MetadataFormat\nfrom . import helper\n"
+
+    def variants(**changed: bytes) -> tuple[str, str]:
+        monkeypatch.setattr(cache, "_sources", lambda: {**sources, "repo.oai.formats.helper": b"", **changed})
+        monkeypatch.setattr(cache, "_code_digest", lru_cache(cache._code_digest.__wrapped__))
+        monkeypatch.setattr(cache, "_variant", lru_cache(cache._variant.__wrapped__))
+        return cache.variant(settings, "oai_dc"), cache.variant(settings, "fake")
+
+    def changed(**sources: bytes) -> tuple[bool, bool]:
+        (dc, fake_variant) = variants(**{"repo.oai.formats.fake": fake})
+        (dc2, fake2) = variants(**{"repo.oai.formats.fake": fake, **sources})
+        return dc2 != dc, fake2 != fake_variant
+
+    assert changed(**{"repo.oai.formats.fake": fake + b"# v2"}) == (False, True)
+    assert changed(**{"repo.oai.formats.helper": b"# v2"}) == (False, True)  # imported by fake only
+    assert changed(**{"repo.oai.formats": sources["repo.oai.formats"] + b"# fake"}) == (False, False)  # the registry
+    assert changed(**{"repo.oai.formats.base": b"# v2"}) == (True, True)  # imported by both
+    assert changed(**{"repo.oai.records": b"# v2"}) == (True, True)  # shared by every format
 
 
 def test_bytes_of_an_older_state_never_replace_newer_ones(database, corpus) -> None:  # type: ignore[no-untyped-def]

@@ -7,8 +7,10 @@ of the response's moment. Why that is enough:
 * every change of a work that a harvester can see bumps its ``version`` (a revision) or its
   ``datestamp`` (the end of a work's or a file's own embargo, the restamp after a commit);
 * the variant digests the settings a record shows (base URL, repository identifier), the format,
-  and the source of every module that renders records, so a deploy or a settings change never
-  meets bytes made by the old code or settings;
+  and the source of every module that renders records in that format (the shared ones, the
+  format's own module and what it imports from ``repo.oai.formats``), so a deploy or a settings
+  change never meets bytes made by the old code or settings, and a new or changed format leaves
+  the other formats' bytes fresh;
 * what the clock alone changes — an embargo that ends, the work's or a file's own — is bounded
   by ``valid_until``, the first such moment after the bytes were made (:func:`repo.oai.render.valid_until`).
 
@@ -18,6 +20,7 @@ nothing: rendering on write is the renderer's job, :mod:`repo.oai.render`).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import inspect
@@ -33,26 +36,77 @@ from sqlalchemy.dialects import postgresql, sqlite
 from repo.config import Settings
 from repo.oai.models import CachedRecord
 
-#: Modules whose code decides a record's bytes (besides every module of ``repo.oai.formats``).
+#: Modules whose code decides the bytes of a record in every format (besides the modules of
+#: ``repo.oai.formats`` that the format's own module imports).
 RENDERING_MODULES = ("repo.oai.envelope", "repo.oai.records", "repo.oai.sets", "repo.oai.render",
-                     "repo.oai.provenance", "repo.oai.formats", "repo.works.visibility", "repo.works.vocabularies")
+                     "repo.oai.provenance", "repo.works.visibility", "repo.works.vocabularies")
+FORMATS = "repo.oai.formats"
 
 
 @lru_cache(maxsize=1)
-def _code_digest() -> bytes:
-    """The source of every module whose output ends up in a stored record."""
+def _sources() -> dict[str, bytes]:
+    """The source of every module whose output may end up in a stored record, by module name."""
+    from repo.works.service import oai_identifier
+
+    names = [*RENDERING_MODULES, FORMATS]
+    package = importlib.import_module(FORMATS)
+    names += sorted(f"{FORMATS}.{m.name}" for m in pkgutil.iter_modules(package.__path__))
+    sources = {name: inspect.getsource(importlib.import_module(name)).encode() for name in names}
+    sources["repo.works.service.oai_identifier"] = inspect.getsource(oai_identifier).encode()
+    return sources
+
+
+def _imported_formats(name: str, source: bytes, modules: set[str]) -> set[str]:
+    """The modules of ``repo.oai.formats`` (among ``modules``) that the module ``name`` imports,
+    absolutely or relatively; ``from package import module`` imports the module, not the package."""
+    package = name if name == FORMATS else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            base = ".".join(parts[:len(parts) - node.level + 1] + [node.module or ""]) if node.level else node.module
+            base = (base or "").rstrip(".")
+            submodules = {f"{base}.{alias.name}" for alias in node.names} & modules
+            found |= submodules
+            if len(submodules) < len(node.names):
+                found.add(base)  # names defined by the module itself
+    return found & modules
+
+
+def _closure(module: str, sources: dict[str, bytes]) -> set[str]:
+    """``module`` and the modules of ``repo.oai.formats`` it imports, directly or not."""
+    modules = {name for name in sources if name == FORMATS or name.startswith(FORMATS + ".")}
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in modules:
+            continue
+        seen.add(name)
+        todo.extend(_imported_formats(name, sources[name], modules))
+    return seen
+
+
+@lru_cache(maxsize=64)
+def _code_digest(prefix: str) -> bytes:
+    """The digest of the code that renders records in ``prefix``: the modules every format
+    shares, and the format's own module with what it imports from ``repo.oai.formats`` (the
+    registry itself only when the format is defined there). Another format's module is left out,
+    so a new or changed format leaves the stored bytes of the others fresh."""
     import lxml.etree
     import pycountry
 
-    from repo.works.service import oai_identifier
+    from repo.oai.formats import REGISTRY
 
-    names = list(RENDERING_MODULES)
-    formats = importlib.import_module("repo.oai.formats")
-    names += sorted(f"repo.oai.formats.{m.name}" for m in pkgutil.iter_modules(formats.__path__))
+    sources = _sources()
+    fmt = REGISTRY.get(prefix)
+    module = getattr(fmt.crosswalk, "__module__", None) if fmt is not None else None
+    own = _closure(module, sources) if module in sources else set(sources)  # (unknown: every module)
     digest = hashlib.sha256()
-    for name in names:
-        digest.update(inspect.getsource(importlib.import_module(name)).encode())
-    digest.update(inspect.getsource(oai_identifier).encode())
+    for name, source in sorted(sources.items()):
+        if not name.startswith(FORMATS) or name in own:
+            digest.update(name.encode() + b"\0" + source + b"\0")
     # The serializer and the country names' data are part of the bytes too.
     digest.update(f"{lxml.etree.LXML_VERSION}|{getattr(pycountry, '__version__', '')}".encode())
     return digest.digest()
@@ -62,7 +116,7 @@ def pin() -> None:
     """Read the rendering code's source now. A process must do it when it starts: the digest is
     of the files on disk, and a process that first read them after a deploy had replaced them
     would label its old code's bytes with the new code's variant."""
-    _code_digest()
+    _sources()
 
 
 def variant(settings: Settings, prefix: str) -> str:
@@ -71,9 +125,9 @@ def variant(settings: Settings, prefix: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _variant(*parts: str) -> str:
-    digest = hashlib.sha256(_code_digest())
-    for part in parts:
+def _variant(base_url: str, repository_identifier: str, prefix: str) -> str:
+    digest = hashlib.sha256(_code_digest(prefix))
+    for part in (base_url, repository_identifier, prefix):
         digest.update(b"\0" + part.encode())
     return digest.hexdigest()[:32]
 

@@ -9,7 +9,7 @@ those of real deposits.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,10 +61,18 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
                                 "y su relación con los movimientos campesinos, indígenas y urbanos.", "lang": "spa"}],
         "creators": [P(family="Gadotti", given="Moacir", orcid="0000-0002-1825-0097"),
                      P(family="Torres", given="Carlos Alberto")],
-        "subjects": [{"value": "educación popular", "lang": "spa"}, {"value": "movimientos sociales", "lang": "spa"}],
+        "subjects": [{"value": "educación popular", "lang": "spa"}, {"value": "movimientos sociales", "lang": "spa"},
+                     {"value": "Educación popular", "lang": "spa", "scheme": "UNESCO",
+                      "uri": "http://vocabularies.unesco.org/thesaurus/concept4474"},
+                     {"value": "Social movements", "lang": "eng", "scheme": "LCSH",
+                      "uri": "http://id.loc.gov/authorities/subjects/sh85123405"},
+                     {"value": "370.115", "scheme": "DDC"}],
         "languages": ["spa"], "publication_date": "2019-05", "publisher": "CLACSO", "place": "Buenos Aires",
-        "isbn": ["978-987-722-432-0"], "license": "https://creativecommons.org/licenses/by-nc-sa/4.0/",
-        "countries": ["AR", "BR"], "extent": {"pages": 312}, "version": "VoR"}, "published"),
+        "edition": "2a ed.", "isbn": ["978-987-722-432-0"],
+        "license": "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+        "countries": ["AR", "BR"], "extent": {"pages": 312}, "version": "VoR",
+        "related_identifiers": [{"identifier": "20.500.12345/1840", "type": "Handle", "relation": "IsVersionOf"}]},
+     "published"),
     ("cebrap", ["libros"], "book", "open", {
         "titles": [_t("Trabalhadores e sindicatos no Brasil contemporâneo", "por")],
         "abstracts": [{"value": "Análise das transformações do mundo do trabalho e da organização sindical "
@@ -78,9 +86,13 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "abstracts": [{"value": "Este documento examina las políticas de vivienda social y sus efectos en la "
                                 "segregación urbana.", "lang": "spa"}],
         "creators": [P(family="Duhau", given="Emilio"), P(family="Giglia", given="Angela")],
-        "subjects": [{"value": "vivienda", "lang": "spa"}, {"value": "política urbana", "lang": "spa"}],
+        "subjects": [{"value": "vivienda", "lang": "spa"}, {"value": "política urbana", "lang": "spa"},
+                     {"value": "R31", "scheme": "JEL"}],
         "languages": ["spa"], "publication_date": "2021-03-15",
         "series": {"title": "Documentos de trabajo del Centro de Estudios Demográficos", "number": "12"},
+        "funding": [{"funder": "Consejo Nacional de Humanidades, Ciencias y Tecnologías",
+                     "funder_id": "10.13039/501100003141", "award_number": "CF-2019-1234",
+                     "award_title": "Vivienda y segregación en la Ciudad de México"}],
         "license": "https://creativecommons.org/licenses/by-nc/4.0/", "countries": ["MX"]}, "published"),
     ("iep", ["critica-juridica"], "journal_article", "open", {
         "titles": [_t("Derechos indígenas y consulta previa en los Andes", "spa"),
@@ -92,10 +104,15 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "creators": [P(family="Quispe Mamani", given="Rosa", affiliations=[{"name": "Instituto de Estudios Peruanos"}])],
         "subjects": [{"value": "pueblos indígenas", "lang": "spa"}, {"value": "consulta previa", "lang": "spa"}],
         "languages": ["spa"], "publication_date": "2022-07",
-        "journal": {"title": "Crítica Jurídica", "issn": "0188-7653", "volume": "18", "issue": "2",
-                    "pages": {"start": "45", "end": "71"}},
+        "journal": {"title": "Crítica Jurídica", "issn": "0188-7653", "eissn": "0185-1187", "issn_l": "0188-7653",
+                    "volume": "18", "issue": "2", "pages": {"start": "45", "end": "71"}},
         "doi": "10.1234/cj.2022.045", "license": "https://creativecommons.org/licenses/by/4.0/",
-        "countries": ["PE", "BO"], "version": "VoR"}, "published"),
+        "countries": ["PE", "BO"], "version": "VoR",
+        "funding": [{"funder": "Agence Nationale de la Recherche", "funder_id": "https://ror.org/00rbzpz17",
+                     "funding_stream": "AAPG", "award_number": "ANR-19-CE41-0007",
+                     "award_uri": "https://anr.fr/Projet-ANR-19-CE41-0007"}],
+        "related_identifiers": [{"identifier": "10.5555/data.iep.2022.01", "type": "DOI",
+                                 "relation": "IsSupplementedBy"}]}, "published"),
     ("ird-fr", ["libros"], "book_part", "open", {
         "titles": [_t("Les migrations andines vers l'Europe : trajectoires et réseaux", "fra")],
         "abstracts": [{"value": "Ce chapitre retrace les trajectoires migratoires des Andes vers l'Espagne et la "
@@ -112,6 +129,9 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
                                 "Caribeña de Ciencias Sociales.", "lang": "spa"}],
         "creators": [P(family="Bárcena", given="Alicia", role="speaker")],
         "subjects": [{"value": "desigualdad", "lang": "spa"}], "languages": ["spa"], "publication_date": "2018-11-19",
+        "conference": {"name": "Conferencia Latinoamericana y Caribeña de Ciencias Sociales", "acronym": "CLACSO",
+                       "number": "8", "place": "Buenos Aires", "country": "AR", "start": "2018-11-19",
+                       "end": "2018-11-23"},
         "license": "https://creativecommons.org/licenses/by/4.0/", "extent": {"duration": "PT1H12M"}}, "published"),
     ("cebrap", ["conferencias"], "video", "open", {
         "titles": [_t("Democracia e participação: debate em São Paulo", "por")],
@@ -147,6 +167,8 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "abstracts": [{"value": "Estudo das políticas de atenção à saúde dos povos indígenas e da participação das "
                                 "mulheres indígenas nos conselhos locais de saúde.", "lang": "por"}],
         "creators": [P(family="Souza", given="João")], "languages": ["por"], "publication_date": "2020",
+        "contributors": [P(family="Carneiro da Cunha", given="Manuela", role="supervisor")],
+        "publisher": "Universidade de São Paulo",
         "subjects": [{"value": "saúde indígena", "lang": "por"}], "countries": ["BR"],
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("colmex", ["documentos-trabajo"], "report", "open", {
@@ -162,17 +184,24 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "creators": [P(family="Martin", given="Sophie"), P(family="Ramírez", given="Diego")],
         "languages": ["eng"], "publication_date": "2024-02-10", "version": "AO",
         "subjects": [{"value": "climate change", "lang": "eng"}], "countries": ["EC", "PE"],
-        "funding": [{"funder": "Agence Nationale de la Recherche", "award_number": "ANR-20-CE03-0001"}],
+        "funding": [{"funder": "Agence Nationale de la Recherche", "funder_id": "https://ror.org/00rbzpz17",
+                     "award_number": "ANR-20-CE03-0001", "award_title": "Andean adaptation"}],
+        "related_identifiers": [{"identifier": "arXiv:2402.01234", "type": "arXiv", "relation": "IsIdenticalTo"}],
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("iep", ["critica-juridica"], "review", "open", {
         "titles": [_t("Reseña de «Las venas abiertas de América Latina», cincuenta años después", "spa")],
         "creators": [P(family="Galindo", given="Alberto")], "languages": ["spa"], "publication_date": "2021",
         "journal": {"title": "Crítica Jurídica", "issn": "0188-7653", "volume": "17", "issue": "1"},
+        "related_identifiers": [{"identifier": "978-968-23-1754-5", "type": "ISBN", "relation": "Reviews"}],
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("flacso-ar", ["biblioteca"], "conference_paper", "open", {
         "titles": [_t("Género y cuidados: una agenda para la política social", "spa")],
         "creators": [P(family="Faur", given="Eleonor")], "languages": ["spa"], "publication_date": "2019-10",
         "subjects": [{"value": "cuidados", "lang": "spa"}, {"value": "género", "lang": "spa"}],
+        "conference": {"name": "Congreso de la Asociación Latinoamericana de Sociología", "acronym": "ALAS",
+                       "number": "32", "place": "Lima", "country": "PE", "start": "2019-12-01", "end": "2019-12-06"},
+        "book": {"title": "Actas del XXXII Congreso ALAS", "pages": {"start": "210", "end": "225"}},
+        "publisher": "ALAS", "place": "Lima",
         "license": "https://creativecommons.org/licenses/by-nc/4.0/"}, "published"),
     ("cebrap", ["documentos-trabajo"], "working_paper", "restricted", {
         "titles": [_t("Desigualdade racial no mercado de trabalho brasileiro", "por")],
@@ -200,12 +229,22 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "series": {"title": "Documentos de trabajo FLACSO", "number": "45"},
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("cebrap", ["critica-juridica"], "journal_article", "open", {
-        "titles": [_t("Movimentos sociais urbanos em São Paulo", "por")],
+        "creators": [P(family="Gohn", given="Maria da Glória", orcid="0000-0001-5109-3700",
+                       affiliations=[{"name": "Universidade Estadual de Campinas", "country": "BR"}]),
+                     P(family="de la Fuente", given="Luis", affiliations=[
+                         {"name": "Facultad Latinoamericana de Ciencias Sociales", "ror": "https://ror.org/03cqe8w59",
+                          "country": "AR"}])],
+        "titles": [_t("Movimentos sociais urbanos em São Paulo", "por"),
+                   _t("Urban social movements in São Paulo", "eng", "translated"),
+                   _t("Movimientos sociales urbanos en São Paulo", "spa", "translated")],
         "abstracts": [{"value": "Os movimentos de moradia e as lutas urbanas pelo direito à cidade na metrópole "
-                                "paulistana.", "lang": "por"}],
-        "creators": [P(family="Gohn", given="Maria da Glória")], "languages": ["por"], "publication_date": "2013-08",
-        "journal": {"title": "Novos Estudos CEBRAP", "issn": "0101-3300", "volume": "32", "issue": "96",
-                    "pages": {"start": "9", "end": "27"}},
+                                "paulistana.", "lang": "por"},
+                      {"value": "The article analyses housing movements in São Paulo since the 1970s.", "lang": "eng"},
+                      {"value": "El artículo analiza los movimientos de vivienda en São Paulo desde los años setenta.",
+                       "lang": "spa"}],
+        "languages": ["por"], "publication_date": "2013-08",
+        "journal": {"title": "Novos Estudos CEBRAP", "issn": "0101-3300", "eissn": "1980-5403", "issn_l": "0101-3300",
+                    "volume": "32", "issue": "96", "pages": {"start": "9", "end": "27"}},
         "subjects": [{"value": "movimentos sociais", "lang": "por"}],
         "license": "https://creativecommons.org/licenses/by/4.0/", "countries": ["BR"]}, "published"),
     ("colmex", ["conferencias"], "lecture", "open", {
@@ -222,6 +261,7 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
     ("iep", ["tesis"], "bachelor_thesis", "open", {
         "titles": [_t("Organizaciones de mujeres en Villa El Salvador", "spa")],
         "creators": [P(family="Huamán", given="Julia")], "languages": ["spa"], "publication_date": "2017",
+        "publisher": "Pontificia Universidad Católica del Perú",
         "license": "https://creativecommons.org/licenses/by/4.0/", "countries": ["PE"]}, "published"),
     ("flacso-ar", ["libros"], "book", "open", {
         "titles": [_t("Pensamiento crítico latinoamericano: antología esencial", "spa")],
@@ -233,7 +273,10 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
     ("cebrap", ["libros"], "book_part", "open", {
         "titles": [_t("A questão agrária e os trabalhadores rurais", "por")],
         "creators": [P(family="Medeiros", given="Leonilde")], "languages": ["por"], "publication_date": "2011",
-        "book": {"title": "Campesinato e reforma agrária", "pages": {"start": "33", "end": "60"}},
+        "book": {"title": "Campesinato e reforma agrária", "isbn": "978-85-7139-820-7",
+                 "editors": [P(family="Fernandes", given="Bernardo Mançano"), P(family="Welch", given="Clifford Andrew")],
+                 "pages": {"start": "33", "end": "60"}},
+        "publisher": "Editora UNESP", "place": "São Paulo",
         "license": "https://creativecommons.org/licenses/by/4.0/"}, "published"),
     ("colmex", ["documentos-trabajo"], "report", "open", {
         "titles": [_t("Education and inequality in Latin America: a comparative report", "eng")],
@@ -252,6 +295,7 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
     ("iep", ["multimedia"], "video", "open", {
         "titles": [_t("Documental: el agua en Cajamarca", "spa")],
         "creators": [P(family="Vargas", given="Ernesto", role="director")], "languages": ["spa"],
+        "contributors": [P(name="Instituto de Estudios Peruanos", role="producer")],
         "publication_date": "2012", "countries": ["PE"], "extent": {"duration": "PT35M"},
         "license": "https://creativecommons.org/licenses/by-nc-nd/4.0/"}, "published"),
     ("flacso-ar", ["critica-juridica"], "journal_article", "open", {
@@ -334,8 +378,8 @@ _KEYWORDS = {"spa": "Palabras clave", "por": "Palavras-chave", "fra": "Mots-clé
 
 async def attach_files(ctx: Context) -> int:
     """Upload a PDF (title, authors, abstracts and keywords as its text) for each published text
-    work, and a recording, a video with captions or a photograph for the others, through the files
-    service like any upload; return how many. Extraction is left to the caller (``repo files extract``)."""
+    work, and a recording, a video with captions or a photograph for the others, and a second PDF
+    to two works (``_extra_files``), through the files service like any upload; return how many. Extraction is left to the caller (``repo files extract``)."""
     from repo.files import service as files
     from repo.files.pdf import document
 
@@ -368,7 +412,7 @@ async def attach_files(ctx: Context) -> int:
             await files.upload(ctx, work.id, name, chunks(), content_type=media_type,
                                content_length=str(len(data)), if_match=None, access=None)
             attached += 1
-    return len(found) + attached
+    return len(found) + attached + await _extra_files(ctx, found)
 
 
 def wav_tone(seconds: float = 2.0, rate: int = 8000, pitch: float = 440.0) -> bytes:
@@ -426,6 +470,32 @@ def media_for(work: Work) -> list[tuple[str, bytes, str]]:
     if work.type == "image":
         return [("fotografia.png", png_picture(), "image/png")]
     return []
+
+
+async def _extra_files(ctx: Context, found: Sequence[Work]) -> int:
+    """Two works with a second file: a book whose statistical annex would sort before its full
+    text (so the editor names the main file), and a preprint whose interview data stay restricted
+    (per-file access: the file is listed on the page, linked from no public record)."""
+    from repo.files import service as files
+    from repo.files.pdf import document
+    from repo.files.schemas import FileAccessIn
+
+    book = next((w for w in found if w.type == "book" and w.doc.get("edition")), None)
+    preprint = next((w for w in found if w.type == "preprint"), None)
+    for work, name, access in ((book, "anexo-estadistico.pdf", None),
+                               (preprint, "interview-data.pdf", FileAccessIn(access_right="restricted"))):
+        if work is None:
+            continue
+        pdf = document(name.removesuffix(".pdf").replace("-", " ").capitalize(), "", [work.doc["titles"][0]["value"]])
+
+        async def body(data: bytes = pdf) -> AsyncIterator[bytes]:
+            yield data
+
+        await files.upload(ctx, work.id, name, body(), content_type="application/pdf",
+                           content_length=str(len(pdf)), if_match=None, access=access)
+    if book is not None:
+        works.patch(ctx, book.id, {"main_file": "texto-completo.pdf"}, None)
+    return sum(work is not None for work in (book, preprint))
 
 
 def load_synthetic(ctx: Context, count: int, *, seed: int, console: Any = None) -> int:

@@ -2,7 +2,11 @@
 
 Realistic works of every type with Spanish, Portuguese, English and French metadata, spread over
 member centres and nested collections (created when absent), about 2 % withdrawn and 5 % under
-embargo, OAI datestamps spread over ten years. The same seed gives the same works (embargo ends are
+embargo, OAI datestamps spread over ten years. The fields the harvesting formats need appear in
+their share of works: host journals with print and electronic ISSNs and ISSN-Ls (articles and
+most reviews), chapters with their host books and editors, theses with supervisors and granting
+institutions, conferences (papers and lectures, some in proceedings), funders with Crossref
+Funder IDs or ROR ids and awards, subjects from schemes with URIs, related identifiers. The same seed gives the same works (embargo ends are
 counted from the day of generation, so they are always in the future).
 
 Speed matters (a million works for the OAI benchmark), so works are written with bulk inserts
@@ -29,9 +33,10 @@ from repo.centres.models import Collection, MemberCentre
 from repo.context import Context
 from repo.oai import tracking
 from repo.ingest import matching
-from repo.works import counts
+from repo.works import counts, identifiers
 from repo.works.models import Work, work_collections
-from repo.works.vocabularies import WorkType
+from repo.works.schemas import linking_issn
+from repo.works.vocabularies import SUBJECT_SCHEMES, WorkType
 
 BATCH = 5000
 SPAN_START = datetime(2016, 1, 1, tzinfo=UTC)
@@ -130,16 +135,33 @@ LICENCES = ["https://creativecommons.org/licenses/by/4.0/", "https://creativecom
             "https://creativecommons.org/licenses/by-nc-sa/4.0/", "https://creativecommons.org/licenses/by-nc-nd/4.0/",
             "https://creativecommons.org/licenses/by-sa/4.0/"]
 COUNTRIES = ["AR", "BR", "MX", "PE", "BO", "CL", "CO", "EC", "UY", "PY", "VE", "CU", "HT", "FR", "ES"]
-JOURNALS = [("Crítica Jurídica", "0188-7653"), ("Novos Estudos CEBRAP", "0101-3300"),
-            ("Cuadernos de Ciencias Sociales", None), ("Revista Andina", None)]
+# title, ISSN (print), eISSN, ISSN-L when the journal declares one
+JOURNALS = [("Crítica Jurídica", "0188-7653", None, None),
+            ("Novos Estudos CEBRAP", "0101-3300", "1980-5403", "0101-3300"),
+            ("Cuadernos de Ciencias Sociales", None, "1669-9084", None),
+            ("Revista Andina", "0325-1837", "2007-8471", "2007-8471")]
 VERSIONS = ["VoR", "AM", "SMUR", "AO"]
-
-
-def _issn(rng: random.Random) -> str:
-    digits = [rng.randrange(10) for _ in range(7)]
-    check = (11 - sum(d * (8 - i) for i, d in enumerate(digits)) % 11) % 11
-    body = "".join(map(str, digits)) + ("X" if check == 10 else str(check))
-    return f"{body[:4]}-{body[4:]}"
+FUNDERS = [  # name, identifier (Crossref Funder ID or ROR), funding stream
+    ("Agencia Nacional de Promoción Científica y Tecnológica", "10.13039/501100003074", "PICT"),
+    ("Conselho Nacional de Desenvolvimento Científico e Tecnológico", "10.13039/501100003593", None),
+    ("Agence Nationale de la Recherche", "https://ror.org/00rbzpz17", "AAPG"),
+    ("European Commission", "10.13039/501100000780", "Horizon Europe"),
+]
+SCHEMES = [  # (scheme, code or term, value URI) for classified subjects
+    ("JEL", "O54", None), ("JEL", "I32", None), ("JEL", "J46", None),
+    ("UNESCO", "Educación popular", "http://vocabularies.unesco.org/thesaurus/concept4474"),
+    ("LCSH", "Social movements", "http://id.loc.gov/authorities/subjects/sh85123405"),
+    ("DDC", "305.8", None),
+]
+CONFERENCES = [  # name, acronym, place, country
+    ("Conferencia Latinoamericana y Caribeña de Ciencias Sociales", "CLACSO", "Ciudad de México", "MX"),
+    ("Congresso Brasileiro de Sociologia", "SBS", "Belém", "BR"),
+    ("Congreso de la Asociación Latinoamericana de Sociología", "ALAS", "Lima", "PE"),
+]
+RELATIONS = [  # relation, identifier type, value pattern (work id)
+    ("IsSupplementedBy", "DOI", "10.5555/data.{id}"), ("IsVersionOf", "Handle", "20.500.12345/{id}"),
+    ("References", "URL", "https://example.org/fuentes/{id}"), ("IsPartOf", "ISBN", None),
+]
 
 
 @lru_cache(maxsize=1)
@@ -199,11 +221,12 @@ def metadata(rng: random.Random, work_type: WorkType, work_id: int) -> dict[str,
         doc["license"] = rng.choice(LICENCES)
     if rng.random() < 0.5:
         doc["countries"] = rng.sample(COUNTRIES, rng.randint(1, 3))
-    if work_type == WorkType.journal_article:
-        title, issn = rng.choice(JOURNALS)
+    if work_type == WorkType.journal_article or (work_type == WorkType.review and rng.random() < 0.8):
+        title, issn, eissn, issn_l = rng.choice(JOURNALS)
         start = rng.randint(1, 300)
-        doc["journal"] = {"title": title, "issn": issn or _issn(rng), "volume": str(rng.randint(1, 40)),
-                          "issue": str(rng.randint(1, 4)), "pages": {"start": str(start), "end": str(start + rng.randint(5, 30))}}
+        journal = {"title": title, "issn": issn, "eissn": eissn, "issn_l": issn_l, "volume": str(rng.randint(1, 40)),
+                   "issue": str(rng.randint(1, 4)), "pages": {"start": str(start), "end": str(start + rng.randint(5, 30))}}
+        doc["journal"] = {key: value for key, value in journal.items() if value is not None}
         doc["version"] = rng.choice(VERSIONS)
         if rng.random() < 0.6:
             doc["doi"] = f"10.5555/syn.{work_id}"
@@ -213,25 +236,53 @@ def metadata(rng: random.Random, work_type: WorkType, work_id: int) -> dict[str,
         if work_type == WorkType.book:
             doc["isbn"] = [_isbn(rng)]
             doc["extent"] = {"pages": rng.randint(80, 600)}
+            if rng.random() < 0.2:
+                doc["edition"] = rng.choice(["2a ed.", "2nd ed.", "3a ed. revisada"])
         else:
             start = rng.randint(1, 300)
+            editors = [_person(rng, words, "editor") for _ in range(rng.choice((0, 1, 2)))]
             doc["book"] = {"title": f"{rng.choice(words['heads'])} {rng.choice(words['topics'])}",
-                           "isbn": _isbn(rng), "editors": [], "pages": {"start": str(start), "end": str(start + rng.randint(10, 40))}}
+                           "isbn": _isbn(rng), "editors": editors,
+                           "pages": {"start": str(start), "end": str(start + rng.randint(10, 40))}}
     elif work_type == WorkType.working_paper:
         doc["series"] = {"title": "Documentos de trabajo", "number": str(rng.randint(1, 400))}
     elif work_type in (WorkType.lecture, WorkType.sound, WorkType.video):
         doc["extent"] = {"duration": f"PT{rng.randint(0, 2)}H{rng.randint(1, 59)}M"}
     elif work_type in (WorkType.doctoral_thesis, WorkType.master_thesis, WorkType.bachelor_thesis):
         doc["contributors"] = [_person(rng, words, "supervisor")]
+        doc["publisher"] = rng.choice(["FLACSO Argentina", "Universidade de São Paulo", "El Colegio de México"])
+    elif work_type == WorkType.preprint and rng.random() < 0.7:
+        doc["version"] = rng.choice(["AO", "SMUR"])
+    if work_type in (WorkType.conference_paper, WorkType.lecture) and rng.random() < 0.8:
+        name, acronym, city, country_code = rng.choice(CONFERENCES)
+        start_day = date(min(year, 2025), rng.randint(1, 12), rng.randint(1, 25))
+        doc["conference"] = {"name": name, "acronym": acronym, "number": str(rng.randint(1, 30)), "place": city,
+                             "country": country_code, "start": start_day.isoformat(),
+                             "end": (start_day + timedelta(days=rng.randint(0, 3))).isoformat()}
+        if work_type == WorkType.conference_paper and rng.random() < 0.4:
+            doc["book"] = {"title": f"Actas: {name}", "isbn": _isbn(rng), "editors": [],
+                           "pages": {"start": str(rng.randint(1, 200))}}
     if rng.random() < 0.1:
-        doc["funding"] = [{"funder": "Agencia Nacional de Promoción Científica",
-                           "award_number": f"PICT-{year}-{rng.randint(1000, 9999)}"}]
+        funder, funder_id, stream = rng.choice(FUNDERS)
+        award = f"{stream or 'PROJ'}-{year}-{rng.randint(1000, 9999)}"
+        funding = {"funder": funder, "funder_id": identifiers.funder(funder_id), "funding_stream": stream,
+                   "award_number": award, "award_title": f"{topic.capitalize()} {place}" if rng.random() < 0.5 else None}
+        doc["funding"] = [{key: value for key, value in funding.items() if value is not None}]
+    if rng.random() < 0.15:
+        scheme, value, value_uri = rng.choice(SCHEMES)
+        known = SUBJECT_SCHEMES[scheme.lower()]
+        subject = {"value": value, "scheme": known.name, "scheme_uri": known.uri}
+        doc["subjects"].append(subject | ({"uri": value_uri} if value_uri else {}))
+    if rng.random() < 0.08:
+        relation, kind, pattern = rng.choice(RELATIONS)
+        doc["related_identifiers"] = [{"identifier": pattern.format(id=work_id) if pattern else _isbn(rng),
+                                       "type": kind, "relation": relation}]
     # exactly the shape the deposit service stores (model_dump(mode="json", exclude_none=True))
     return {key: doc.get(key, []) for key in _LISTS} | {k: v for k, v in doc.items() if k not in _LISTS}
 
 
 _LISTS = ("titles", "abstracts", "creators", "contributors", "subjects", "languages", "isbn", "urls",
-          "funding", "countries")
+          "related_identifiers", "funding", "countries")
 
 
 def _ensure_structure(ctx: Context) -> tuple[list[int], list[int]]:
@@ -275,7 +326,8 @@ def _rows(rng: random.Random, count: int, first_id: int, centre_ids: list[int], 
             "id": work_id, "status": "withdrawn" if withdrawn else "published", "type": work_type.value,
             "centre_id": rng.choice(centre_ids), "access_right": access, "embargo_end": embargo_end,
             "embargo_pending": embargo_end is not None, "publication_year": int(doc["publication_date"][:4]),
-            "metadata": doc, "version": 2, "created_at": created, "updated_at": datestamp,
+            "metadata": doc, "issn_l": linking_issn(doc.get("journal")), "main_file": None,
+            "version": 2, "created_at": created, "updated_at": datestamp,
             "published_at": datestamp if not withdrawn else created, "withdrawn_at": datestamp if withdrawn else None,
             "withdrawal_reason": "Duplicate deposit." if withdrawn else None, "datestamp": datestamp,
         }

@@ -35,8 +35,10 @@ def _records(oai: OAIClient) -> dict[str, etree._Element]:
 
 
 def _entries(database) -> dict[int, bytes]:  # type: ignore[no-untyped-def]
+    """The stored oai_dc entries (the renderer stores every format), by work id."""
     with database.session() as session:
-        return dict(session.execute(sa.select(CachedRecord.work_id, CachedRecord.xml)).all())  # type: ignore[arg-type]
+        return dict(session.execute(sa.select(CachedRecord.work_id, CachedRecord.xml)  # type: ignore[arg-type]
+                                    .where(CachedRecord.prefix == "oai_dc")).all())
 
 
 def _drain(corpus) -> None:  # type: ignore[no-untyped-def]
@@ -80,7 +82,7 @@ def test_fresh_entries_are_served_and_splice_byte_for_byte(oai_get: OAIClient, c
     tampered = entries[work].replace(b"</dc:title>", b" (de la cach\xc3\xa9)</dc:title>", 1)
     assert tampered != entries[work]
     with database.session() as session:
-        session.execute(sa.update(CachedRecord).where(CachedRecord.work_id == work).values(xml=tampered))
+        session.execute(sa.update(CachedRecord).where(CachedRecord.work_id == work, CachedRecord.prefix == "oai_dc").values(xml=tampered))
     title = _records(oai_get)[identifier(work)].xpath("string(.//dc:title)", namespaces={
         "dc": "http://purl.org/dc/elements/1.1/"})
     assert title.endswith("(de la caché)")
@@ -128,7 +130,7 @@ def test_stored_bytes_expire_when_an_embargo_ends_even_before_it_is_lifted(oai_g
     work = corpus.work("Embargada", access_right="embargoed", embargo_end=end.isoformat())
     _drain(corpus)
     with database.session() as session:
-        entry = session.scalars(sa.select(CachedRecord).where(CachedRecord.work_id == work)).one()
+        entry = session.scalars(sa.select(CachedRecord).where(CachedRecord.work_id == work, CachedRecord.prefix == "oai_dc")).one()
         assert entry.valid_until == datetime.combine(end, time(0), tzinfo=UTC)
         session.execute(sa.text("UPDATE works SET embargo_pending = false WHERE id = :id"), {"id": work})
     clock.set(datetime.combine(end, time(0), tzinfo=UTC) - timedelta(seconds=1))

@@ -123,7 +123,8 @@ def test_no_metadata_formats(oai: OAIClient, corpus, monkeypatch) -> None:  # ty
     from repo.oai.formats import REGISTRY
 
     work = corpus.work()
-    monkeypatch.setitem(REGISTRY, "oai_dc", replace(REGISTRY["oai_dc"], types=frozenset()))
+    for prefix, fmt in list(REGISTRY.items()):
+        monkeypatch.setitem(REGISTRY, prefix, replace(fmt, types=frozenset()))
     assert oai(verb="ListMetadataFormats", identifier=identifier(work)).errors == ["noMetadataFormats"]
     reply = oai(verb="GetRecord", identifier=identifier(work), metadataPrefix="oai_dc")
     assert reply.errors == ["cannotDisseminateFormat"]

@@ -362,7 +362,11 @@ def delete(ctx: Context, work_id: int, name: str, if_match: str | None) -> None:
     before = _summary(file)
     ctx.session.delete(file)
     ctx.session.flush()
-    works.touch(ctx, work, "files", [{"field": f"files.{file.name}", "old": before, "new": None}])
+    changes = [{"field": f"files.{file.name}", "old": before, "new": None}]
+    if work.main_file == file.name:  # the main file is gone: the default rule chooses again
+        work.main_file = None
+        changes.append({"field": "main_file", "old": file.name, "new": None})
+    works.touch(ctx, work, "files", changes)
 
 
 def _editable_file(ctx: Context, work_id: int, name: str, if_match: str | None) -> tuple[Work, File]:

@@ -35,7 +35,7 @@ from repo.works.service import oai_identifier
 from repo.works.vocabularies import Status
 
 HEADER_COLUMNS = (Work.id, Work.status, Work.type, Work.centre_id, Work.access_right, Work.embargo_end,
-                  Work.datestamp, Work.version)
+                  Work.datestamp, Work.version, Work.issn_l, Work.main_file, Work.published_at)
 # The metadata document is read as JSON text and decoded here: cheaper than the ORM type's
 # processing, and the raw text tells in one scan whether any string in it needs cleaning.
 RECORD_COLUMNS = (*HEADER_COLUMNS, Work.origin, sa.type_coerce(Work.doc, sa.Text).label("doc"))
@@ -73,6 +73,9 @@ class Disseminated:
     files: list[FileView] = field(default_factory=list)
     version: int = 0  # the work's version (bumped by every revision)
     origin: dict[str, Any] | None = None  # where a harvested work came from (repo.oai.provenance)
+    issn_l: str | None = None  # the host journal's ISSN-L: set journal:<ISSN-L>, the JATS format
+    main_file: str | None = None  # the file the editor named as the work's main file
+    published_at: datetime | None = None  # first made public here (an embargo's start)
 
     @property
     def deleted(self) -> bool:
@@ -149,6 +152,7 @@ def load(
             doc=doc, clean=clean, collections=paths.get(row.id, []), files=files.get(row.id, []),
             version=row.version,
             origin=row.origin if with_metadata else None,
+            issn_l=row.issn_l, main_file=row.main_file, published_at=row.published_at,
         ))
     return loaded
 

@@ -4,6 +4,9 @@
 * ``collection`` / ``collection:<path>``: a collection and all its descendants (``path`` is the
   colon-joined slugs, so ``collection:a`` includes ``collection:a:b``).
 * ``type`` / ``type:<work type>``: by work type (COAR-mapped keys such as ``journal_article``).
+* ``journal`` / ``journal:<ISSN-L>``: the works published in one journal, identified by its linking
+  ISSN (``works.issn_l``), so a journal portal harvests one journal; the set's name is the journal's
+  title as its latest deposit gives it.
 * ``openaire`` and ``driver`` (the DRIVER / OpenAIRE-3 harvesting sets): published works whose
   *work-level* effective access is open at this moment (``open``, or an embargo that has ended),
   whether or not a file is attached (open-access metadata where no file exists), plus every deleted
@@ -20,15 +23,17 @@ ensures first (:meth:`repo.oai.service.Provider.begin`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from repo.centres.models import Collection, MemberCentre
+from repo.oai import envelope
 from repo.works import repository, visibility
 from repo.works.models import Work, work_collections
 from repo.works.vocabularies import WORK_TYPES, AccessRight, Status, WorkType
@@ -77,7 +82,14 @@ def condition(session: Session | sa.Connection, spec: str, now: datetime) -> sa.
         if not tail:
             return Work.type.is_not(None)
         return Work.type == tail if tail in WorkType.__members__ else None
+    if head == "journal":
+        if not tail:
+            return Work.issn_l.is_not(None)
+        return Work.issn_l == tail if _ISSN.fullmatch(tail) else None
     return None
+
+
+_ISSN = re.compile(r"\d{4}-\d{3}[\dX]")
 
 
 def specs(work: Disseminated, now: datetime) -> list[str]:
@@ -86,6 +98,8 @@ def specs(work: Disseminated, now: datetime) -> list[str]:
     found.extend(f"collection:{path}" for path in work.collections)
     if work.type in WorkType.__members__:
         found.append(f"type:{work.type}")
+    if work.issn_l is not None:
+        found.append(f"journal:{work.issn_l}")
     if in_open_sets(work, now):
         found.extend(OPEN_SETS)
     return found
@@ -100,13 +114,16 @@ def _ancestors(path: str) -> list[str]:
 
 
 def count_keys(status: str | None, type_: str | None, centre_id: int | None, paths: Iterable[str],
-               access_right: str | None, embargo_end: date | None, embargo_pending: bool | None) -> set[CountKey]:
+               access_right: str | None, embargo_end: date | None, embargo_pending: bool | None,
+               issn_l: str | None = None) -> set[CountKey]:
     """The counting keys of a work in this state: every set whose list holds it (none unless it
     is a record). The open sets read the stored embargo state: an embargo counts as ended once
     lifted (``embargo_pending`` cleared), which happens before any request reads records."""
     if status not in RECORD_STATUSES:
         return set()
     keys: set[CountKey] = {("all", "")}
+    if issn_l is not None:
+        keys.update({("journal", ""), ("journal", issn_l)})
     if centre_id is not None:
         keys.add(("centre", str(centre_id)))
     found = {p for path in paths for p in _ancestors(path)}
@@ -134,7 +151,7 @@ def count_key(session: Session | sa.Connection, spec: str | None) -> CountKey | 
             return ("all", "")  # every record has a centre
         centre_id = session.scalar(sa.select(MemberCentre.id).where(MemberCentre.slug == tail))
         return None if centre_id is None else ("centre", str(centre_id))
-    if head in ("collection", "type"):
+    if head in ("collection", "type", "journal"):
         return (head, tail)
     return None
 
@@ -163,3 +180,23 @@ def all_sets(session: Session | sa.Connection) -> Iterator[SetInfo]:
     yield SetInfo("type", "Work types", "Works grouped by COAR resource type.")
     for key, info in WORK_TYPES.items():
         yield SetInfo(f"type:{key}", info.label.capitalize(), f"Works of type {info.label} ({info.coar_uri}).")
+    yield SetInfo("journal", "Journals", "Works grouped by the journal they were published in (by ISSN-L).")
+    for issn_l, title in journal_titles(session):
+        yield SetInfo(f"journal:{issn_l}", title, f"Works published in {title} (ISSN-L {issn_l}).")
+
+
+def journal_titles(session: Session) -> list[tuple[str, str]]:
+    """``(ISSN-L, title)`` of every journal with a record, the title as its latest deposit gives it."""
+    latest = session.execute(
+        sa.select(Work.issn_l, sa.func.max(Work.id))
+        .where(Work.issn_l.is_not(None), visibility.public_or_tombstone()).group_by(Work.issn_l)
+    ).all()
+    docs: dict[int, Any] = dict(session.execute(
+        sa.select(Work.id, Work.doc).where(Work.id.in_([i for _, i in latest]))).all())
+    found: list[tuple[str, str]] = []
+    for issn_l, work_id in sorted(latest):
+        journal = (docs.get(work_id) or {}).get("journal")
+        title = journal.get("title") if isinstance(journal, dict) else None
+        name = envelope.text(title).strip() if isinstance(title, str) else ""
+        found.append((str(issn_l), name or f"ISSN {issn_l}"))
+    return found

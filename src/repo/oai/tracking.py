@@ -39,21 +39,22 @@ Key = tuple[str, str, str]  # dimension, key, work type
 
 
 def _keys(status: Any, type_: Any, centre_id: Any, paths: Iterable[str], access_right: Any, embargo_end: Any,
-          embargo_pending: Any) -> set[Key]:
+          embargo_pending: Any, issn_l: Any) -> set[Key]:
     return {(dimension, key, type_ or "") for dimension, key in
-            sets.count_keys(status, type_, centre_id, paths, access_right, embargo_end, embargo_pending)}
+            sets.count_keys(status, type_, centre_id, paths, access_right, embargo_end, embargo_pending, issn_l)}
 
 
 def _current(work: Work) -> set[Key]:
     return _keys(work.status, work.type, counts.centre_id(work), (c.path for c in work.collections),
-                 work.access_right, work.embargo_end, work.embargo_pending)
+                 work.access_right, work.embargo_end, work.embargo_pending, work.issn_l)
 
 
 def _before(work: Work) -> set[Key]:
     """The keys as of the last flush (the columns' ``active_history`` keeps replaced values)."""
     old = counts.previous
     return _keys(old(work, "status"), old(work, "type"), old(work, "centre_id"), counts.previous_paths(work),
-                 old(work, "access_right"), old(work, "embargo_end"), old(work, "embargo_pending"))
+                 old(work, "access_right"), old(work, "embargo_end"), old(work, "embargo_pending"),
+                 old(work, "issn_l"))
 
 
 @event.listens_for(Session, "after_flush")
@@ -95,7 +96,7 @@ def _apply(session: Session, delta: dict[Key, int]) -> None:
 def count_inserted(session: Session, works: Iterable[tuple[Any, ...]]) -> None:
     """Count works inserted without the ORM unit of work (repo.ingest's batch insert), as the
     flush listener counts the works it sees: each ``(status, type, centre_id, collection paths,
-    access_right, embargo_end, embargo_pending)``. (Their rendering is queued by the restamp
+    access_right, embargo_end, embargo_pending, issn_l)``. (Their rendering is queued by the restamp
     after the commit, :func:`repo.works.service.restamp`.)"""
     delta: Counter[Key] = Counter()
     for work in works:
@@ -140,6 +141,12 @@ def recount(session: Session) -> None:
     rows += [("collection", "", t, n) for t, n in session.execute(
         sa.select(type_, sa.func.count()).where(
             record, Work.id.in_(sa.select(work_collections.c.work_id))).group_by(type_))]
+    # journals (by ISSN-L), and all of them: the journal sets and the formats that need a journal (JATS)
+    rows += [("journal", issn_l, t, n) for issn_l, t, n in session.execute(
+        sa.select(Work.issn_l, type_, sa.func.count()).where(record, Work.issn_l.is_not(None))
+        .group_by(Work.issn_l, type_))]
+    rows += [("journal", "", t, n) for t, n in session.execute(
+        sa.select(type_, sa.func.count()).where(record, Work.issn_l.is_not(None)).group_by(type_))]
     session.execute(sa.delete(SetCount))
     values = [{"dimension": d, "key": k, "type": t, "count": n} for d, k, t, n in rows if n]
     if values:

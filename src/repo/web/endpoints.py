@@ -72,16 +72,12 @@ def work(work_id: str, request: Request, ctx: Context = Depends(reader)) -> HTML
 
 @router.get("/works/{work_id}/export/{name}")
 def export(work_id: str, name: str, request: Request, ctx: Context = Depends(reader)) -> Response:
-    if name not in exports.EXPORTS:
-        raise NotFound(f"No export format '{name[:40]}'; try {', '.join(exports.EXPORTS)}.")
+    exports.require_known(name)
     record = service.record(ctx, work_id)
     delivery.check(request, (record.validator, name, ctx.settings.base_url), record.last_modified, vary="")
-    media_type, extension = exports.EXPORTS[name]
-    body = {"bibtex": exports.bibtex, "ris": exports.ris, "csl-json": exports.csl_json,
-            "json-ld": exports.json_ld_script}[name](record)
+    body, media_type, filename = exports.render(record, name, ctx.settings)
     return Response(body, media_type=media_type, headers={
-        "Content-Disposition": f'inline; filename="work-{record.id}.{extension}"',
-        "Link": f'<{record.url}>; rel="describes"'})
+        "Content-Disposition": f'inline; filename="{filename}"', "Link": f'<{record.url}>; rel="describes"'})
 
 
 @router.get("/centres")

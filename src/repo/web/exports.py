@@ -1,5 +1,8 @@
 """Machine-readable descriptions of a work: BibTeX, RIS, CSL-JSON, schema.org JSON-LD,
-Highwire Press ``citation_*`` meta tags (Google Scholar) and FAIR Signposting links.
+Highwire Press ``citation_*`` meta tags (Google Scholar), FAIR Signposting links, and the records
+of every OAI-PMH metadata format that applies to the work (``/works/{id}/export/{prefix}``: the
+same crosswalks as the OAI-PMH endpoint, linked from the page, from Signposting ``describedby``
+and from the JSON-LD ``subjectOf``).
 
 All are built from a :class:`~repo.web.record.Record` (SQL), never from the search index.
 """
@@ -13,6 +16,10 @@ from typing import Any
 
 from lxml import etree
 
+from repo.config import Settings
+from repo.errors import NotFound
+from repo.oai import records as oai_records
+from repo.oai.formats import REGISTRY, MetadataFormat
 from repo.web.citations import APA_WORDS, DESCRIBED, THESES, conference_name, publisher_of
 from repo.web.record import Record
 from repo.works.schemas import Person
@@ -364,6 +371,10 @@ def json_ld(record: Record) -> dict[str, Any]:
             node["uploadDate"] = work.published_at.date().isoformat()
     if record.picture:
         node["thumbnailUrl"] = record.picture
+    # The metadata records about the work, in each harvesting format that applies to it.
+    node["subjectOf"] = [{"@type": "DataDownload", "name": fmt.label, "encodingFormat": fmt.media_type,
+                          "contentUrl": f"{record.url}/export/{fmt.prefix}", "schemaVersion": fmt.schema}
+                         for fmt in metadata_formats(record)]
     return node
 
 
@@ -466,6 +477,58 @@ def dublin_core(record: Record) -> list[tuple[str, str]]:
     return tags
 
 
+# -- OAI-PMH metadata formats ------------------------------------------------------------------------------
+
+
+def _disseminated(record: Record) -> oai_records.Disseminated:
+    """The work as the crosswalks read it. File views carry the access decided by
+    ``repo.works.visibility`` for this moment, which the crosswalks ask again (same answer)."""
+    work = record.work
+    return oai_records.Disseminated(
+        id=work.id, status=work.status, type=work.type, access_right=work.access_right,
+        embargo_end=work.embargo_end, datestamp=work.datestamp or work.updated_at, centre=work.centre.slug,
+        doc=work.doc, collections=[c.path for c in work.collections],
+        files=[oai_records.FileView(f.name, f.media_type, f.access, f.embargo_end) for f in record.files],
+        issn_l=work.issn_l, main_file=work.main_file, published_at=work.published_at,
+    )
+
+
+def metadata_formats(record: Record) -> list[MetadataFormat]:
+    """The formats of the OAI-PMH registry that apply to this work (JATS only to articles…)."""
+    work = _disseminated(record)
+    return [fmt for fmt in REGISTRY.values() if fmt.applies_to(work)]
+
+
+def metadata_record(record: Record, prefix: str, settings: Settings) -> tuple[bytes, str]:
+    """The work's record in format ``prefix`` as a standalone XML document, and its media type."""
+    fmt = REGISTRY.get(prefix)
+    work = _disseminated(record)
+    if fmt is None or not fmt.applies_to(work):
+        raise NotFound(f"No {prefix[:40]!r} record for this work; it has "
+                       f"{', '.join(f.prefix for f in REGISTRY.values() if f.applies_to(work))}.")
+    context = oai_records.RenderContext(settings, record.now or work.datestamp)
+    return fmt.serialize(work, context), fmt.media_type
+
+
+# -- the export endpoint -------------------------------------------------------------------------------------
+
+
+def require_known(name: str) -> None:
+    """404 for a name that is neither a citation export nor an OAI-PMH metadata format."""
+    if name not in EXPORTS and name not in REGISTRY:
+        raise NotFound(f"No export format '{name[:40]}'; try {', '.join([*EXPORTS, *REGISTRY])}.")
+
+
+def render(record: Record, name: str, settings: Settings) -> tuple[str | bytes, str, str]:
+    """(body, media type, file name) of export ``name`` of the work."""
+    if name in REGISTRY:
+        body, media_type = metadata_record(record, name, settings)
+        return body, media_type, f"work-{record.id}-{name}.xml"
+    media_type, extension = EXPORTS[name]
+    writer = {"bibtex": bibtex, "ris": ris, "csl-json": csl_json, "json-ld": json_ld_script}[name]
+    return writer(record), media_type, f"work-{record.id}.{extension}"
+
+
 # -- FAIR Signposting ---------------------------------------------------------------------------------------
 
 
@@ -474,10 +537,12 @@ class Link:
     href: str
     rel: str
     type: str | None = None
+    profile: str | None = None  # the schema a describedby record follows (Signposting profile)
 
     def header(self) -> str:
         quoted = self.href.replace(">", "%3E")
-        return f'<{quoted}>; rel="{self.rel}"' + (f'; type="{self.type}"' if self.type else "")
+        return (f'<{quoted}>; rel="{self.rel}"' + (f'; type="{self.type}"' if self.type else "")
+                + (f'; profile="{self.profile}"' if self.profile else ""))
 
 
 def signposting(record: Record) -> list[Link]:
@@ -487,6 +552,8 @@ def signposting(record: Record) -> list[Link]:
     for name in ("json-ld", "csl-json", "bibtex", "ris"):
         media_type = EXPORTS[name][0].split(";")[0]
         links.append(Link(f"{record.url}/export/{name}", "describedby", media_type))
+    links += [Link(f"{record.url}/export/{fmt.prefix}", "describedby", fmt.media_type, fmt.namespace)
+              for fmt in metadata_formats(record)]
     links += [Link(f.url, "item", f.media_type) for f in record.files if f.readable]
     links += [Link(f"https://orcid.org/{p.orcid}", "author") for p in record.authors if p.orcid]
     links.append(Link(f"https://schema.org/{schema_type(record)}", "type"))

@@ -141,7 +141,7 @@ class Record:
         """The file that stands for the work (``files`` lists it first): the one its editor named
         main, else the first PDF the public may read now, else its first recording, video or image
         (never the captions), else the first PDF, else the first file."""
-        named = getattr(self.work, "main_file", None)  # the model's main file (issue #11), once it has one
+        named = self.work.main_file  # the editor's choice (migration 1001)
         choices = [
             lambda f: f.name == named,
             lambda f: f.is_pdf and f.readable,
@@ -157,8 +157,12 @@ class Record:
 
     @property
     def public_pdf(self) -> FileView | None:
-        """The full text for ``citation_pdf_url``: the main file when it is a PDF the public may
+        """The full text for ``citation_pdf_url``: the main file the editor named, only while it is
+        a PDF the public may read now; without a choice, the main file when it is a PDF the public may
         read now, else the first PDF the public may read now."""
+        if self.work.main_file is not None:
+            named = next((f for f in self.files if f.name == self.work.main_file), None)
+            return named if named is not None and named.is_pdf and named.readable else None
         main = self.main_file
         if main is not None and main.is_pdf and main.readable:
             return main

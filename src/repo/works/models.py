@@ -56,6 +56,11 @@ class Work(Base):
     # True while the stored datestamp predates the embargo's end (see service.lift_embargoes).
     embargo_pending: Mapped[bool] = mapped_column(sa.Boolean, default=False, active_history=True)
     publication_year: Mapped[int | None] = mapped_column(sa.Integer, index=True, active_history=True)
+    # The host journal's ISSN-L (schemas.linking_issn): the OAI set journal:<ISSN-L>, and whether
+    # the JATS format applies (migration 1001).
+    issn_l: Mapped[str | None] = mapped_column(sa.String(9), index=True, active_history=True)
+    # The name of the work's main file (its full text), when the editor chose one (migration 1001).
+    main_file: Mapped[str | None] = mapped_column(sa.String(1024))
     doc: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument, active_history=True)  # authors, subjects
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -71,3 +71,12 @@ def revisions(session: Session, work_id: int) -> Sequence[Revision]:
     return session.scalars(
         sa.select(Revision).where(Revision.work_id == work_id).order_by(Revision.version)
     ).all()
+
+
+def file_names(session: Session, work_id: int | None) -> set[str]:
+    """The names of a work's files (none before the work exists)."""
+    from repo.files.models import File  # files depend on works: imported where used
+
+    if work_id is None:
+        return set()
+    return set(session.scalars(sa.select(File.name).where(File.work_id == work_id)))

@@ -20,12 +20,17 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
 from repo.works import identifiers
 from repo.works.vocabularies import (
+    SUBJECT_SCHEMES,
     AccessRight,
+    IdentifierType,
+    RelationType,
     Role,
     Status,
     Version,
@@ -68,6 +73,8 @@ ORCID = Annotated[str, AfterValidator(identifiers.orcid)]
 DOI = Annotated[str, AfterValidator(identifiers.doi)]
 ROR = Annotated[str, AfterValidator(identifiers.ror)]
 Handle = Annotated[str, AfterValidator(identifiers.handle)]
+FunderId = Annotated[str, Field(description="ROR id or Crossref Funder ID (10.13039/…)"),
+                     AfterValidator(identifiers.funder)]
 Licence = Annotated[str, Field(description="Creative Commons licence URI"), AfterValidator(normalise_licence)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
 
@@ -119,8 +126,27 @@ class Person(Model):
 class Subject(Model):
     value: Text
     lang: Lang | None = None
-    scheme: Text | None = Field(None, description="e.g. UNESCO, LCSH, JEL; none for a free keyword")
-    uri: HttpUrl | None = None
+    scheme: Text | None = Field(None, description="e.g. UNESCO, LCSH, JEL, DDC; none for a free keyword")
+    scheme_uri: HttpUrl | None = Field(None, validate_default=True,
+                                       description="URI of the scheme (filled in for well-known schemes)")
+    uri: HttpUrl | None = Field(None, description="URI of the term in its scheme")
+
+    @field_validator("scheme")
+    @classmethod
+    def _canonical_scheme(cls, value: str | None) -> str | None:
+        known = SUBJECT_SCHEMES.get(value.lower()) if value else None
+        return known.name if known else value
+
+    @field_validator("scheme_uri")
+    @classmethod
+    def _scheme_uri(cls, value: HttpUrl | None, info: ValidationInfo) -> HttpUrl | None:
+        """A well-known scheme gets its URI unless one is given; a URI needs its scheme's name."""
+        scheme = info.data.get("scheme")
+        if value is None and scheme and (known := SUBJECT_SCHEMES.get(scheme.lower())):
+            return HttpUrl(known.uri)
+        if value is not None and not scheme:
+            raise ValueError("a scheme URI needs the scheme's name in 'scheme'")
+        return value
 
 
 class Series(Model):
@@ -136,11 +162,29 @@ class Pages(Model):
 
 class HostJournal(Model):
     title: Text
-    issn: ISSN | None = None
-    eissn: ISSN | None = None
+    issn: ISSN | None = Field(None, description="ISSN of the print edition (or the only one)")
+    eissn: ISSN | None = Field(None, description="ISSN of the electronic edition")
+    issn_l: ISSN | None = Field(None, description="Linking ISSN; by default the ISSN, else the eISSN")
     volume: Text | None = None
     issue: Text | None = None
     pages: Pages | None = None
+
+    @property
+    def linking_issn(self) -> str | None:
+        return linking_issn(self.model_dump())
+
+
+def linking_issn(journal: Any) -> str | None:
+    """The ISSN-L of a host journal (a stored ``journal`` document): the one given, else the
+    ISSN (the print one, which the ISSN Centre usually designates), else the eISSN. It names the
+    journal's OAI set ``journal:<ISSN-L>``."""
+    if not isinstance(journal, dict):
+        return None
+    for key in ("issn_l", "issn", "eissn"):
+        value = journal.get(key)
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{3}[\dX]", value):
+            return value
+    return None
 
 
 class HostBook(Model):
@@ -152,9 +196,57 @@ class HostBook(Model):
 
 class Funding(Model):
     funder: Text
-    funder_id: ROR | None = None
+    funder_id: FunderId | None = None
+    funding_stream: Text | None = Field(None, description="Programme, e.g. Horizon Europe")
     award_number: Text | None = None
+    award_uri: HttpUrl | None = None
     award_title: Text | None = None
+
+
+class Conference(Model):
+    """The event a conference paper (or a lecture) was presented at."""
+
+    name: Text
+    acronym: Text | None = None
+    number: Text | None = Field(None, description="e.g. 10 (the tenth conference)")
+    place: Text | None = Field(None, description="City, e.g. Buenos Aires")
+    country: Country | None = None
+    start: date | None = None
+    end: date | None = None
+
+    @field_validator("end")
+    @classmethod
+    def _ends_after_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is not None:
+            start = info.data.get("start")
+            if start is None and "start" not in info.data:
+                return value  # the start itself was refused: one error is enough
+            if start is None:
+                raise ValueError("a conference end date needs its start date")
+            if value < start:
+                raise ValueError("the conference ends before it starts")
+        return value
+
+
+def _vocabulary(enum: type) -> Any:
+    """Accept a vocabulary term in any case (``isPartOf``, ``doi``) and store its canonical form."""
+    canonical = {member.value.lower(): member.value for member in enum}  # type: ignore[attr-defined]
+    return BeforeValidator(lambda v: canonical.get(v.strip().lower(), v) if isinstance(v, str) else v)
+
+
+class RelatedIdentifier(Model):
+    """Another resource this work relates to: a version, a dataset, the work it reviews…"""
+
+    type: Annotated[IdentifierType, _vocabulary(IdentifierType)] = Field(description="DataCite relatedIdentifierType")
+    relation: Annotated[RelationType, _vocabulary(RelationType)] = Field(description="DataCite relationType, e.g. IsPartOf")
+    identifier: Annotated[str, Field(min_length=1, max_length=2000)]
+
+    @field_validator("identifier")
+    @classmethod
+    def _canonical(cls, value: str, info: ValidationInfo) -> str:
+        """Checked and normalised by the rules of its scheme (DOI, ISBN, ISSN, handle, URL…)."""
+        scheme = info.data.get("type")
+        return identifiers.related(scheme, clean_text(value)) if scheme else clean_text(value)
 
 
 class Extent(Model):
@@ -174,13 +266,16 @@ class Metadata(Model):
     publication_date: PartialDate | None = None
     publisher: Text | None = None
     place: Text | None = None
+    edition: Text | None = None
     series: Series | None = None
     journal: HostJournal | None = None
     book: HostBook | None = None
+    conference: Conference | None = None
     isbn: list[ISBN] = Field(default_factory=list, max_length=20)
     doi: DOI | None = None
     handle: Handle | None = None
     urls: list[HttpUrl] = Field(default_factory=list, max_length=20)
+    related_identifiers: list[RelatedIdentifier] = Field(default_factory=list, max_length=100)
     license: Licence | None = None
     version: Version | None = None
     funding: list[Funding] = Field(default_factory=list, max_length=50)
@@ -211,6 +306,8 @@ class WorkIn(Model):
     collections: list[Slug] = Field(default_factory=list, max_length=50)
     access_right: AccessRight | None = None
     embargo_end: date | None = Field(None, description="Required when access_right is 'embargoed'")
+    main_file: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+        None, description="Name of the work's main file (its full text); by default the first PDF by name")
     metadata: Metadata = Field(default_factory=Metadata)
 
     @model_validator(mode="after")
@@ -263,6 +360,7 @@ class WorkOut(BaseModel):
     collections: list[str]
     access_right: AccessRight | None
     embargo_end: date | None
+    main_file: str | None = None
     metadata: dict[str, Any]
     created: datetime
     updated: datetime

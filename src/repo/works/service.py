@@ -52,13 +52,14 @@ from repo.works.vocabularies import AccessRight, Status
 def deposit_record(work: Work) -> dict[str, Any]:
     """The work in the shape editors send (``WorkIn``): the base of PATCH and of revision diffs."""
     return _record_shape(work.type, work.centre.slug, [c.slug for c in work.collections], work.access_right,
-                         work.embargo_end, work.doc)
+                         work.embargo_end, work.doc, work.main_file)
 
 
 def _record_shape(type_: str | None, centre: str, collections: list[str], access_right: str | None,
-                  embargo_end: Any, doc: dict[str, Any]) -> dict[str, Any]:
+                  embargo_end: Any, doc: dict[str, Any], main_file: str | None = None) -> dict[str, Any]:
     return {"type": type_, "centre": centre, "collections": collections, "access_right": access_right,
-            "embargo_end": embargo_end.isoformat() if embargo_end else None, "metadata": doc}
+            "embargo_end": embargo_end.isoformat() if embargo_end else None, "main_file": main_file,
+            "metadata": doc}
 
 
 def etag(work: Work) -> str:
@@ -80,6 +81,7 @@ def to_out(work: Work, settings: Settings) -> WorkOut:
         collections=[c.slug for c in work.collections],
         access_right=work.access_right,  # type: ignore[arg-type]
         embargo_end=work.embargo_end,
+        main_file=work.main_file,
         metadata=work.doc,
         created=work.created_at,
         updated=work.updated_at,
@@ -182,13 +184,19 @@ def _resolve(ctx: Context, data: WorkIn, lookups: Lookups) -> tuple[MemberCentre
 
 def _fields(data: WorkIn) -> dict[str, Any]:
     """The columns a record sets (besides centre and collections)."""
+    journal = data.metadata.journal
     return {"type": data.type, "access_right": data.access_right, "embargo_end": data.embargo_end,
             "doc": data.metadata.model_dump(mode="json", exclude_none=True),
-            "publication_year": data.metadata.publication_year}
+            "publication_year": data.metadata.publication_year,
+            "issn_l": journal.linking_issn if journal else None}
 
 
 def _apply(ctx: Context, work: Work, data: WorkIn, lookups: Lookups | None = None) -> None:
     centre, collections = _resolve(ctx, data, lookups or Lookups(ctx.session))
+    if data.main_file is not None and data.main_file not in repository.file_names(ctx.session, work.id):
+        raise Unprocessable("Unknown main file.", errors=[
+            FieldError("main_file", f"the work has no file named '{data.main_file[:200]}'; upload it first")])
+    work.main_file = data.main_file
     work.centre, work.centre_id = centre, centre.id
     work.collections = collections  # type: ignore[assignment]
     for key, value in _fields(data).items():
@@ -420,7 +428,7 @@ def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]]) 
     counts.add(ctx.session, keys)
     tracking.count_inserted(ctx.session, [
         (Status.published, row["type"], row["centre_id"], [c.path for c in collections], row["access_right"],
-         row["embargo_end"], row["embargo_pending"]) for row, (_, collections) in zip(rows, filings)])
+         row["embargo_end"], row["embargo_pending"], row["issn_l"]) for row, (_, collections) in zip(rows, filings)])
     matching.index(ctx.session, [(work_id, row["doc"]) for work_id, row in zip(ids, rows)])
     ctx.session.execute(sa.insert(Revision), [
         {"work_id": work_id, "version": 1, "at": ctx.now, "actor": ctx.principal.name, "action": "create",

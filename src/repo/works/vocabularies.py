@@ -143,6 +143,106 @@ VERSIONS: dict[Version, tuple[str, str, str | None]] = {
 }
 
 
+def effective_version(work_type: str | None, version: object) -> Version:
+    """The version every format disseminates: the depositor's, else the repository's default.
+
+    LA Referencia (and OpenAIRE for articles and preprints) needs exactly one version on every
+    record. What a member centre deposits without saying otherwise is what it published itself,
+    the version of record; a preprint is by definition the author's original.
+    """
+    if isinstance(version, str) and version in Version.__members__:
+        return Version(version)
+    return Version.AO if work_type == "preprint" else Version.VoR
+
+
+def driver_version(work_type: str | None, version: object) -> str:
+    """The ``info:eu-repo/semantics`` version term of :func:`effective_version` (exactly one).
+
+    ``NA`` (not applicable: recordings, photographs) has no DRIVER term; such a work is what the
+    repository made public, so it reads ``publishedVersion``.
+    """
+    term = VERSIONS[effective_version(work_type, version)][2]
+    return EU_REPO + (term or "publishedVersion")
+
+
+class RelationType(StrEnum):
+    """How a work relates to another resource: the DataCite relation types OpenAIRE 4 accepts."""
+
+    IsCitedBy = "IsCitedBy"
+    Cites = "Cites"
+    IsSupplementTo = "IsSupplementTo"
+    IsSupplementedBy = "IsSupplementedBy"
+    IsContinuedBy = "IsContinuedBy"
+    Continues = "Continues"
+    IsDescribedBy = "IsDescribedBy"
+    Describes = "Describes"
+    HasMetadata = "HasMetadata"
+    IsMetadataFor = "IsMetadataFor"
+    HasVersion = "HasVersion"
+    IsVersionOf = "IsVersionOf"
+    IsNewVersionOf = "IsNewVersionOf"
+    IsPreviousVersionOf = "IsPreviousVersionOf"
+    IsPartOf = "IsPartOf"
+    HasPart = "HasPart"
+    IsReferencedBy = "IsReferencedBy"
+    References = "References"
+    IsDocumentedBy = "IsDocumentedBy"
+    Documents = "Documents"
+    IsCompiledBy = "IsCompiledBy"
+    Compiles = "Compiles"
+    IsVariantFormOf = "IsVariantFormOf"
+    IsOriginalFormOf = "IsOriginalFormOf"
+    IsIdenticalTo = "IsIdenticalTo"
+    IsReviewedBy = "IsReviewedBy"
+    Reviews = "Reviews"
+    IsDerivedFrom = "IsDerivedFrom"
+    IsSourceOf = "IsSourceOf"
+    IsRequiredBy = "IsRequiredBy"
+    Requires = "Requires"
+
+
+class IdentifierType(StrEnum):
+    """Schemes of related identifiers: the DataCite list both OpenAIRE 4 and DataCite 4 accept."""
+
+    ARK = "ARK"
+    arXiv = "arXiv"
+    bibcode = "bibcode"
+    DOI = "DOI"
+    EAN13 = "EAN13"
+    EISSN = "EISSN"
+    Handle = "Handle"
+    IGSN = "IGSN"
+    ISBN = "ISBN"
+    ISSN = "ISSN"
+    ISTC = "ISTC"
+    LISSN = "LISSN"
+    LSID = "LSID"
+    PMID = "PMID"
+    PURL = "PURL"
+    UPC = "UPC"
+    URL = "URL"
+    URN = "URN"
+
+
+@dataclass(frozen=True)
+class SubjectScheme:
+    name: str  # as DataCite's subjectScheme and MODS's authority read it
+    uri: str  # the scheme's URI (DataCite schemeURI, MODS authorityURI)
+    marc: str | None  # MARC subject heading source code ($2), None for the LCSH/MeSH indicators
+
+
+#: Well-known subject schemes: a deposit naming one (any case) gets its canonical name and URI.
+SUBJECT_SCHEMES: dict[str, SubjectScheme] = {s.name.lower(): s for s in (
+    SubjectScheme("LCSH", "http://id.loc.gov/authorities/subjects", "lcsh"),
+    SubjectScheme("MeSH", "http://id.nlm.nih.gov/mesh", "mesh"),
+    SubjectScheme("UNESCO", "http://vocabularies.unesco.org/thesaurus", "unescot"),
+    SubjectScheme("JEL", "https://www.aeaweb.org/econlit/jelCodes.php", None),
+    SubjectScheme("DDC", "http://dewey.info/", "ddc"),
+    SubjectScheme("FOS", "http://www.oecd.org/science/inno/38235147.pdf", None),
+    SubjectScheme("Wikidata", "http://www.wikidata.org/entity/", "wikidata"),
+)}
+
+
 class Role(StrEnum):
     """Creator and contributor roles (a subset of DataCite contributorType plus author)."""
 

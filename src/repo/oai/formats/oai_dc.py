@@ -2,7 +2,9 @@
 that LA Referencia, BASE and OpenAIRE read (OAI-PMH.md §2.2–2.3).
 
 * ``dc:title`` and ``dc:description`` carry ``xml:lang`` (BCP 47: ISO 639-1 when one exists);
-* the first ``dc:type`` is the ``info:eu-repo/semantics/*`` type, then the version term;
+* the first ``dc:type`` is the ``info:eu-repo/semantics/*`` type, then exactly one version term:
+  the depositor's version, else the repository's default (LA Referencia's rule; see
+  :func:`repo.works.vocabularies.driver_version`);
 * ``dc:rights``: the ``info:eu-repo/semantics/*Access`` term of the access right *as it is now*
   (an ended embargo reads as open), then the licence URI;
 * ``dc:date``: the publication date, and ``info:eu-repo/date/embargoEnd/YYYY-MM-DD`` while an
@@ -19,24 +21,25 @@ and every string passes :func:`repo.oai.envelope.text`, so no stored value break
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-import pycountry
 from lxml import etree
 
 from repo.oai.envelope import _XML_ILLEGAL, XML_NS, XSI_NS
 from repo.oai.formats.base import MetadataFormat
+from repo.oai.formats.common import bcp47 as xml_lang
+from repo.oai.formats.common import dicts as _dicts
+from repo.oai.formats.common import open_files
+from repo.oai.formats.common import strings as _strings
 from repo.oai.records import Disseminated, RenderContext
 from repo.works.vocabularies import (
     ACCESS_RIGHTS,
     EU_REPO,
-    VERSIONS,
     WORK_TYPES,
     AccessRight,
     country_name,
+    driver_version,
 )
 
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -51,35 +54,7 @@ LANG = f"{{{XML_NS}}}lang"
     "title", "creator", "subject", "description", "publisher", "contributor", "date", "type",
     "format", "identifier", "source", "language", "relation", "coverage", "rights"))
 _DRIVER_TYPES = {str(key): info.driver_uri for key, info in WORK_TYPES.items()}
-_VERSION_TERMS = {str(key): EU_REPO + term for key, (_, _, term) in VERSIONS.items() if term}
 _ACCESS_TERMS = {str(key): info.driver_uri for key, info in ACCESS_RIGHTS.items()}
-_BCP47 = re.compile(r"[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*")
-
-
-@lru_cache(maxsize=1024)
-def xml_lang(code: str) -> str | None:
-    """The ``xml:lang`` of an ISO 639-3 code: its ISO 639-1 twin when there is one (BCP 47
-    prefers the shortest tag), else the code itself; ``None`` when it is not a language tag."""
-    if not _BCP47.fullmatch(code):
-        return None
-    found = pycountry.languages.get(alpha_3=code.lower()) if len(code) == 3 else None
-    return getattr(found, "alpha_2", None) or code
-
-
-def _dicts(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = doc.get(key)
-    if value.__class__ is not list or not value:
-        return _EMPTY
-    return [item for item in value if item.__class__ is dict]
-
-
-_EMPTY: list[Any] = []
-
-
-def _strings(value: Any) -> list[str]:
-    if value.__class__ is not list or not value:
-        return _EMPTY
-    return [item for item in value if item.__class__ is str]
 
 
 def _str(value: Any) -> str | None:
@@ -163,11 +138,10 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
 
     kind = _DRIVER_TYPES.get(work.type)  # type: ignore[arg-type]
     add(TYPE, kind or EU_REPO + "other")
-    if term := _VERSION_TERMS.get(doc.get("version")):  # type: ignore[arg-type]
-        add(TYPE, term)
+    add(TYPE, driver_version(work.type, doc.get("version")))  # LA Referencia: exactly one
 
-    open_files = context.open_files(work) if work.files else []
-    for media_type in dict.fromkeys(f.media_type for f in open_files):
+    readable, _ = open_files(work, context)  # the main file first
+    for media_type in dict.fromkeys(f.media_type for f in readable):
         add(FORMAT, media_type)
 
     add(IDENTIFIER, context.landing_page(work))
@@ -179,7 +153,7 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
         add(IDENTIFIER, f"https://hdl.handle.net/{handle}")
     for url in _strings(doc.get("urls")):
         add(IDENTIFIER, url)
-    for file in open_files:
+    for file in readable:
         add(IDENTIFIER, context.file_url(work, file))
 
     journal = doc.get("journal") if isinstance(doc.get("journal"), dict) else None
@@ -199,8 +173,8 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
         add(RELATION, f"{EU_REPO}altIdentifier/handle/{handle}")
     for isbn in _strings(doc.get("isbn")):
         add(RELATION, f"{EU_REPO}altIdentifier/isbn/{isbn}")
-    if book and (isbn := _str(book.get("isbn"))):
-        add(RELATION, f"{EU_REPO}altIdentifier/isbn/{isbn}")
+    if book and (book_isbn := _str(book.get("isbn"))):
+        add(RELATION, f"{EU_REPO}altIdentifier/isbn/{book_isbn}")
     if journal:
         for key in ("issn", "eissn"):
             if issn := _str(journal.get(key)):
@@ -222,4 +196,5 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
     return root
 
 
-OAI_DC = MetadataFormat(prefix="oai_dc", namespace=OAI_DC_NS, schema=OAI_DC_SCHEMA, crosswalk=crosswalk)
+OAI_DC = MetadataFormat(prefix="oai_dc", namespace=OAI_DC_NS, schema=OAI_DC_SCHEMA, crosswalk=crosswalk,
+                        label="Dublin Core", media_type="application/xml")

@@ -32,6 +32,7 @@ from repo.oai.arguments import ListArguments, ParsedRequest
 from repo.oai.envelope import oai
 from repo.oai.errors import BadResumptionToken, CannotDisseminateFormat, NoRecordsMatch
 from repo.oai.formats import REGISTRY
+from repo.oai.formats.base import MetadataFormat
 from repo.oai.records import RenderContext
 from repo.oai.render import serialize
 from repo.oai.service import Provider, Reply
@@ -41,15 +42,14 @@ from repo.works import visibility
 CHUNK = 250  # rows fetched per query while a page streams
 
 
-_MEMBERSHIPS: dict[tuple[frozenset[str] | None, str | None], sa.ColumnElement[bool]] = {}
+_MEMBERSHIPS: dict[tuple[str, str | None], sa.ColumnElement[bool]] = {}
 
 
 def _membership(connection: sa.Connection, position: Position, now: datetime) -> sa.ColumnElement[bool]:
     """Which works are records of this list, datestamps aside: public (or tombstones), of a type
     the format applies to, in the set. One object per format and set, made once: the list's
     query is then built once too (:func:`repo.oai.queries.keyset`)."""
-    types = REGISTRY[position.prefix].types
-    found = _MEMBERSHIPS.get((types, position.set_spec))
+    found = _MEMBERSHIPS.get((position.prefix, position.set_spec))
     if found is not None:
         return found
     conditions = [visibility.public_or_tombstone()]
@@ -62,8 +62,17 @@ def _membership(connection: sa.Connection, position: Position, now: datetime) ->
             raise NoRecordsMatch(f"There is no set {position.set_spec!r}.")
         conditions.append(in_set)
     # (Set names are never renamed nor deleted, so what a set holds is fixed but for the day.)
-    found = _MEMBERSHIPS[(types, position.set_spec)] = sa.and_(*conditions)
+    found = _MEMBERSHIPS[(position.prefix, position.set_spec)] = sa.and_(*conditions)
     return found
+
+
+def _counted(key: sets.CountKey | None, fmt: MetadataFormat) -> sets.CountKey | None:
+    """The counter of a list in ``fmt``: the set's, by work type; for a format that applies only
+    to works in a journal (JATS), the journals' counter, which holds the whole list or one
+    journal's; other sets are not counted by journal, so such lists say their size at the end."""
+    if key is None or not fmt.needs_issn_l or key[0] == "journal":
+        return key
+    return ("journal", "") if key == ("all", "") else None
 
 
 def _start(provider: Provider, request: ParsedRequest, now: datetime) -> tuple[Position, bool]:
@@ -95,7 +104,7 @@ def handle(provider: Provider, request: ParsedRequest, *, with_metadata: bool) -
         page = _Page(provider, position, condition, now, with_metadata)
         first = provider.lifted(connection, now, lambda: page.fetch(connection, position.after, first_limit, probe=True))
         if whole:
-            key = sets.count_key(connection, position.set_spec)
+            key = _counted(sets.count_key(connection, position.set_spec), REGISTRY[position.prefix])  # type: ignore[arg-type]
             if key is not None:  # the counters: §3.5 completeListSize without counting
                 page.position = replace(position, total=tracking.size(connection, key, REGISTRY[position.prefix].types))
     if not first:

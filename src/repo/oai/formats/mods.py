@@ -83,7 +83,6 @@ def _name(parent: etree._Element, person: dict[str, Any], role: str, text: commo
         sub(element, M("namePart"), type="family").text = family  # particles kept with the surname
         if given:
             sub(element, M("namePart"), type="given").text = given
-        sub(element, M("displayForm")).text = common.inverted(family, given, None)
     else:
         sub(element, M("namePart")).text = name
     for affiliation in common.dicts(person, "affiliations"):
@@ -297,7 +296,6 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
     sub(record, M("recordContentSource")).text = context.settings.repository_name
     sub(record, M("recordChangeDate"), encoding="iso8601").text = work.datestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     sub(record, M("recordIdentifier")).text = context.identifier(work.id)
-    sub(record, M("recordOrigin")).text = "Converted from the repository's deposit record"
     return root
 
 

@@ -45,7 +45,8 @@ from repo.works.vocabularies import ACCESS_RIGHTS, VERSIONS, AccessRight, effect
 OAIRE_NS = "http://namespace.openaire.eu/schema/oaire/"
 OAIRE_SCHEMA = "https://www.openaire.eu/schema/repo-lit/4.0/openaire.xsd"
 DC_NS = "http://purl.org/dc/elements/1.1/"
-NSMAP = {"oaire": OAIRE_NS, "datacite": DATACITE_NS, "dc": DC_NS, "xsi": XSI_NS}
+# oaire as the default namespace, as in OpenAIRE's own samples (shorter records).
+NSMAP = {None: OAIRE_NS, "datacite": DATACITE_NS, "dc": DC_NS, "xsi": XSI_NS}
 ROOT_ATTRIBUTES = {SCHEMA_LOCATION: f"{OAIRE_NS} {OAIRE_SCHEMA}"}
 
 

@@ -1,7 +1,7 @@
 """works.issn_l (the journal sets and the JATS format) and works.main_file (the work's full text)
 
 Revision ID: 1001
-Revises: 1501
+Revises: 1502
 Create Date: 2026-11-27 20:40:00
 
 The ISSN-L of every work with a host journal is backfilled from its metadata, and the journal
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1001"
-down_revision: str | None = "1501"
+down_revision: str | None = "1502"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -240,7 +240,7 @@ WORKS: list[tuple[str, list[str], str, str, dict[str, Any], str]] = [
         "abstracts": [{"value": "Os movimentos de moradia e as lutas urbanas pelo direito à cidade na metrópole "
                                 "paulistana.", "lang": "por"},
                       {"value": "The article analyses housing movements in São Paulo since the 1970s.", "lang": "eng"},
-                      {"value": "El artículo analiza los movimientos de vivienda en São Paulo desde los años setenta.",
+                      {"value": "El artículo analiza las luchas urbanas en São Paulo desde los años setenta.",
                        "lang": "spa"}],
         "languages": ["por"], "publication_date": "2013-08",
         "journal": {"title": "Novos Estudos CEBRAP", "issn": "0101-3300", "eissn": "1980-5403", "issn_l": "0101-3300",
@@ -379,7 +379,8 @@ _KEYWORDS = {"spa": "Palabras clave", "por": "Palavras-chave", "fra": "Mots-clé
 async def attach_files(ctx: Context) -> int:
     """Upload a PDF (title, authors, abstracts and keywords as its text) for each published text
     work, and a recording, a video with captions or a photograph for the others, and a second PDF
-    to two works (``_extra_files``), through the files service like any upload; return how many. Extraction is left to the caller (``repo files extract``)."""
+    to two works (``_extra_files``), through the files service like any upload; return how many.
+    Extraction is left to the caller (``repo files extract``)."""
     from repo.files import service as files
     from repo.files.pdf import document
 

@@ -234,12 +234,12 @@ def csl_item(record: Record) -> dict[str, Any]:
         item["collection-title"] = m.series.title
         if m.series.number:
             item["collection-number"] = m.series.number
-    if publisher_of(record):
+    conference = conference_name(record) if work.type in ("conference_paper", "lecture") else None
+    if publisher_of(record) and not conference:  # a presentation names its event, not a publisher (APA 7 §10.5)
         item["publisher"] = publisher_of(record)
     if work.type in (*THESES, *DESCRIBED):  # what APA says in brackets: [Doctoral dissertation], [Video]…
         item["genre"] = APA_WORDS["en"][work.type]
-    conference = conference_name(record)
-    if conference and work.type in ("conference_paper", "lecture"):
+    if conference:
         item["event"] = conference  # CSL-JSON 1.0.1 (1.0.2 renames it event-title)
     if m.place:
         item["publisher-place"] = m.place

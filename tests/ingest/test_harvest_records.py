@@ -162,3 +162,31 @@ def test_a_record_failing_later_damages_nothing_already_harvested(harvester: Har
     bookkeeping = {"harvest_sources", "harvest_runs", "ingest_records", "ingest_problems"}  # the run's own
     for table in set(before) - bookkeeping:
         assert before[table] == after[table], table
+
+
+def test_a_pages_works_and_its_position_are_committed_together(harvester: Harvester, oai_source,
+                                                              monkeypatch) -> None:
+    """A run that dies after applying a page but before moving past it keeps none of that page:
+    no work without the position that says it was harvested (on SQLite, a savepoint released
+    outside a transaction would have committed the page's works on their own)."""
+    from repo.ingest import harvester as module
+
+    source = oai_source([dc_item(n, at(n)) for n in range(1, 13)], page_size=5)
+    source_id = harvester.add(source.url)
+    keep = module._problems
+    pages = iter(range(100))
+
+    def dies_on_the_second_page(*args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if next(pages) == 1:
+            raise RuntimeError("killed after applying page 2")
+        keep(*args, **kwargs)
+
+    monkeypatch.setattr(module, "_problems", dies_on_the_second_page)
+    run = harvester.run(source_id)
+    assert run.status == "failed" and "killed" in run.last_error
+    assert (run.pages, run.created) == (1, 5) and run.token
+    assert len(harvester.works()) == 5  # the second page's five works went with its transaction
+    monkeypatch.setattr(module, "_problems", keep)
+    run = harvester.run(source_id)  # resumed from the token: the rest, each once
+    assert run.status == "succeeded" and (run.pages, run.created) == (3, 12)
+    assert set(harvester.works()) == {f"oai:source.example.org:{n}" for n in range(1, 13)}

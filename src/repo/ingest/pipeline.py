@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from repo.context import Context
+from repo.db import lock_for_write
 from repo.errors import ProblemError
 from repo.ingest import matching
 from repo.ingest.mapping.common import MAX_UNMAPPED, MAX_VALUE, Draft
@@ -201,6 +202,11 @@ def ingest(ctx: Context, feed: Feed, items: Sequence[Incoming], *, run_id: int |
             outcome.counts["failed"] += 1
             outcome.problems.append(Problem(p.incoming.external_id, "failed", p.error[:4000]))
     prepared = [p for p in prepared if p.error is None]
+    # A writer from here (SQLite: BEGIN IMMEDIATE; mapping and validation above held no lock):
+    # what the plan decides on is read under the write lock, and the savepoints below are nested
+    # in the caller's transaction — on SQLite, releasing a savepoint opened outside a transaction
+    # commits, and a harvest page's works would be committed apart from its position.
+    lock_for_write(ctx.session)
     existing = {r.external_id: r for r in ctx.session.scalars(sa.select(IngestRecord).where(
         IngestRecord.feed == feed.key, IngestRecord.external_id.in_([p.incoming.external_id for p in prepared])))}
     plan = _plan(ctx, prepared, existing, outcome)

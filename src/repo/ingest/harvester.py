@@ -145,8 +145,29 @@ def metadata_formats(client: HarvestClient) -> dict[str, str]:
 
 # -- one record ---------------------------------------------------------------------------------------
 
-def incoming(record: etree._Element, source: HarvestSource, harvested_at: datetime, settings: Settings,
-             check_size: bool) -> pipeline.Incoming:
+@dataclass(frozen=True)
+class PageContext:
+    """What every record of a page shares, worked out once per page (not per record)."""
+
+    source_id: int
+    base_url: str
+    metadata_prefix: str
+    metadata_namespace: str
+    harvested_at: str  # YYYY-MM-DDThh:mm:ssZ
+    max_record_bytes: int
+    check_size: bool  # the page is larger than a record may be: measure each record
+    has_entities: bool  # the page holds entity references somewhere: look for them in each record
+
+    @classmethod
+    def of(cls, source: HarvestSource, root: etree._Element | None, page_bytes: int, harvested_at: datetime,
+           settings: Settings) -> PageContext:
+        return cls(source.id, source.base_url, source.metadata_prefix, source.metadata_namespace,
+                   harvested_at.strftime("%Y-%m-%dT%H:%M:%SZ"), settings.harvest_max_record_bytes,
+                   page_bytes > settings.harvest_max_record_bytes,
+                   root is None or next(root.iter(etree.Entity), None) is not None)
+
+
+def incoming(record: etree._Element, page: PageContext) -> pipeline.Incoming:
     """A ``<record>`` as the pipeline's :class:`~repo.ingest.pipeline.Incoming`."""
     header = record.find(OAI + "header")
     identifier = text(header, "identifier") if header is not None else None
@@ -161,25 +182,25 @@ def incoming(record: etree._Element, source: HarvestSource, harvested_at: dateti
                                  "(OAI-PMH §3.3: YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)")
     if header.get("status") == "deleted":  # type: ignore[union-attr]
         return pipeline.Incoming(identifier, deleted=True, datestamp=datestamp)
-    origin = {"kind": "oai", "source_id": source.id, "base_url": source.base_url, "identifier": identifier,
-              "datestamp": raw_datestamp, "metadata_prefix": source.metadata_prefix,
-              "metadata_namespace": source.metadata_namespace,
-              "harvested_at": harvested_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    origin = {"kind": "oai", "source_id": page.source_id, "base_url": page.base_url, "identifier": identifier,
+              "datestamp": raw_datestamp, "metadata_prefix": page.metadata_prefix,
+              "metadata_namespace": page.metadata_namespace, "harvested_at": page.harvested_at}
     item = pipeline.Incoming(identifier, datestamp=datestamp, origin=origin)
     metadata = record.find(OAI + "metadata")
     payload = next((child for child in metadata if isinstance(child.tag, str)), None) if metadata is not None else None
     if payload is None:
         item.error = "the record has no metadata (and is not marked deleted)"
         return item
-    if check_size and len(etree.tostring(payload)) > settings.harvest_max_record_bytes:
-        item.error = f"the record is larger than {settings.harvest_max_record_bytes:,} bytes"
+    if page.check_size and len(etree.tostring(payload)) > page.max_record_bytes:
+        item.error = f"the record is larger than {page.max_record_bytes:,} bytes"
         return item
-    if next(payload.iter(etree.Entity), None) is not None:
+    if page.has_entities and next(payload.iter(etree.Entity), None) is not None:
         item.error = "the record holds entity references (entities are never resolved)"
         return item
-    namespace = etree.QName(payload).namespace or ""
+    tag = payload.tag
+    namespace = tag[1:tag.index("}")] if tag[0] == "{" else ""
     mapper = MAPPERS.get(namespace)
-    if mapper is None or namespace != source.metadata_namespace:
+    if mapper is None or namespace != page.metadata_namespace:
         item.error = f"no mapping for metadata in namespace {namespace!r}"
         return item
     try:
@@ -325,7 +346,7 @@ class Harvest:
                     records = root.findall(f"{OAI}ListRecords/{OAI}record")
                     element = resumption_token(root)
                     next_token = (element.text or "").strip() if element is not None else ""
-                    self._page(run_id, records, next_token or None, len(response.http_response.content), budget)
+                    self._page(run_id, root, records, next_token or None, len(response.http_response.content), budget)
                     # the page's records are good; a token that comes back, or pages that never end, are not
                     if next_token and next_token in seen_tokens:
                         raise HarvestError(f"resumption token loop: the source sent token {next_token[:80]!r} "
@@ -358,16 +379,16 @@ class Harvest:
                 if run is None or run.status != "running":
                     return
 
-    def _page(self, run_id: int, records: list[etree._Element], next_token: str | None, size: int,
-              budget: Budget) -> None:
+    def _page(self, run_id: int, root: etree._Element | None, records: list[etree._Element],
+              next_token: str | None, size: int, budget: Budget) -> None:
         """Apply one page and move the position past it, in one transaction."""
         with self.db.session() as session:
             run = session.get(HarvestRun, run_id)
             assert run is not None
             source = run.source
             now = self.clock.now()
-            check_size = size > self.settings.harvest_max_record_bytes
-            items = [incoming(r, source, now, self.settings, check_size) for r in records]
+            page = PageContext.of(source, root, size, now, self.settings)
+            items = [incoming(r, page) for r in records]
             feed = pipeline.Feed(source.feed, source.centre.slug,
                                  (source.collection.slug,) if source.collection else ())
             ctx = Context(session, Principal(token_id=0, name=f"harvest:{source.id}", role=TokenRole.admin),

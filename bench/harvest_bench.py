@@ -145,7 +145,7 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def harvest_once(url: str, database_url: str | None, workdir: Path) -> dict[str, float]:
+def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str | None = None) -> dict[str, float]:
     env = {**os.environ, "REPO_DATA_DIR": str(workdir), "REPO_SECRET_KEY": "bench-secret",
            "REPO_HARVEST_SCHEDULER_SECONDS": "0"}
     env.pop("REPO_DATABASE_URL", None)
@@ -156,7 +156,11 @@ def harvest_once(url: str, database_url: str | None, workdir: Path) -> dict[str,
     subprocess.run([repo, "harvest", "add", url, "--centre", "bench"], env=env, check=True, stdout=subprocess.DEVNULL)
     began = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    process = subprocess.Popen([repo, "harvest", "run", "1"], env=env, stdout=subprocess.PIPE, text=True)
+    command = [repo, "harvest", "run", "1"]
+    if profile:  # sampled by py-spy (pip install py-spy): folded stacks for flame graphs or grep
+        command = [str(BIN / "py-spy"), "record", "--format", "raw", "--rate", "200", "--subprocesses",
+                   "-o", profile, "--", *command]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     peak = 0.0
     while process.poll() is None:
         peak = max(peak, peak_rss_mib(process.pid))
@@ -193,6 +197,8 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--profile", default=None, help="write py-spy's folded stacks of the run here "
+                        "(the CPU figures then include the sampler's)")
     args = parser.parse_args()
     print(f"harvest bench: page size {args.page_size}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     for size in (int(s) for s in args.sizes.split(",")):
@@ -211,7 +217,7 @@ def main() -> None:
                 try:
                     if args.database_url:
                         reset_postgres(args.database_url)
-                    results.append(harvest_once(url, args.database_url, workdir))
+                    results.append(harvest_once(url, args.database_url, workdir, args.profile))
                 finally:
                     shutil.rmtree(workdir, ignore_errors=True)
                 r = results[-1]

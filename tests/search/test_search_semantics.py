@@ -166,6 +166,30 @@ def test_sorting_paging_and_cursor(client, corpus):
     assert past["hits"] == [] and past["total"] == 8 and past["next_cursor"] is None
 
 
+def test_relevance_cursor_walks_every_hit_once(client, make):
+    """Many distinct scores (and some ties), walked one hit a page: the cursor's walk is the
+    one-page list. On osmem-server a cursor on the score alone repeated or skipped hits whenever
+    the score it reported (rounded to float32) lay above or below the one it compares with."""
+    filler = ["casa", "barrio", "ciudad", "norte", "sur", "plaza", "calle", "puerto", "mercado", "parque"]
+    for n in range(14):
+        make(" ".join(["vivienda"] * (1 + n % 3) + filler[:n % 7]), year=2000 + n,
+             abstract="vivienda " * (n % 4) + "informe" if n % 2 else None)
+    flush(client)
+    listed = [h["id"] for h in search(client, q="vivienda", size=100)["hits"]]
+    assert len(listed) == 14
+    for size in (1, 3):
+        walked, cursor = [], None
+        while True:
+            result = search(client, q="vivienda", size=size, **({"cursor": cursor} if cursor else {}))
+            walked += [h["id"] for h in result["hits"]]
+            cursor = result["next_cursor"]
+            if cursor is None or len(walked) > 14:
+                break
+        assert walked == listed, size
+        paged = [h["id"] for p in range(1, 16 // size + 2) for h in search(client, q="vivienda", size=size, page=p)["hits"]]
+        assert paged == listed, size
+
+
 def test_cursor_is_signed_and_bound_to_its_search(client, corpus):
     from helpers import assert_problem
 

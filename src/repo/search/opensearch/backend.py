@@ -215,6 +215,33 @@ _SORTS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+#: OpenSearch's ``index.max_result_window``: pages up to this depth can use ``from``.
+RESULT_WINDOW = 10_000
+
+
+def _position(sort: str, query: BackendQuery) -> tuple[int | None, list[Any] | None]:
+    """(offset of the page's first hit, or None if unknown; ``search_after`` values, or None: use ``from``).
+
+    A relevance cursor pages by position within :data:`RESULT_WINDOW` (its sort key carries the
+    hit's position after ``[_score, work_id]``), and by ``search_after`` only beyond. A score
+    does not survive the round trip through a cursor everywhere: osmem-server compares
+    ``search_after`` with its float64 scores but reports them rounded to float32, so a cursor
+    whose rounded score lay above the true one returned its last hit again (and one below skipped
+    ties). OpenSearch itself keeps float32 scores, where the round trip is exact.
+    """
+    after = query.after
+    if after is None:
+        return query.offset, None
+    if sort != "relevance":
+        return None, after
+    if len(after) != 3:  # a cursor of a version without positions
+        return None, after
+    position = int(after[2]) + 1
+    if position + query.limit <= RESULT_WINDOW:
+        return position, None
+    return position, after[:2]
+
+
 class OpenSearchBackend:
     name = "opensearch"
 
@@ -330,10 +357,11 @@ class OpenSearchBackend:
             "track_total_hits": True,
             "_source": ["display", "work_id", "title", "abstract"],
         }
-        if query.after is not None:
-            body["search_after"] = query.after
+        position, after = _position(sort, query)
+        if after is not None:
+            body["search_after"] = after
         else:
-            body["from"] = query.offset
+            body["from"] = position
         if positive:
             # The highlighter gets the bare terms (no visibility filters, which are not about
             # terms); closed full text is dropped from the snippets below, per hit.
@@ -364,7 +392,7 @@ class OpenSearchBackend:
         except RequestError as exc:  # defensive: the AST never produces query syntax
             raise RuntimeError(f"search rejected by OpenSearch: {exc.error}") from None
         total = int(response["hits"]["total"]["value"])
-        hits = []
+        hits: list[BackendHit] = []
         for hit in response["hits"]["hits"]:
             source = hit["_source"]
             display = source["display"]
@@ -380,7 +408,8 @@ class OpenSearchBackend:
                     candidates[name] = list(snippets)
             shown = [t for values in (source.get("title") or {}, source.get("abstract") or {})
                      for texts in values.values() for t in texts]
-            hits.append(BackendHit(id=int(source["work_id"]), display=display, sort_key=list(hit["sort"]),
+            key = list(hit["sort"]) + ([position + len(hits)] if sort == "relevance" and position is not None else [])
+            hits.append(BackendHit(id=int(source["work_id"]), display=display, sort_key=key,
                                    score=hit.get("_score") if sort == "relevance" else None,
                                    highlights=highlight.distinct(candidates, shown)))
         facets = _facets(response.get("aggregations") or {}, total) if query.facets else {}

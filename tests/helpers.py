@@ -11,7 +11,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +67,11 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
     return body
 
 
-# The outboxes are queues that background threads drain at any moment (the search indexer; the OAI
+# The outboxes are queues that background jobs drain at any moment (the search indexer; the OAI
 # renderer, which also writes the stored records, a projection like the search index); their rows
 # are written in the same transaction as the change they announce, so the other tables prove it
-# was not written.
-QUEUES = {"search_outbox", "oai_render_queue", "oai_records"}
+# was not written. The worker's leases and the aggregates it stores change at any moment too.
+QUEUES = {"search_outbox", "oai_render_queue", "oai_records", "worker_leases", "web_aggregates"}
 
 
 def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -145,3 +145,13 @@ def fresh_database(request: pytest.FixtureRequest, kind: str, tmp_path: Path, st
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.dispose()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Poll ``condition`` until it holds (True) or ``seconds`` pass (False): for background work."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -14,18 +14,48 @@ from repo.config import Settings
 from repo.db import Database, upgrade
 from repo.deposit.endpoints import router as works_router
 from repo.files.endpoints import router as files_router
-from repo.oai import jobs as oai_jobs
-from repo.ingest import jobs as harvest_jobs
 from repo.ingest.endpoints import router as harvest_router
 from repo.oai.endpoints import OAIEndpoint
 from repo.search.endpoints import router as search_router
-from repo.search import runtime as search_runtime
-from repo.web import warmer as web_warmer
+from repo.search.indexer import Indexer
 from repo.web.endpoints import router as web_router
 from repo.web import apidocs
 from repo.web.delivery import Compress, HeadAsGet
 from repo.web.rendering import error_page
 from repo.middleware import BodyLimit, HeaderLimit, SecurityHeaders
+from repo.worker import Job, Resources
+from repo.worker.runner import External, Runner
+
+
+def jobs() -> list[Job]:
+    """Every background job (run by ``repo worker``, or inside ``repo serve`` by default)."""
+    from repo.files.jobs import JOBS as files_jobs
+    from repo.ingest.jobs import JOBS as ingest_jobs
+    from repo.oai.jobs import JOBS as oai_jobs
+    from repo.search.jobs import JOBS as search_jobs
+    from repo.web.jobs import JOBS as web_jobs
+    from repo.works.jobs import JOBS as works_jobs
+
+    return [*search_jobs, *oai_jobs, *works_jobs, *files_jobs, *web_jobs, *ingest_jobs]
+
+
+def open_resources(settings: Settings, clock: Clock) -> Resources:
+    """The adapters of one process: database, search backend, file store (closed by ``close()``)."""
+    from repo.files.storage import Storage
+    from repo.oai import cache
+    from repo.search.runtime import open_search
+
+    cache.pin()  # this process renders OAI records: it reads its rendering code now (repo.oai.cache.pin)
+    db = Database(settings.resolved_database_url)
+    return Resources(settings=settings, clock=clock, db=db, search=open_search(settings),
+                     files=Storage(settings.data_dir))
+
+
+def worker_for(settings: Settings, resources: Resources) -> Runner | External:
+    """The web process's share of background work: all of it in-process, or none (external)."""
+    if settings.worker == "external":
+        return External(resources)
+    return Runner(jobs(), resources, lease_seconds=settings.worker_lease_seconds)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -35,19 +65,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.is_sqlite:
             upgrade(settings.resolved_database_url)  # the embedded profile migrates itself
-        app.state.db = Database(settings.resolved_database_url)
-        search_runtime.start(app)  # app.state.search (backend) and the background indexer
-        web_warmer.start(app)  # recomputes the reading room's browse counts after each change
-        oai_jobs.start(app)  # renders the OAI records of changed works after each commit
-        harvest_jobs.start(app)  # scheduled harvests (repo.ingest.jobs.run_due)
+        resources = open_resources(settings, app.state.clock)
+        app.state.db, app.state.search = resources.db, resources.search
+        app.state.indexer = Indexer(resources.db, resources.search, app.state.clock)  # `flush()` in tests
+        app.state.worker = worker = worker_for(settings, resources)
+        app.state.on_commit.append(worker.wake_commit)
+        worker.start()
         try:
             yield
         finally:
-            harvest_jobs.stop(app)
-            oai_jobs.stop(app)
-            web_warmer.stop(app)
-            search_runtime.stop(app)
-            app.state.db.dispose()
+            app.state.on_commit.remove(worker.wake_commit)
+            worker.stop()
+            resources.close()
 
     app = FastAPI(
         title=settings.repository_name,

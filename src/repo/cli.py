@@ -29,6 +29,7 @@ from repo.files.cli import app as files_app
 from repo.oai.cli import app as oai_app
 from repo.ingest.cli import app as harvest_app, check as oai_check
 from repo.search.cli import index_app, reindex as reindex_command
+from repo.worker.cli import worker as worker_command
 
 app = typer.Typer(help="repo: open-access repository service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -45,6 +46,7 @@ app.add_typer(oai_app, name="oai")
 app.add_typer(harvest_app, name="harvest")
 oai_app.command("check")(oai_check)  # what a harvester would say of an endpoint (repo.ingest.check)
 app.command("reindex")(reindex_command)
+app.command("worker")(worker_command)
 console = Console()
 err_console = Console(stderr=True)
 CLI = Principal(token_id=0, name="cli", role=TokenRole.admin)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     harvest_backoff_seconds: float = Field(2.0, gt=0, description="First back-off after a transport error.")
     harvest_max_retry_after_seconds: int = Field(900, ge=1, description="Longest Retry-After honoured.")
     harvest_scheduler_seconds: float = Field(60, ge=0, description="How often repo serve looks for due sources (0: never).")
+    worker: Literal["inprocess", "external"] = Field(
+        "inprocess", description="inprocess: `repo serve` runs the background jobs; external: `repo worker` does.")
+    worker_lease_seconds: float = Field(30.0, ge=1, description="A killed worker's job lease is free after this.")
+    worker_poll_seconds: float = Field(2.0, gt=0, description="How often `repo worker` looks for work on commit.")
 
     @model_validator(mode="after")
     def _normalise(self) -> "Settings":

@@ -46,6 +46,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 log = logging.getLogger("repo.db")
 _AFTER_COMMIT = "repo.after_commit"
+_WROTE = "repo.wrote"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -111,6 +112,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        event.listen(self.sessionmaker, "after_flush", _mark_written)
+        event.listen(self.sessionmaker, "do_orm_execute", _mark_dml)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -167,6 +170,20 @@ def is_unique_violation(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
+def _mark_written(session: Session, _context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+def _mark_dml(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+def wrote(session: Session) -> bool:
+    """Whether ``session`` flushed or executed a change (so its commit is news for the worker)."""
+    return bool(session.info.get(_WROTE))
+
+
 def after_commit(session: Session, follow_up: Callable[[Session], None]) -> None:
     """Run ``follow_up`` in a new unit of work once ``session``'s unit of work has committed
     (never if it rolls back). For what must happen *after* the change is visible to others."""
@@ -178,8 +195,9 @@ def get_session(request: Request) -> Iterator[Session]:
     database: Database = request.app.state.db
     with database.session() as session:
         yield session
-    for callback in getattr(request.app.state, "on_commit", ()):
-        callback()  # e.g. wake the search indexer: it drains the outbox this commit wrote
+    if wrote(session):  # a read-only request wakes nobody
+        for callback in getattr(request.app.state, "on_commit", ()):
+            callback()  # wake the worker's jobs: e.g. the indexer drains the outbox this commit wrote
 
 
 # -- migrations ---------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from repo.files.models import File
 from repo.ingest.models import HarvestRun, HarvestSource, IngestProblem, IngestRecord, WorkIdentifier
 from repo.oai.models import CachedRecord, RenderRequest, SetCount
 from repo.search.models import OutboxEntry
+from repo.web.models import StoredAggregate
+from repo.worker.models import Lease
 from repo.works.models import Revision, Work, work_collections
 
 __all__ = [
@@ -20,11 +22,13 @@ __all__ = [
     "IdempotencyRecord",
     "IngestProblem",
     "IngestRecord",
+    "Lease",
     "MemberCentre",
     "OutboxEntry",
     "RenderRequest",
     "Revision",
     "SetCount",
+    "StoredAggregate",
     "Work",
     "WorkIdentifier",
     "token_centres",

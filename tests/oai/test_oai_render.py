@@ -39,7 +39,9 @@ from repo.works import visibility
 from repo.works.models import Work
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
-BACKGROUND = {"oai-renderer", "search-indexer", "reading-room-warmer"}
+def background(thread: threading.Thread) -> bool:
+    """The worker's threads (``repo.worker.runner``: one per job, and the lease heartbeat)."""
+    return thread.name.startswith("job-") or thread.name == "worker-heartbeat"
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
 
 
@@ -216,7 +218,7 @@ def statements(app: Any) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if threading.current_thread().name not in BACKGROUND:
+        if not background(threading.current_thread()):
             seen.append(" ".join(statement.split()))
 
     sa.event.listen(app.state.db.engine, "before_cursor_execute", listen)

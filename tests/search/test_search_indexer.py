@@ -95,7 +95,7 @@ def _centre_id(database, slug: str = "centre-a") -> int:
 def test_one_bad_document_does_not_block_the_others(client, make, database, clock, auth):
     good, bad, other = (make(f"Obra {name} sobre cooperativas") for name in ("buena", "mala", "otra"))
     flush(client)
-    client.app.state.indexer.stop()  # this test drains by itself, step by step
+    client.app.state.worker.pause("search.outbox")  # this test drains by itself, step by step
     with database.session() as session:
         work = session.get(Work, bad)
         saved = dict(work.doc)
@@ -130,7 +130,7 @@ def test_backend_down_keeps_every_row_for_later(settings, database, clock, clien
 
     work = make("Obra publicada")
     flush(client)
-    client.app.state.indexer.stop()
+    client.app.state.worker.pause("search.outbox")
     with database.session() as session:
         session.add(OutboxEntry(work_id=work, reason="update", created_at=clock.now(), available_at=clock.now(),
                                 attempts=0))
@@ -150,7 +150,7 @@ def test_backend_down_keeps_every_row_for_later(settings, database, clock, clien
                          [("sqlite", "embedded"), ("postgresql", "embedded"), ("sqlite", "osmem")], indirect=True)
 def test_drain_killed_mid_batch_then_restarted_reaches_parity(settings, database, clock, client, auth, backend):
     """SIGKILL a ``repo index drain`` between its batches' commits; a new run finishes the job."""
-    client.app.state.indexer.stop()  # only the subprocess drains in this test
+    client.app.state.worker.pause("search.outbox")  # only the subprocess drains in this test
     n = 2000
     _bulk_works(database, clock, n, _centre_id(database))
     process = subprocess.Popen([REPO_BIN, "index", "drain", "--batch-size", "20"], env=_env(settings),
@@ -177,7 +177,7 @@ def test_drain_killed_mid_batch_then_restarted_reaches_parity(settings, database
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_crash_after_backend_write_before_outbox_commit(settings, database, clock, client, auth, backend):
     """An injected crash between the backend write and the outbox delete: rows stay, a rerun redoes them."""
-    client.app.state.indexer.stop()
+    client.app.state.worker.pause("search.outbox")
     _bulk_works(database, clock, 300, _centre_id(database))
     calls = []
 

@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 
 from repo.context import Context, get_context, get_user_context
 from repo.errors import PROBLEM_JSON, BadRequest, FieldError, PayloadTooLarge, Unprocessable, validation_errors
-from repo.files import download, extraction, service
+from repo.files import download, service
 from repo.files.models import File
 from repo.files.schemas import FileAccessIn, FileList, FileOut
 from repo.middleware import MAX_JSON_DEPTH, json_too_deep
@@ -41,10 +41,9 @@ ACCESS_BODY_MAX = 16 * 1024
 
 
 def _stored(request: Request, ctx: Context, work: Work, file: File, created: bool) -> Response:
-    """201/200 with the file record, and extraction started once the transaction has committed."""
-    state = request.app.state
-    task = BackgroundTask(extraction.process_in_background, state.db, service.storage_of(ctx), [file.id], state.clock.now,
-                          on_commit=list(state.on_commit))
+    """201/200 with the file record. The commit wakes the extraction job; with the worker in this
+    process the response's background task waits for it (so a client's next request sees the text)."""
+    task = BackgroundTask(request.app.state.worker.settle, "files.extract")
     out = service.to_out(ctx, work, file)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200,
                         headers={"ETag": works.etag(work), "Location": out.links.self}, background=task)

@@ -10,20 +10,22 @@ viewer — fast, tolerant of damaged files, and it ignores XFA, so an XFA packet
 are never resolved). EPUB text is the spine's XHTML read by lxml without DTDs, entities or network,
 each part capped (zip bombs fail). Plain text is decoded in process (bounded, cheap). When a file's text is
 stored, an outbox row (reason ``file_text``) makes search reindex its work.
+
+Extraction is the worker job ``files.extract`` (:mod:`repo.files.jobs`): each run claims
+(:func:`claim`) one pending file — a claim that expires, so a worker killed mid-extraction leaves the file to
+another after :data:`CLAIM_SECONDS` — and processes it. ``repo files extract`` retries failures.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -35,6 +37,8 @@ from repo.files.storage import Storage
 from repo.search import outbox
 
 PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
+#: How long a worker's claim on a file lasts: well beyond the time limit of one extraction.
+CLAIM_SECONDS = 300.0
 CHILD = Path(__file__).with_name("_extract_child.py")
 
 
@@ -117,7 +121,6 @@ def process(
     file_ids: Iterable[int],
     now: Callable[[], datetime],
     limits: Limits = Limits(),
-    on_commit: Iterable[Callable[[], None]] = (),
 ) -> dict[int, Outcome]:
     """Extract each file and store the outcome, one short transaction per file.
 
@@ -138,27 +141,38 @@ def process(
                 continue
             row.text_state, row.text, row.text_error = outcome.state, outcome.text, outcome.error
             row.has_thumbnail = outcome.thumbnail
+            row.text_claimed_until = None
             row.updated_at = now()
             if outcome.state == DONE:
                 outbox.enqueue(session, row.work_id, "file_text", now())
         outcomes[file_id] = outcome
-        for callback in on_commit:
-            callback()  # wake the search indexer
     return outcomes
 
 
-# Extractions run on their own small pool: at most this many children at once per server process,
-# and a waiting upload response never holds a thread of the request thread pool.
-_POOL_SIZE = max(1, (os.cpu_count() or 2) // 2)
-_pool: ThreadPoolExecutor | None = None
+def claim(database: Database, now: datetime, seconds: float = CLAIM_SECONDS) -> int | None:
+    """Claim the oldest pending file nobody is extracting (until ``now + seconds``); its id.
+
+    One UPDATE … RETURNING: atomic on SQLite (one writer) and, with ``SKIP LOCKED``, on PostgreSQL,
+    so two workers never take the same file, while a claim left by a killed worker expires.
+    """
+    with database.session() as session:
+        pick = (sa.select(File.id)
+                .where(File.text_state == PENDING,
+                       sa.or_(File.text_claimed_until.is_(None), File.text_claimed_until < now))
+                .order_by(File.id).limit(1))
+        if session.get_bind().dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        return session.scalar(
+            sa.update(File).where(File.id == pick.scalar_subquery())
+            .values(text_claimed_until=now + timedelta(seconds=seconds)).returning(File.id)
+            .execution_options(synchronize_session=False)
+        )
 
 
-async def process_in_background(*args: object, **kwargs: object) -> None:
-    """:func:`process` on the extraction pool (used as a response's background task)."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_POOL_SIZE, thread_name_prefix="repo-extract")
-    await asyncio.wrap_future(_pool.submit(process, *args, **kwargs))  # type: ignore[arg-type]
+def queue_length(database: Database) -> int:
+    """Files waiting for extraction (metrics)."""
+    with database.session() as session:
+        return int(session.scalar(sa.select(sa.func.count()).where(File.text_state == PENDING)) or 0)
 
 
 def retry_ids(database: Database) -> list[int]:

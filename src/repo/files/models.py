@@ -17,6 +17,7 @@ class File(Base):
         sa.Index("ix_files_embargo_pending_embargo_end", "embargo_pending", "embargo_end"),
         # Reading room (migration 1501): the newest file change is part of the pages' validator.
         sa.Index("ix_files_updated_at", "updated_at"),
+        sa.Index("ix_files_text_state_id", "text_state", "id"),  # the extraction queue (worker)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,5 +38,7 @@ class File(Base):
     text_error: Mapped[str | None] = mapped_column(sa.Text)
     text: Mapped[str | None] = mapped_column(sa.Text)
     has_thumbnail: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # A worker extracting this file's text holds it until then (repo.files.extraction.claim).
+    text_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

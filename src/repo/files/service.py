@@ -326,6 +326,7 @@ def _attach(
     if existing is None or existing.sha256 != blob.sha256:
         file.media_type, file.size, file.sha256, file.md5 = media_type, blob.size, blob.sha256, blob.md5
         file.text_state, file.text, file.text_error, file.has_thumbnail = extraction.PENDING, None, None, False
+        file.text_claimed_until = None  # new bytes: any worker may take them at once
     if access is not None:
         file.access_right, file.embargo_end = access.access_right, access.embargo_end
         _arm(file, ctx.now)

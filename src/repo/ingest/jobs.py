@@ -1,26 +1,29 @@
-"""Scheduled harvests: background work of the server.
+"""Scheduled harvests: background work of the repository.
 
-:func:`run_due` is the job: one bounded batch (the due sources, one run each, each run within its
-budget) that returns how many records it read. Until the shared background worker exists it runs
-in a small thread of ``repo serve`` (:class:`Scheduler`), every ``REPO_HARVEST_SCHEDULER_SECONDS``
-(0 turns it off); ``repo harvest run`` runs a source by hand.
+:func:`run_due` is the job's batch: the due sources, one run each, each run within its budget or,
+from the worker, within a slice of :data:`SLICE_SECONDS` (a run that needs longer stops resumably
+and is due again at once, so the worker runs it slice by slice, renewing its lease between
+slices); it returns how many records the runs read. The worker job ``ingest.harvest`` (registered
+in :func:`repo.app.jobs`) runs it every ``REPO_HARVEST_SCHEDULER_SECONDS`` (0 turns it off), in
+one worker at a time; ``repo harvest run`` runs a source by hand.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-
-from fastapi import FastAPI
 
 from repo.clock import Clock
 from repo.config import Settings
 from repo.db import Database
 from repo.ingest import repository
 from repo.ingest.harvester import Busy, Harvest
+from repo.worker import Job, Resources
 
 log = logging.getLogger("repo.ingest")
+
+#: How long one batch of the worker job may harvest before it yields (the run resumes at once).
+SLICE_SECONDS = 60.0
 
 
 def run_due(db: Database, settings: Settings, clock: Clock, should_stop: Callable[[], bool] = lambda: False,
@@ -44,39 +47,15 @@ def run_due(db: Database, settings: Settings, clock: Clock, should_stop: Callabl
     return seen
 
 
-class Scheduler:
-    """Calls :func:`run_due` every ``interval`` seconds in a daemon thread, until stopped."""
-
-    def __init__(self, db: Database, settings: Settings, clock: Clock, interval: float) -> None:
-        self.db, self.settings, self.clock, self.interval = db, settings, clock, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="harvest-scheduler", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                run_due(self.db, self.settings, self.clock, self._stop.is_set)
-            except Exception:
-                log.exception("the harvest scheduler failed")
+def _harvest(resources: Resources) -> int:
+    if resources.settings.harvest_scheduler_seconds <= 0:
+        return 0  # scheduled harvests are off
+    return run_due(resources.db, resources.settings, resources.clock,
+                   slice_seconds=SLICE_SECONDS)
 
 
-def start(app: FastAPI) -> None:
-    settings: Settings = app.state.settings
-    if settings.harvest_scheduler_seconds <= 0:
-        return
-    app.state.harvest_scheduler = Scheduler(app.state.db, settings, app.state.clock,
-                                            settings.harvest_scheduler_seconds)
-    app.state.harvest_scheduler.start()
+def _period(settings: Settings) -> float:
+    return settings.harvest_scheduler_seconds if settings.harvest_scheduler_seconds > 0 else 3600.0
 
 
-def stop(app: FastAPI) -> None:
-    scheduler: Scheduler | None = getattr(app.state, "harvest_scheduler", None)
-    if scheduler is not None:
-        scheduler.stop()
+JOBS = [Job("ingest.harvest", _harvest, interval=_period)]

@@ -1,25 +1,19 @@
 """Background work of the OAI-PMH layer: rendering queued records (:mod:`repo.oai.render`).
 
-:func:`run_once` renders one bounded batch and returns how much it did. Until the repository's
-worker runs jobs, :class:`BackgroundRenderer` (started by :func:`start` in the server's lifespan)
-runs it in a daemon thread whenever a commit wakes it (``app.state.on_commit``), and at least every
-:data:`INTERVAL` seconds, until the queue is empty. A failure is logged and retried later: the
-queue rows stay, and harvests render what is not stored yet themselves.
+:func:`run_once` renders one bounded batch and returns how much it did; the worker job
+``oai.render`` (registered in :func:`repo.app.jobs`) runs it whenever a commit wakes it, and at
+least every :data:`INTERVAL` seconds. On PostgreSQL several workers render side by side (each batch
+claims its queue rows with ``SKIP LOCKED``). A failure is logged and retried later: the queue rows
+stay, and harvests render what is not stored yet themselves.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-
-from fastapi import FastAPI
-
 from repo.clock import Clock
 from repo.config import Settings
 from repo.db import Database
-from repo.oai import cache, render
-
-log = logging.getLogger("repo.oai")
+from repo.oai import render
+from repo.worker import Job, Resources, Sharing
 
 INTERVAL = 60.0
 
@@ -29,57 +23,8 @@ def run_once(db: Database, settings: Settings, clock: Clock) -> int:
     return render.render_pending(db, settings, clock)
 
 
-class BackgroundRenderer:
-    def __init__(self, db: Database, settings: Settings, clock: Clock, interval: float = INTERVAL) -> None:
-        self.db, self.settings, self.clock, self.interval = db, settings, clock, interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="oai-renderer", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def drain(self) -> int:
-        """Render until the queue is empty, in the caller's thread; the queue rows done."""
-        done = 0
-        while not self._stop.is_set() and (batch := run_once(self.db, self.settings, self.clock)):
-            done += batch
-        return done
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.drain()
-            except Exception:  # keep the thread alive; the queue rows stay and are retried
-                log.exception("rendering OAI records failed")
+def _render(resources: Resources) -> int:
+    return run_once(resources.db, resources.settings, resources.clock)
 
 
-def start(app: FastAPI) -> None:
-    """Build ``app.state.oai_renderer`` and wake it after each commit (and once now)."""
-    cache.pin()  # the variant of the code this process runs, read now, not after a deploy replaced it
-    renderer = BackgroundRenderer(app.state.db, app.state.settings, app.state.clock)
-    app.state.oai_renderer = renderer
-    app.state.on_commit.append(renderer.wake)
-    renderer.start()
-    renderer.wake()
-
-
-def stop(app: FastAPI) -> None:
-    renderer: BackgroundRenderer | None = getattr(app.state, "oai_renderer", None)
-    if renderer is not None:
-        if renderer.wake in app.state.on_commit:
-            app.state.on_commit.remove(renderer.wake)
-        renderer.stop()
+JOBS = [Job("oai.render", _render, interval=INTERVAL, on_commit=True, sharing=Sharing.CLAIMS_ON_POSTGRESQL)]

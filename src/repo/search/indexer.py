@@ -10,13 +10,15 @@ batch to the backend and only then deletes the rows it read. So:
 * a document that fails (bad data, backend rejection) gets ``attempts + 1``, its error and an
   exponential back-off in ``available_at``; the rest of the batch goes through.
 
-It runs in the server process (:class:`BackgroundIndexer`, woken by ``app.state.on_commit``) and
-from the CLI (``repo index drain``). Each run also lifts due embargoes
-(``repo.works.service.lift_embargoes``), which enqueues the works whose full text opens.
+It runs as the worker job ``search.outbox`` (:mod:`repo.search.jobs`: one batch per call, woken
+after each commit; on PostgreSQL several workers drain side by side, each batch claiming its rows
+with ``FOR UPDATE SKIP LOCKED``) and from the CLI (``repo index drain``, which first lifts due
+embargoes — ``repo.works.service.lift_embargoes`` — as the ``works.embargoes`` job does).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -40,8 +42,6 @@ BATCH_SIZE = 200
 #: Back-off after the n-th failure: 5 s, 10 s, 20 s … capped at one hour.
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 3600
-#: How often the background indexer lifts embargoes when nothing wakes it.
-EMBARGO_CHECK_SECONDS = 60
 
 
 def backoff(attempts: int) -> timedelta:
@@ -71,7 +71,9 @@ class Indexer:
         self.clock = clock
         self.batch_size = batch_size
         self._fail = fail
-        self._lock = threading.Lock()  # one drain at a time per process
+
+    # SQLite has no row locks: one batch at a time per process (the worker's job, a test's flush).
+    _sqlite_lock = threading.Lock()
 
     def lift_embargoes(self) -> int:
         from repo.works.service import lift_embargoes
@@ -80,16 +82,23 @@ class Indexer:
             return lift_embargoes(session, self.clock.now())
 
     def drain(self, *, max_batches: int | None = None) -> DrainReport:
-        """Process due rows until none is left (or ``max_batches``); returns what was done."""
+        """Lift due embargoes, then process due rows until none is left (or ``max_batches``)."""
         report = DrainReport()
-        with self._lock:
-            self.lift_embargoes()
-            while max_batches is None or report.batches < max_batches:
-                if not self._batch(report):
-                    break
+        self.lift_embargoes()
+        while max_batches is None or report.batches < max_batches:
+            if not self.run_batch(report):
+                break
         return report
 
-    def _batch(self, report: DrainReport) -> bool:
+    flush = drain  # tests: "wait for the indexer" is draining now, in the caller's thread
+
+    def run_batch(self, report: DrainReport | None = None) -> int:
+        """One batch of due rows (the worker job); how many rows it handled, 0 when none was due."""
+        postgres = self.database.engine.dialect.name == "postgresql"
+        with contextlib.nullcontext() if postgres else self._sqlite_lock:
+            return self._batch(report or DrainReport())
+
+    def _batch(self, report: DrainReport) -> int:
         now = self.clock.now()
         with self.database.session() as session:
             query = (sa.select(OutboxEntry.id, OutboxEntry.work_id, OutboxEntry.attempts)
@@ -98,7 +107,7 @@ class Indexer:
                 query = query.with_for_update(skip_locked=True)  # concurrent drainers share the work
             rows = session.execute(query).all()
             if not rows:
-                return False
+                return 0
             work_ids = sorted({row.work_id for row in rows})
             errors = self._index(session, work_ids)
             if self._fail is not None:
@@ -117,7 +126,7 @@ class Indexer:
         report.failed += len(errors)
         report.errors.update(errors)
         report.indexed += len(work_ids) - len(errors)
-        return True
+        return len(rows)
 
     def _index(self, session: Session, work_ids: list[int]) -> dict[int, str]:
         """Bring ``work_ids`` to their current SQL state in the backend; ``{id: error}`` of failures."""
@@ -149,44 +158,6 @@ def _load(session: Session, work_ids: list[int]) -> tuple[dict[int, SearchDocume
             session.rollback()
             errors[work_id] = f"document: {type(exc).__name__}: {exc}"
     return docs, errors
-
-
-class BackgroundIndexer:
-    """A daemon thread that drains whenever woken (after each commit) and at least every minute."""
-
-    def __init__(self, indexer: Indexer, interval: float = EMBARGO_CHECK_SECONDS) -> None:
-        self.indexer = indexer
-        self.interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="search-indexer", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def flush(self) -> DrainReport:
-        """Drain now, in the caller's thread (tests, and shutdown)."""
-        return self.indexer.drain()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.indexer.drain()
-            except Exception:  # keep the thread alive; rows stay in the outbox and retry
-                log.exception("search indexer run failed")
 
 
 # -- operations ---------------------------------------------------------------------------------

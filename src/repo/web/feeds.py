@@ -15,6 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from lxml import etree
+from sqlalchemy.orm import Session
 
 from repo.centres.models import Collection, MemberCentre
 from repo.context import Context
@@ -38,16 +39,23 @@ def _xml(root: etree._Element) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
+def _blocks(session: Session) -> list[tuple[int, datetime | None]]:
+    block = (Work.id // SITEMAP_BLOCK).label("block")
+    query = (sa.select(block, sa.func.max(Work.updated_at)).where(visibility.public_record())
+             .group_by(block).order_by(block))
+    return [(int(number), lastmod) for number, lastmod in session.execute(query)]
+
+
+SITEMAP_BLOCKS = cache.Aggregate(
+    "sitemap-blocks", _blocks,
+    dump=lambda rows: [[n, m.isoformat() if m else None] for n, m in rows],
+    load=lambda rows: [(int(n), datetime.fromisoformat(m) if m else None) for n, m in rows],
+)
+
+
 def sitemap_blocks(ctx: Context) -> list[tuple[int, datetime | None]]:
     """The id blocks that hold public works, with their last change (memoised per data version)."""
-    block = (Work.id // SITEMAP_BLOCK).label("block")
-
-    def compute() -> list[tuple[int, datetime | None]]:
-        query = (sa.select(block, sa.func.max(Work.updated_at)).where(visibility.public_record())
-                 .group_by(block).order_by(block))
-        return [(int(number), lastmod) for number, lastmod in ctx.session.execute(query)]
-
-    return cache.memoised(ctx.session, "sitemap-blocks", compute)
+    return cache.memoised(ctx.session, SITEMAP_BLOCKS)
 
 
 def sitemap_index(ctx: Context) -> bytes:

@@ -56,6 +56,57 @@ def postgres_server() -> Iterator[str]:
     cluster.stop()
 
 
+@dataclass(frozen=True)
+class S3Server:
+    """An S3-protocol endpoint and its credentials."""
+
+    endpoint: str
+    access_key_id: str
+    secret_access_key: str
+
+    def client(self):  # type: ignore[no-untyped-def]
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=self.access_key_id, aws_secret_access_key=self.secret_access_key)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server in a thread of this session, or a real S3/MinIO at ``REPO_TEST_S3_URL``
+    (credentials from ``REPO_TEST_S3_ACCESS_KEY_ID`` and ``REPO_TEST_S3_SECRET_ACCESS_KEY``)."""
+    if url := os.environ.get("REPO_TEST_S3_URL"):
+        yield S3Server(url, os.environ.get("REPO_TEST_S3_ACCESS_KEY_ID", "minioadmin"),
+                       os.environ.get("REPO_TEST_S3_SECRET_ACCESS_KEY", "minioadmin"))
+        return
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        if _required("REPO_REQUIRE_S3"):
+            pytest.fail(f"REPO_REQUIRE_S3=1 but moto[server] is not importable: {exc}")
+        pytest.skip(f"moto[server] not installed ({exc}): pip install 'moto[server]'")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield S3Server(f"http://{host}:{port}", "testing", "testing")
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> Iterator[str]:
+    """A fresh, empty bucket for one test (removed afterwards)."""
+    name = f"repo-test-{os.getpid()}-{next(_counter)}"
+    client = s3_server.client()
+    client.create_bucket(Bucket=name)
+    yield name
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=name):
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            client.delete_object(Bucket=name, Key=item["Key"], VersionId=item["VersionId"])
+    for upload in client.list_multipart_uploads(Bucket=name).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"])
+    client.delete_bucket(Bucket=name)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "repo.sqlite3"

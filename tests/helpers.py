@@ -155,3 +155,9 @@ def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+def s3_settings(s3_server: Any, bucket: str) -> dict[str, str]:
+    """The settings that put the file store in ``bucket`` of the ``s3_server`` fixture's server."""
+    return {"s3_bucket": bucket, "s3_endpoint_url": s3_server.endpoint, "s3_access_key_id": s3_server.access_key_id,
+            "s3_secret_access_key": s3_server.secret_access_key, "s3_prefix": "repo"}

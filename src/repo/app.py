@@ -15,6 +15,7 @@ from repo.db import Database, upgrade
 from repo.deposit.endpoints import router as works_router
 from repo.files.endpoints import router as files_router
 from repo.ingest.endpoints import router as harvest_router
+from repo.files.storage import FileStore
 from repo.oai.endpoints import OAIEndpoint
 from repo.search.endpoints import router as search_router
 from repo.search.indexer import Indexer
@@ -39,16 +40,31 @@ def jobs() -> list[Job]:
     return [*search_jobs, *oai_jobs, *works_jobs, *files_jobs, *web_jobs, *ingest_jobs]
 
 
+def open_file_store(settings: Settings) -> FileStore:
+    """The file store: S3-compatible object storage when ``REPO_S3_BUCKET`` is set, else the
+    content-addressed directory under the data directory."""
+    if settings.s3_bucket:
+        from repo.files.s3 import S3Store
+
+        secret = settings.s3_secret_access_key
+        return S3Store(settings.s3_bucket, prefix=settings.s3_prefix, endpoint_url=settings.s3_endpoint_url,
+                       region=settings.s3_region, access_key_id=settings.s3_access_key_id,
+                       secret_access_key=secret.get_secret_value() if secret else None,
+                       scratch_dir=settings.data_dir / "tmp")
+    from repo.files.local import LocalStore
+
+    return LocalStore(settings.data_dir)
+
+
 def open_resources(settings: Settings, clock: Clock) -> Resources:
     """The adapters of one process: database, search backend, file store (closed by ``close()``)."""
-    from repo.files.storage import Storage
     from repo.oai import cache
     from repo.search.runtime import open_search
 
     cache.pin()  # this process renders OAI records: it reads its rendering code now (repo.oai.cache.pin)
     db = Database(settings.resolved_database_url)
     return Resources(settings=settings, clock=clock, db=db, search=open_search(settings),
-                     files=Storage(settings.data_dir))
+                     files=open_file_store(settings))
 
 
 def worker_for(settings: Settings, resources: Resources) -> Runner | External:
@@ -66,7 +82,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if settings.is_sqlite:
             upgrade(settings.resolved_database_url)  # the embedded profile migrates itself
         resources = open_resources(settings, app.state.clock)
-        app.state.db, app.state.search = resources.db, resources.search
+        app.state.db, app.state.search, app.state.files = resources.db, resources.search, resources.files
         app.state.indexer = Indexer(resources.db, resources.search, app.state.clock)  # `flush()` in tests
         app.state.worker = worker = worker_for(settings, resources)
         app.state.on_commit.append(worker.wake_commit)

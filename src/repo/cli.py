@@ -55,6 +55,8 @@ CLI = Principal(token_id=0, name="cli", role=TokenRole.admin)
 @contextmanager
 def unit_of_work(migrate: bool = True) -> Iterator[Context]:
     """Settings, an up-to-date database and a committed-on-success context for one command."""
+    from repo.app import open_file_store
+
     settings = Settings()
     if migrate:
         upgrade(settings.resolved_database_url)
@@ -62,7 +64,7 @@ def unit_of_work(migrate: bool = True) -> Iterator[Context]:
     try:
         with database.session() as session:
             clock = Clock()
-            yield Context(session, CLI, clock.now(), settings, clock)
+            yield Context(session, CLI, clock.now(), settings, clock, open_file_store(settings))
     except ProblemError as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}")
         for error in exc.errors:

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     harvest_backoff_seconds: float = Field(2.0, gt=0, description="First back-off after a transport error.")
     harvest_max_retry_after_seconds: int = Field(900, ge=1, description="Longest Retry-After honoured.")
     harvest_scheduler_seconds: float = Field(60, ge=0, description="How often repo serve looks for due sources (0: never).")
+    s3_bucket: str | None = Field(None, description="S3 bucket of the file store; default: files under data_dir.")
+    s3_prefix: str = Field("", description="Key prefix of the objects in the bucket.")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO…); default AWS.")
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
     worker: Literal["inprocess", "external"] = Field(
         "inprocess", description="inprocess: `repo serve` runs the background jobs; external: `repo worker` does.")
     worker_lease_seconds: float = Field(30.0, ge=1, description="A killed worker's job lease is free after this.")

@@ -12,6 +12,7 @@ from repo.clock import Clock
 from repo.config import Settings
 from repo.db import get_session
 from repo.deposit.auth import Principal, get_principal
+from repo.files.storage import FileStore
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Context:
     now: datetime  # the request's instant: one "now" for every check and stamp of a request
     settings: Settings
     clock: Clock | None = None  # the time after the request commits (works.service restamps datestamps)
+    files: FileStore | None = None  # where stored bytes live (chosen by the composition root)
 
 
 def get_context(
@@ -29,7 +31,7 @@ def get_context(
     principal: Principal = Depends(get_principal),
 ) -> Context:
     clock = request.app.state.clock
-    return Context(session, principal, clock.now(), request.app.state.settings, clock)
+    return Context(session, principal, clock.now(), request.app.state.settings, clock, request.app.state.files)
 
 
 def get_user_context(ctx: Context = Depends(get_context)) -> Context:

@@ -19,7 +19,7 @@ from repo.config import Settings
 from repo.db import Database
 from repo.files import extraction
 from repo.files.models import File
-from repo.files.storage import Storage
+from repo.files.local import LocalStore as Storage
 from repo.search.models import OutboxEntry
 from repo.works.models import Work
 
@@ -172,9 +172,9 @@ def test_cli_gc_removes_only_unreferenced_bytes(run: Any, client: TestClient, au
     dropped = hashlib.sha256(pdf).hexdigest()
     assert storage.thumbnail_path(dropped).exists()
     assert client.delete(f"/api/works/{work}/files/drop.pdf", headers=auth.editor_a).status_code == 204
-    assert storage.exists(dropped)  # deleting the row never deletes bytes in the request
+    assert storage.path(dropped).exists()  # deleting the row never deletes bytes in the request
     assert "Removed 0" in run("files", "gc").output  # within the grace period
     result = run("files", "gc", "--grace-hours", "0")
     assert "Removed 2" in result.output, result.output
-    assert not storage.exists(dropped) and not storage.thumbnail_path(dropped).exists()
+    assert not storage.path(dropped).exists() and not storage.thumbnail_path(dropped).exists()
     assert client.get(f"/works/{work}/files/keep.txt", headers=auth.editor_a).content == b"keep me"

@@ -11,7 +11,8 @@ from file_samples import ACCEPTED, REFUSED
 from repo.errors import PayloadTooLarge, Unprocessable
 from repo.files.service import clean_name
 from repo.files.sniff import HEAD_BYTES, expected_for_name, normalise_declared, sniff
-from repo.files.storage import Storage, hash_file
+from repo.files.local import LocalStore as Storage
+from repo.files.storage import blob_key, hash_file
 
 
 @pytest.mark.parametrize("kind", sorted(ACCEPTED))
@@ -76,7 +77,7 @@ def test_writer_commits_atomically_and_cleans_up(tmp_path: Path) -> None:
         writer.write(data[:5000])
         writer.write(data[5000:])
         blob = writer.finish()
-        assert not storage.exists(blob.sha256)  # nothing at the address before commit
+        assert not storage.exists(blob_key(blob.sha256))  # nothing at the address before commit
         writer.commit()
     assert blob.sha256 == hashlib.sha256(data).hexdigest() and blob.md5 == hashlib.md5(data).hexdigest()
     assert storage.path(blob.sha256).read_bytes() == data

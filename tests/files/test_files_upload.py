@@ -13,7 +13,7 @@ from file_support import assert_problem, snapshot, stored_files
 
 from repo.clock import ManualClock
 from repo.db import Database
-from repo.files.storage import Storage
+from repo.files.local import LocalStore as Storage
 
 
 def test_put_then_download_returns_identical_bytes_and_hashes(client: TestClient, auth: Any, make_work: Any,

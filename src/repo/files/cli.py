@@ -13,16 +13,18 @@ from repo.clock import Clock
 from repo.config import Settings
 from repo.db import Database, upgrade
 from repo.files import extraction, service
-from repo.files.storage import Storage
+from repo.files.storage import FileStore
 
 app = typer.Typer(help="Stored files: extraction, fixity, garbage collection.", no_args_is_help=True)
 console = Console()
 
 
-def _open() -> tuple[Settings, Database]:
+def _open() -> tuple[Settings, Database, FileStore]:
+    from repo.app import open_file_store
+
     settings = Settings()
     upgrade(settings.resolved_database_url)
-    return settings, Database(settings.resolved_database_url)
+    return settings, Database(settings.resolved_database_url), open_file_store(settings)
 
 
 @app.command("extract")
@@ -31,7 +33,7 @@ def extract(
     memory_mb: Annotated[int, typer.Option(help="Memory limit per file (MiB)")] = extraction.Limits.memory_bytes >> 20,
 ) -> None:
     """Extract text and thumbnails of files whose extraction is pending or failed."""
-    settings, database = _open()
+    _, database, store = _open()
     try:
         ids = extraction.retry_ids(database)
         limits = extraction.Limits(seconds=seconds, memory_bytes=memory_mb << 20)
@@ -40,7 +42,7 @@ def extract(
                       console=console) as progress:
             task = progress.add_task("extract", total=len(ids))
             for file_id in ids:
-                for outcome in extraction.process(database, Storage(settings.data_dir), [file_id], Clock().now,
+                for outcome in extraction.process(database, store, [file_id], Clock().now,
                                                   limits).values():
                     counts[outcome.state] = counts.get(outcome.state, 0) + 1
                     if outcome.error:
@@ -55,14 +57,14 @@ def extract(
 @app.command("verify")
 def verify() -> None:
     """Re-hash every stored file; exit status 1 when any is missing or does not match its hashes."""
-    settings, database = _open()
+    _, database, store = _open()
     try:
         with database.session() as session:
             total = service.total_bytes(session)
             with Progress(TextColumn("verifying"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                           TimeRemainingColumn(), console=console) as progress:
                 task = progress.add_task("verify", total=total)
-                report = service.verify(session, Storage(settings.data_dir), lambda n: progress.advance(task, n))
+                report = service.verify(session, store, lambda n: progress.advance(task, n))
         for sha256 in report.missing:
             console.print(f"[red]missing[/red]  {sha256}")
         for sha256, what in report.mismatches:
@@ -81,11 +83,11 @@ def gc(
     grace_hours: Annotated[float, typer.Option(help="Keep unreferenced bytes younger than this")] = 24.0,
 ) -> None:
     """Delete stored bytes and thumbnails that no file references (and stale temporary files)."""
-    settings, database = _open()
+    _, database, store = _open()
     try:
         with database.session() as session:
             # File times are compared with the precise wall clock (the service clock drops sub-seconds).
-            removed = service.collect_garbage(session, Storage(settings.data_dir), datetime.now(UTC),
+            removed = service.collect_garbage(session, store, datetime.now(UTC),
                                               timedelta(hours=grace_hours))
         console.print(f"Removed {len(removed)} unreferenced file(s).")
     finally:

@@ -1,6 +1,7 @@
 """HTTP delivery of stored bytes: Range (RFC 9110 §14), conditional requests, safe headers.
 
-Streams from disk in fixed chunks (constant memory whatever the size). Several ranges are sent
+Streams from the file store in fixed chunks (constant memory whatever the size; ranged reads, so
+a Range on object storage fetches only its bytes). Several ranges are sent
 as ``multipart/byteranges``; a syntactically invalid Range is ignored (the whole file, §14.2);
 a Range none of whose parts is satisfiable is 416 with ``Content-Range: bytes */size``.
 Every response carries ``X-Content-Type-Options: nosniff`` and a Content-Disposition with an
@@ -11,11 +12,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Iterator, Mapping
 from urllib.parse import quote
 
-import anyio
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -23,11 +23,11 @@ from starlette.types import Receive, Scope, Send
 from repo.context import Context
 from repo.errors import NotFound, ProblemError, RangeNotSatisfiable, problem_response
 from repo.files.models import File
-from repo.files.storage import Storage
+from repo.files.service import storage_of
+from repo.files.storage import FileStore, blob_key, thumbnail_key
 from repo.works import visibility
 from repo.works.models import Work
 
-CHUNK = 256 * 1024
 MAX_RANGES = 64
 _RANGE = re.compile(r"^[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)[ \t]*$")  # ASCII digits only
 # Media types a browser may show in the page: never markup (none is allowed to be stored anyway).
@@ -110,11 +110,11 @@ class FileStream(_Streamed):
     """An ASGI response for one stored file (GET and HEAD), honouring Range/If-Range/If-None-Match."""
 
     def __init__(
-        self, path: Path, *, size: int, media_type: str, etag: str, headers: Mapping[str, str],
+        self, store: FileStore, key: str, *, size: int, media_type: str, etag: str, headers: Mapping[str, str],
         request_headers: Mapping[str, str], method: str,
     ) -> None:
         super().__init__()
-        self.path, self.size, self.media_type, self.etag = path, size, media_type, etag
+        self.store, self.key, self.size, self.media_type, self.etag = store, key, size, media_type, etag
         self.extra = {"ETag": etag, "Accept-Ranges": "bytes", "X-Content-Type-Options": "nosniff", **headers}
         self.head_only = method == "HEAD"
         self.request_headers = request_headers
@@ -155,17 +155,18 @@ class FileStream(_Streamed):
         if self.head_only:
             await send({"type": "http.response.body", "body": b""})
             return
-        async with await anyio.open_file(self.path, "rb") as handle:
-            for index, (start, end) in enumerate(ranges):
-                if parts is not None:
-                    await send({"type": "http.response.body", "body": parts[index], "more_body": True})
-                await handle.seek(start)
-                while start < end:
-                    chunk = await handle.read(min(CHUNK, end - start))
-                    if not chunk:
-                        raise RuntimeError(f"{self.path} is shorter than its recorded size")
+        for index, (start, end) in enumerate(ranges):
+            if parts is not None:
+                await send({"type": "http.response.body", "body": parts[index], "more_body": True})
+            chunks = self.store.read(self.key, start, end)
+            try:
+                while (chunk := await anyio.to_thread.run_sync(_next, chunks)) is not None:
                     start += len(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            finally:
+                chunks.close()  # a client gone mid-body: the stored object's stream is closed too
+            if start < end:
+                raise RuntimeError(f"{self.key} is shorter than its recorded size")
         await send({"type": "http.response.body", "body": closing, "more_body": False})
 
     async def _multipart(self, send: Send, ranges: list[tuple[int, int]]) -> None:
@@ -188,21 +189,25 @@ def _cache_headers(public: bool) -> dict[str, str]:
     return {"Cache-Control": "public, no-cache" if public else "private, no-store", "Vary": "Authorization"}
 
 
-def file_response(path: Path, *, name: str, size: int, media_type: str, sha256: str, public: bool,
+def _next(chunks: Iterator[bytes]) -> bytes | None:
+    return next(chunks, None)
+
+
+def file_response(store: FileStore, key: str, *, name: str, size: int, media_type: str, sha256: str, public: bool,
                   request_headers: Mapping[str, str], method: str) -> FileStream:
     """The stored bytes: inline only for types a browser shows safely (PDF, images, audio, video)."""
     kind = "inline" if media_type.startswith(INLINE) else "attachment"
     served = "text/plain; charset=utf-8" if media_type == "text/plain" else media_type
     headers = {"Content-Disposition": content_disposition(kind, name), **_cache_headers(public)}
-    return FileStream(path, size=size, media_type=served, etag=f'"{sha256}"', headers=headers,
+    return FileStream(store, key, size=size, media_type=served, etag=f'"{sha256}"', headers=headers,
                       request_headers=request_headers, method=method)
 
 
-def thumbnail_response(path: Path, *, name: str, sha256: str, public: bool,
+def thumbnail_response(store: FileStore, key: str, *, size: int, name: str, sha256: str, public: bool,
                        request_headers: Mapping[str, str], method: str) -> FileStream:
     stem = name.rpartition(".")[0] or name
     headers = {"Content-Disposition": content_disposition("inline", f"{stem}.thumbnail.png"), **_cache_headers(public)}
-    return FileStream(path, size=path.stat().st_size, media_type="image/png", etag=f'"thumb-{sha256}"',
+    return FileStream(store, key, size=size, media_type="image/png", etag=f'"thumb-{sha256}"',
                       headers=headers, request_headers=request_headers, method=method)
 
 
@@ -235,21 +240,22 @@ class StoredFileMissing(ProblemError):
 
 def serve(request: Request, ctx: Context, work: Work, file: File, part: str) -> Response:
     """The response for ``part`` (``file``, ``thumbnail`` or ``text``) of a file the asker may read."""
-    storage = Storage(ctx.settings.data_dir)
+    storage = storage_of(ctx)
     public = visibility.file_is_open(work, file, ctx.now)
     common = {"public": public, "request_headers": request.headers, "method": request.method}
     if part == "thumbnail":
-        path = storage.thumbnail_path(file.sha256)
-        if not file.has_thumbnail or not path.is_file():
+        key = thumbnail_key(file.sha256)
+        size = storage.size(key) if file.has_thumbnail else None
+        if size is None:
             raise NotFound(f"{file.name!r} has no thumbnail (extraction: {file.text_state}).")
-        return thumbnail_response(path, name=file.name, sha256=file.sha256, **common)
+        return thumbnail_response(storage, key, size=size, name=file.name, sha256=file.sha256, **common)
     if part == "text":
         if file.text_state != "done" or file.text is None:
             raise NotFound(f"{file.name!r} has no extracted text (extraction: {file.text_state}"
                            f"{': ' + file.text_error if file.text_error else ''}).")
         return TextResponse(file.text, name=file.name, sha256=file.sha256, **common)
-    path = storage.path(file.sha256)
-    if not path.is_file():
+    key = blob_key(file.sha256)
+    if not storage.exists(key):
         raise StoredFileMissing("The file's bytes are missing from storage; run 'repo files verify'.")
-    return file_response(path, name=file.name, size=file.size, media_type=file.media_type,
+    return file_response(storage, key, name=file.name, size=file.size, media_type=file.media_type,
                          sha256=file.sha256, **common)

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from repo.db import Database
 from repo.files.models import File
 from repo.files.sniff import EPUB, PDF, TEXT
-from repo.files.storage import Storage
+from repo.files.storage import FileStore, blob_key, thumbnail_key
 from repo.search import outbox
 
 PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
@@ -59,23 +59,25 @@ class Outcome:
     error: str | None = None
 
 
-def extract(storage: Storage, sha256: str, media_type: str, limits: Limits = Limits()) -> Outcome:
+def extract(storage: FileStore, sha256: str, media_type: str, limits: Limits = Limits()) -> Outcome:
     """Extract the text (and, for PDFs, a thumbnail stored beside the blob) of one stored blob."""
-    source = storage.path(sha256)
-    if not source.is_file():
-        return Outcome(FAILED, error="the stored file is missing")
-    if media_type == TEXT:
-        with source.open("rb") as handle:
-            data = handle.read(limits.max_chars * 4)
-        return Outcome(DONE, text=data.decode("utf-8", errors="replace")[: limits.max_chars])
-    if media_type not in (PDF, EPUB):
+    if media_type not in (TEXT, PDF, EPUB):
         return Outcome(SKIPPED)
-    return _extract_in_child("pdf" if media_type == PDF else "epub", storage, source, sha256, limits)
+    try:
+        if media_type == TEXT:
+            data = bytearray()
+            chunks = storage.read(blob_key(sha256), 0, limits.max_chars * 4)
+            for chunk in chunks:
+                data += chunk
+            return Outcome(DONE, text=data.decode("utf-8", errors="replace")[: limits.max_chars])
+        with storage.local_copy(blob_key(sha256)) as source:  # the child reads a local file
+            return _extract_in_child("pdf" if media_type == PDF else "epub", storage, source, sha256, limits)
+    except FileNotFoundError:
+        return Outcome(FAILED, error="the stored file is missing")
 
 
-def _extract_in_child(kind: str, storage: Storage, source: Path, sha256: str, limits: Limits) -> Outcome:
-    storage.tmp.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=storage.tmp, prefix="thumb-", suffix=".png")
+def _extract_in_child(kind: str, storage: FileStore, source: Path, sha256: str, limits: Limits) -> Outcome:
+    fd, name = tempfile.mkstemp(dir=storage.scratch(), prefix="thumb-", suffix=".png")
     os.close(fd)
     thumbnail = Path(name)
     # Run by path in isolated mode: the child imports nothing but the standard library and pdfium.
@@ -91,7 +93,7 @@ def _extract_in_child(kind: str, storage: Storage, source: Path, sha256: str, li
             return Outcome(FAILED, error=_reason(done.returncode, done.stderr))
         has_thumbnail = thumbnail.stat().st_size > 0
         if has_thumbnail:
-            storage.place(thumbnail, storage.thumbnail_path(sha256))
+            storage.put_file(thumbnail, thumbnail_key(sha256))
         return Outcome(DONE, text=done.stdout.decode("utf-8", errors="replace"), thumbnail=has_thumbnail)
     finally:
         thumbnail.unlink(missing_ok=True)
@@ -117,7 +119,7 @@ def _reason(returncode: int, stderr: bytes) -> str:
 
 def process(
     database: Database,
-    storage: Storage,
+    storage: FileStore,
     file_ids: Iterable[int],
     now: Callable[[], datetime],
     limits: Limits = Limits(),

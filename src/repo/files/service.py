@@ -23,7 +23,6 @@ import unicodedata
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -53,7 +52,7 @@ from repo.files import extraction
 from repo.files.models import File
 from repo.files.schemas import FileAccessIn, FileLinks, FileList, FileOut
 from repo.files.sniff import TEXT, VTT, Verdict, expected_for_name, normalise_declared, sniff
-from repo.files.storage import Blob, BlobWriter, Storage, hash_file
+from repo.files.storage import Blob, BlobWriter, FileStore, blob_key, hash_chunks, thumbnail_key
 from repo.search import outbox
 from repo.works import repository
 from repo.works import service as works
@@ -66,8 +65,10 @@ BATCH = 1 << 20  # bytes handed to the writer thread at a time
 FORM_OVERHEAD = 1 << 20  # multipart framing and small fields allowed beyond the file limit
 
 
-def storage_of(ctx: Context) -> Storage:
-    return Storage(ctx.settings.data_dir)
+def storage_of(ctx: Context) -> FileStore:
+    if ctx.files is None:
+        raise RuntimeError("this context has no file store (the composition root gives one)")
+    return ctx.files
 
 
 # -- names and types --------------------------------------------------------------------------------
@@ -422,7 +423,7 @@ class _Form:
     FIELDS = ("access_right", "embargo_end")
     MAX_FIELD = 256
 
-    def __init__(self, storage: Storage, limit: int, boundary: bytes) -> None:
+    def __init__(self, storage: FileStore, limit: int, boundary: bytes) -> None:
         self.storage, self.limit = storage, limit
         self.writer: BlobWriter | None = None
         self.name: str | None = None
@@ -537,18 +538,18 @@ class VerifyReport:
     missing: list[str]
 
 
-def verify(session: Session, storage: Storage, progress: Callable[[int], None] | None = None) -> VerifyReport:
+def verify(session: Session, storage: FileStore, progress: Callable[[int], None] | None = None) -> VerifyReport:
     """Re-hash every stored blob that a file row references; report mismatches and missing blobs."""
     rows = session.execute(
         sa.select(File.sha256, sa.func.min(File.md5), sa.func.min(File.size)).group_by(File.sha256).order_by(File.sha256)
     ).all()
     report = VerifyReport(0, [], [])
     for sha256, md5, size in rows:
-        path = storage.path(sha256)
-        if not path.is_file():
+        try:
+            actual_sha, actual_md5, actual_size = hash_chunks(storage.read(blob_key(sha256)))
+        except FileNotFoundError:
             report.missing.append(sha256)
         else:
-            actual_sha, actual_md5, actual_size = hash_file(path)
             if (actual_sha, actual_md5, actual_size) != (sha256, md5, size):
                 report.mismatches.append((sha256, f"stored bytes hash to {actual_sha} (md5 {actual_md5}, {actual_size} bytes)"))
         report.checked += 1
@@ -562,22 +563,19 @@ def total_bytes(session: Session) -> int:
     return int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(sizes.c.size), 0))) or 0)
 
 
-def collect_garbage(session: Session, storage: Storage, now: datetime, grace: timedelta) -> list[Path]:
-    """Delete blobs and thumbnails no file references, and stale temporary files, older than ``grace``.
+def collect_garbage(session: Session, storage: FileStore, now: datetime, grace: timedelta) -> list[str]:
+    """Delete blobs and thumbnails no file references, and what interrupted uploads left, older
+    than ``grace``; the keys removed (and a line per swept upload).
 
     The grace period protects bytes that an upload has placed but not yet committed.
     """
     referenced = set(session.scalars(sa.select(File.sha256).distinct()))
     cutoff = (now - grace).timestamp()
-    removed: list[Path] = []
-    candidates = [p for sha, p in storage.blobs() if sha not in referenced]
-    thumbs = storage.root / "thumbnails"
-    if thumbs.is_dir():
-        candidates += [p for p in thumbs.glob("??/*.png") if p.stem not in referenced]
-    if storage.tmp.is_dir():
-        candidates += list(storage.tmp.iterdir())
-    for path in candidates:
-        if path.stat().st_mtime <= cutoff:
-            path.unlink(missing_ok=True)
-            removed.append(path)
+    removed: list[str] = []
+    for key, modified in [*storage.listing("sha256/"), *storage.listing("thumbnails/")]:
+        sha256 = key.rsplit("/", 1)[-1].removesuffix(".png")
+        if sha256 not in referenced and modified <= cutoff and key in (blob_key(sha256), thumbnail_key(sha256)):
+            storage.delete(key)
+            removed.append(key)
+    removed += [f"(interrupted upload {n + 1})" for n in range(storage.sweep_uploads(cutoff))]
     return removed

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from repo.clock import Clock
     from repo.config import Settings
     from repo.db import Database
-    from repo.files.storage import Storage
+    from repo.files.storage import FileStore
     from repo.search.backend import SearchBackend
 
 
@@ -24,7 +24,7 @@ class Resources:
     clock: Clock
     db: Database
     search: SearchBackend
-    files: Storage
+    files: FileStore
 
     def close(self) -> None:
         self.search.close()

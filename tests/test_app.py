@@ -7,8 +7,13 @@ from fastapi.testclient import TestClient
 from helpers import sample
 
 
-def test_health_checks_the_database(client):
+def test_health_is_liveness_and_ready_checks_what_requests_need(client):
     assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200, ready.text
+    body = ready.json()
+    assert body["status"] == "ready" and set(body["checks"]) == {"database", "search", "storage"}
+    assert all(check["ok"] for check in body["checks"].values())
 
 
 def test_on_commit_callbacks_run_after_a_successful_write_only(client, app, auth):

@@ -24,6 +24,9 @@ from repo.web import apidocs
 from repo.web.delivery import Compress, HeadAsGet
 from repo.web.rendering import error_page
 from repo.middleware import BodyLimit, HeaderLimit, SecurityHeaders
+from repo.operations import unavailable
+from repo.operations.endpoints import router as operations_router
+from repo.operations.middleware import Observe
 from repo.worker import Job, Resources
 from repo.worker.runner import External, Runner
 
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or Clock()
     app.state.on_commit = []
     errors.install(app, page=error_page)  # browsers get a page for unknown paths
+    unavailable.install(app)  # a dependency down: 503 with Retry-After
     app.add_middleware(Compress)  # pages, feeds, sitemaps: validators, 304, Brotli/gzip
     app.add_middleware(HeadAsGet, router=app.router)  # HEAD on every GET route
     # /oai: answered by this middleware, ahead of FastAPI's routing (a harvest is thousands of
@@ -116,7 +120,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(OAIEndpoint)
     app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes, streamed=r"^/api/works/[^/]+/files|^/oai$")
     app.add_middleware(HeaderLimit, page=error_page)
-    app.add_middleware(SecurityHeaders)  # outermost: every response, refusals included
+    app.add_middleware(SecurityHeaders)  # every response, refusals included
+    app.add_middleware(Observe)  # outermost: request id, metrics, access log of every response
     # Swagger UI (/api/docs) and ReDoc (/api/redoc) with their files served here: they work offline
     app.include_router(apidocs.router("/api/openapi.json", f"{settings.repository_name} — API"))
     app.include_router(works_router)
@@ -125,11 +130,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(search_router)
     app.include_router(harvest_router)
     app.include_router(web_router)
-
-    @app.get("/health", tags=["operations"], summary="Liveness and database check")
-    def health() -> dict[str, str]:
-        with app.state.db.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-        return {"status": "ok"}
-
+    app.include_router(operations_router)  # /health, /ready, /metrics
     return app

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
+from repo.operations import metrics
 from repo.worker import leases
 from repo.worker.job import Job, Resources, Sharing
 
@@ -242,8 +243,7 @@ class Runner:
         else:
             stats.failures += 1
             stats.last_error = error
-        for observe in observers:
-            observe(loop.job.name, done, seconds, error)
+        metrics.observe_job(loop.job.name, done, seconds, error)
 
     def _renew(self) -> None:
         period = max(self.lease.total_seconds() / 3, 0.05)
@@ -259,10 +259,6 @@ class Runner:
                 continue
             for name in lost:
                 log.warning("job %s: its lease expired while it ran (another worker may run it too)", name)
-
-
-#: Called after every batch with ``(job name, what it did, seconds, error or None)`` (metrics).
-observers: list[Callable[[str, int, float, str | None], None]] = []
 
 
 class External:

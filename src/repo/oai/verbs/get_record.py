@@ -15,6 +15,7 @@ from repo.oai.models import CachedRecord
 from repo.oai.records import RenderContext
 from repo.oai.render import record
 from repo.oai.service import Provider, Reply
+from repo.operations.metrics import OAI_RECORDS
 from repo.works import visibility
 from repo.works.models import Work
 
@@ -37,10 +38,12 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
         rows = [] if work_id is None else provider.lifted(
             connection, now, lambda: connection.execute(_STORED, values).all())
         if rows and rows[0].xml is not None:
+            OAI_RECORDS.labels("GetRecord").inc()  # /metrics: records served
             return Reply(now, request.echo, "GetRecord", [rows[0].xml])
         work = records.get(connection, rows[0].id) if rows else None
     if work is None:
         raise IdDoesNotExist(f"No item has the identifier {args.identifier[:200]!r}.")
     if not fmt.applies_to(work):
         raise CannotDisseminateFormat(f"The item cannot be disseminated as {fmt.prefix!r}.")
+    OAI_RECORDS.labels("GetRecord").inc()  # /metrics: records served
     return Reply(now, request.echo, "GetRecord", [record(work, fmt, RenderContext(provider.settings, now))])

@@ -37,6 +37,7 @@ from repo.oai.records import RenderContext
 from repo.oai.render import serialize
 from repo.oai.service import Provider, Reply
 from repo.oai.tokens import Position
+from repo.operations.metrics import OAI_RECORDS
 from repo.works import visibility
 
 CHUNK = 250  # rows fetched per query while a page streams
@@ -172,6 +173,7 @@ class _Page:
             requested = min(CHUNK, page_size - sent + 1)
             with self.provider.read() as connection:
                 chunk = self.fetch(connection, _resume(last), requested)
+        OAI_RECORDS.labels(self.position.verb).inc(sent)  # /metrics: records and headers served
         token = _token(self.provider, self.position, _resume(last), sent, more, context.now)
         if token is not None:
             yield token

@@ -1,0 +1,1 @@
+"""Operating the repository: metrics, logs, health and readiness, start-up checks, backup and restore."""

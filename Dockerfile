@@ -1,10 +1,14 @@
-# repo: a non-root image that runs `repo serve` with its data directory in a volume.
+# repo: a non-root image that runs `repo serve` (or `repo worker`, `repo db upgrade`: see
+# deploy/compose.yaml) with its data directory in a volume.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     REPO_DATA_DIR=/data PIP_NO_CACHE_DIR=1
 
-RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin repo \
+# postgresql-client: pg_dump and pg_restore for `repo backup` and `repo restore`.
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin repo \
     && mkdir -p /data && chown repo:repo /data
 
 WORKDIR /app

@@ -29,6 +29,7 @@ from repo.files.cli import app as files_app
 from repo.oai.cli import app as oai_app
 from repo.ingest.cli import app as harvest_app, check as oai_check
 from repo.search.cli import index_app, reindex as reindex_command
+from repo.operations.cli import backup as backup_command, restore as restore_command
 from repo.worker.cli import worker as worker_command
 
 app = typer.Typer(help="repo: open-access repository service.", no_args_is_help=True)
@@ -47,6 +48,8 @@ app.add_typer(harvest_app, name="harvest")
 oai_app.command("check")(oai_check)  # what a harvester would say of an endpoint (repo.ingest.check)
 app.command("reindex")(reindex_command)
 app.command("worker")(worker_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 console = Console()
 err_console = Console(stderr=True)
 CLI = Principal(token_id=0, name="cli", role=TokenRole.admin)
@@ -81,18 +84,26 @@ def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
 ) -> None:
     """Serve the repository (the embedded SQLite database migrates itself)."""
+    import tempfile
+
     import uvicorn
+
+    from repo.operations import logs, metrics, preflight
 
     if not os.environ.get("REPO_BASE_URL"):  # links follow this address (the workers inherit it)
         os.environ["REPO_LISTEN_URL"] = listen_url(host, port)
-    settings = Settings()
+    settings = preflight.load_settings()
+    preflight.check_or_exit(settings)  # a misconfiguration: one line and exit status 2
     if settings.is_sqlite:
         upgrade(settings.resolved_database_url)
+    if workers > 1 and metrics.MULTIPROCESS_ENV not in os.environ:  # /metrics sums every worker
+        metrics.prepare_multiprocess(tempfile.mkdtemp(prefix="repo-metrics-"))
     console.print(f"Serving {settings.repository_name} on http://{host}:{port} (API docs: /api/docs, OAI-PMH: /oai)")
     if not os.environ.get("REPO_BASE_URL") and host in WILDCARDS:
         console.print(f"Links name {settings.base_url}: set REPO_BASE_URL to the address readers use.", style="yellow")
     uvicorn.run("repo.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level, proxy_headers=True, **UVICORN_HTTP)
+                log_level=settings.log_level, proxy_headers=True, **UVICORN_HTTP,
+                log_config=logs.config(settings.log_level, settings.log_format), access_log=False)
 
 
 WILDCARDS = ("0.0.0.0", "::", "")

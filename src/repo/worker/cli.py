@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.table import Table
 
 from repo.clock import Clock
-from repo.config import Settings
 from repo.db import upgrade
 
 console = Console()
@@ -24,6 +23,7 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Run every job until it is idle, then exit")] = False,
     job: Annotated[Optional[list[str]], typer.Option("--job", help="Run only this job (repeatable)")] = None,
     list_jobs: Annotated[bool, typer.Option("--list", help="List the jobs and who holds their leases")] = False,
+    metrics_port: Annotated[Optional[int], typer.Option(help="Serve this process's Prometheus metrics here")] = None,
 ) -> None:
     """Run the background jobs (outbox indexing, extraction, embargo lifts, warming …) until stopped.
 
@@ -31,13 +31,15 @@ def worker(
     stops after the batches running now.
     """
     from repo.app import jobs, open_resources
+    from repo.operations import logs, preflight
     from repo.worker import leases
     from repo.worker.notify import Listener
     from repo.worker.runner import Runner, wall_clock
 
-    settings = Settings()
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = preflight.load_settings()
+    preflight.check_or_exit(settings)  # a misconfiguration: one line and exit status 2
+    if not (once or list_jobs):
+        logs.configure(settings.log_level, settings.log_format)
     if settings.is_sqlite:
         upgrade(settings.resolved_database_url)  # the embedded profile migrates itself, as `repo serve` does
     selected = [j for j in jobs() if not job or j.name in job]
@@ -72,6 +74,10 @@ def worker(
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        if metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port)
         listener = Listener(settings.resolved_database_url, runner.wake_commit) if not settings.is_sqlite else None
         runner.start()
         if listener is not None:

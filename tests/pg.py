@@ -57,9 +57,9 @@ class Cluster:
                          "--no-locale", "--no-sync")
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed: {init.stderr}")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        start = self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-l", str(self.root / "log"), "-w",
+        self.options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        start = self._run("pg_ctl", "-D", str(self.datadir), "-o", self.options, "-l", str(self.root / "log"), "-w",
                           "start")
         if start.returncode != 0:
             log = (self.root / "log").read_text() if (self.root / "log").exists() else ""
@@ -72,6 +72,13 @@ class Cluster:
             except OSError:
                 time.sleep(0.1)
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
+
+    def restart(self) -> None:
+        """Stop (fast: every connection is cut) and start again on the same port (bench/load.py)."""
+        done = self._run("pg_ctl", "-D", str(self.datadir), "-o", self.options, "-l", str(self.root / "log"), "-w",
+                         "-m", "fast", "restart")
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl restart failed: {done.stderr}")
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop")

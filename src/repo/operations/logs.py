@@ -66,6 +66,7 @@ def config(level: str, fmt: str) -> dict[str, Any]:
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
+            "opensearch": {"level": "WARNING"},  # a line per request to the search server otherwise
         },
     }
 

@@ -247,7 +247,9 @@ class OpenSearchBackend:
 
     def __init__(self, url: str, alias: str, **client_options: Any) -> None:
         self.alias = alias
-        options = {"timeout": 60, "max_retries": 2, "retry_on_timeout": True, **client_options}
+        # pool_maxsize: a web process searches from many threads at once; urllib3's default pool of
+        # one connection opened and dropped a connection per concurrent search (bench/load.py).
+        options = {"timeout": 60, "max_retries": 2, "retry_on_timeout": True, "pool_maxsize": 32, **client_options}
         self.client = OpenSearch(hosts=[url], **options)
 
     # -- index management ----------------------------------------------------------------------

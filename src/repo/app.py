@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes, streamed=r"^/api/works/[^/]+/files|^/oai$")
     app.add_middleware(HeaderLimit, page=error_page)
     app.add_middleware(SecurityHeaders)  # every response, refusals included
-    app.add_middleware(Observe)  # outermost: request id, metrics, access log of every response
+    app.add_middleware(Observe, routes=lambda: app.routes)  # outermost: request id, metrics, access log
     # Swagger UI (/api/docs) and ReDoc (/api/redoc) with their files served here: they work offline
     app.include_router(apidocs.router("/api/openapi.json", f"{settings.repository_name} — API"))
     app.include_router(works_router)

@@ -36,6 +36,8 @@ def test_metrics_count_requests_by_route_template_and_report_the_queues(client: 
     text = client.get("/metrics").text
     assert metric(text, "repo_http_requests_total", method="GET", route="/api/works/{work_id}", status="404") == seen + 3
     assert metric(text, "repo_http_requests_total", method="GET", route="<unmatched>", status="404") >= 1
+    client.get("/oai", params={"verb": "Identify"})  # a plain Starlette route, not a FastAPI one
+    assert metric(client.get("/metrics").text, "repo_http_requests_total", method="GET", route="/oai", status="200")
     assert not re.search(r'route="/api/works/9001', text)  # ids never become labels
     assert metric(text, "repo_http_request_duration_seconds_count", method="GET", route="/api/works/{work_id}")
     assert metric(text, "repo_outbox_backlog") == 1

@@ -11,6 +11,8 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,8 +24,13 @@ _CLIENT_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class Observe:
-    def __init__(self, app: ASGIApp) -> None:
+    """``routes``: the application's routes, to name the template of a plain Starlette route (such
+    as ``/oai``), for which FastAPI leaves only the endpoint in the scope."""
+
+    def __init__(self, app: ASGIApp, routes: Callable[[], Iterable[Any]] = tuple) -> None:
         self.app = app
+        self.routes = routes
+        self._templates: dict[Any, str] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,8 +53,7 @@ class Observe:
             await self.app(scope, receive, send_observed)
         finally:
             seconds = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
+            template = self._template(scope)
             method = scope["method"]
             metrics.observe_request(method, template, status, seconds)
             if access.isEnabledFor(logging.INFO):
@@ -55,6 +61,29 @@ class Observe:
                     "method": method, "path": scope["path"], "route": template, "status": status,
                     "duration_ms": round(seconds * 1000, 2)})
             REQUEST_ID.reset(token)
+
+
+    def _template(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is not None:
+            return str(route.path)
+        endpoint = scope.get("endpoint")
+        if endpoint is None:
+            return "<unmatched>"
+        if self._templates is None:  # once: endpoint -> path of the plain routes
+            self._templates = dict(_plain_routes(self.routes(), ""))
+        return self._templates.get(endpoint, "<unmatched>")
+
+
+def _plain_routes(routes: Iterable[Any], prefix: str) -> Iterable[tuple[Any, str]]:
+    """``(endpoint, path template)`` of every route, through the routers FastAPI includes."""
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's included router
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            yield from _plain_routes(included.routes, prefix + getattr(context, "prefix", ""))
+        elif getattr(route, "endpoint", None) is not None and getattr(route, "path", None):
+            yield route.endpoint, prefix + route.path
 
 
 def _request_id(scope: Scope) -> str:

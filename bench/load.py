@@ -267,11 +267,7 @@ class Installation:
             REPO_SEARCH_INDEX="load-works", REPO_S3_BUCKET="repo-load", REPO_S3_ENDPOINT_URL=self.s3_url,
             REPO_S3_ACCESS_KEY_ID="load", REPO_S3_SECRET_ACCESS_KEY="load", REPO_WORKER="external",
             REPO_BASE_URL="http://load.example.org", REPO_OAI_PAGE_SIZE="100", REPO_LOG_LEVEL="info")
-        self.repo("db", "upgrade")
-        self.repo("demo", "--synthetic", str(self.works), "--seed", "7")
-        self.repo("reindex")
-        self.editor = self.repo("token", "create", "--role", "editor", "--centre", "cebrap", "--name", "load").splitlines()[-1]
-        self.admin = self.repo("token", "create", "--role", "admin", "--name", "load-admin").splitlines()[-1]
+        self.prepare()
         self.web_ports = [free_port(), free_port()]
         for index in range(2):
             self.start_web(index)
@@ -280,15 +276,59 @@ class Installation:
         for port in self.web_ports:
             self.wait(f"http://127.0.0.1:{port}/ready")
 
+    def settings(self) -> Any:
+        from repo.config import Settings
+
+        return Settings(**{k.removeprefix("REPO_").lower(): v for k, v in self.env.items() if k.startswith("REPO_")})
+
+    def prepare(self) -> None:
+        """What ``repo db upgrade``, ``repo demo --synthetic``, ``repo reindex`` and ``repo token
+        create`` do, in this process (a command's start-up costs seconds on a loaded machine)."""
+        from repo.app import open_resources
+        from repo.cli import CLI
+        from repo.clock import Clock
+        from repo.context import Context
+        from repo.db import upgrade
+        from repo.deposit.auth import TokenRole, create_token
+        from repo.oai.cli import render_everything
+        from repo.search import indexer
+        from repo.synthetic import generate
+
+        settings = self.settings()
+        upgrade(settings.resolved_database_url)
+        resources = open_resources(settings, Clock())
+        try:
+            with resources.db.session() as session:
+                now = Clock().now()
+                generate(Context(session, CLI, now, settings, Clock(), resources.files), self.works, seed=7)
+                self.editor, _ = create_token(session, name="load", role=TokenRole.editor, centre_slugs=["cebrap"],
+                                              now=now)
+                self.admin, _ = create_token(session, name="load-admin", role=TokenRole.admin, centre_slugs=[],
+                                             now=now)
+            render_everything(settings, resources.db)
+            indexer.reindex(resources.db, resources.search, Clock())
+        finally:
+            resources.close()
+
+    def checks(self) -> tuple[Any, Any]:
+        """``repo index check`` and ``repo files verify``, in this process."""
+        from repo.app import open_resources
+        from repo.clock import Clock
+        from repo.files import service
+        from repo.search import indexer
+
+        resources = open_resources(self.settings(), Clock())
+        try:
+            parity = indexer.check(resources.db, resources.search)
+            with resources.db.session() as session:
+                fixity = service.verify(session, resources.files)
+        finally:
+            resources.close()
+        return parity, fixity
+
     @property
     def bases(self) -> list[str]:
         return [f"http://127.0.0.1:{port}" for port in self.web_ports]
-
-    def repo(self, *args: str) -> str:
-        done = subprocess.run([str(BIN / "repo"), *args], env=self.env, capture_output=True, text=True, timeout=1800)
-        if done.returncode != 0:
-            raise RuntimeError(f"repo {' '.join(args)}: {done.stdout}{done.stderr}")
-        return done.stdout.strip()
 
     def spawn(self, name: str, argv: list[str]) -> None:
         log = (self.logs / f"{name}.log").open("ab")
@@ -355,9 +395,12 @@ class Ledger:
     works: dict[int, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def acknowledge(self, work_id: int, **state: Any) -> None:
+    def acknowledge(self, work_id: int, response: httpx.Response) -> None:
+        """A 2xx answer about the work: what it says is what the depositor was told."""
+        body = response.json()
         with self.lock:
-            self.works.setdefault(work_id, {"files": {}}).update(state)
+            self.works.setdefault(work_id, {"files": {}}).update(
+                title=body["metadata"]["titles"][0]["value"], status=body["status"], version=body["version"])
 
 
 def harvester(client: Client, stop: threading.Event, results: list[dict[str, Any]]) -> None:
@@ -405,7 +448,7 @@ def deposit_once(client: Client, number: int, serial: int, ledger: Ledger, anoma
         anomalies.append(f"create -> {created.status_code}: {created.text[:200]}")
         return
     work = created.json()["id"]
-    ledger.acknowledge(work, title=title, status="draft", version=created.json()["version"])
+    ledger.acknowledge(work, created)
     text = " ".join(random.choice(WORDS) for _ in range(300)).encode()
     name, body = ("texto.txt", text) if serial % 3 else ("informe.pdf", pdf)
     etag = _etag(created)
@@ -422,19 +465,19 @@ def deposit_once(client: Client, number: int, serial: int, ledger: Ledger, anoma
     patched = client.retrying("deposit.edit", "PATCH", f"/api/works/{work}", json={"metadata": {"titles": [
         {"value": new_title, "lang": "spa"}]}}, headers={"If-Match": etag})
     if patched.status_code == 200:
-        ledger.acknowledge(work, title=new_title, version=patched.json()["version"])
+        ledger.acknowledge(work, patched)
     else:
         refresh(client, work, patched, anomalies, "edit")
     published = client.retrying("deposit.publish", "POST", f"/api/works/{work}/publish")
     if published.status_code == 200:
-        ledger.acknowledge(work, status="published", version=published.json()["version"])
+        ledger.acknowledge(work, published)
     elif published.status_code != 409:
         anomalies.append(f"publish {work} -> {published.status_code}: {published.text[:200]}")
     if random.random() < 0.15:
         withdrawn = client.retrying("deposit.withdraw", "POST", f"/api/works/{work}/withdraw",
                                     json={"reason": "load test"})
         if withdrawn.status_code == 200:
-            ledger.acknowledge(work, status="withdrawn", version=withdrawn.json()["version"])
+            ledger.acknowledge(work, withdrawn)
         elif withdrawn.status_code != 409:
             anomalies.append(f"withdraw {work} -> {withdrawn.status_code}: {withdrawn.text[:200]}")
 
@@ -635,9 +678,7 @@ def run(installation: Installation, args: argparse.Namespace) -> dict[str, Any]:
     changed = {(f"oai:repo.example.org:{w}", s["status"] == "withdrawn") for w, s in ledger.works.items()
                if s["status"] in ("published", "withdrawn")}
     phases["ledger and harvests"], mark = time.monotonic() - mark, time.monotonic()
-    index_check = subprocess.run([str(BIN / "repo"), "index", "check"], env=installation.env, capture_output=True,
-                                 text=True)
-    verify = subprocess.run([str(BIN / "repo"), "files", "verify"], env=installation.env, capture_output=True, text=True)
+    parity, fixity = installation.checks()
     phases["index check and verify"] = time.monotonic() - mark
     judged = [h for h in harvests if h.get("complete") is not None]
     duplicates = [h for h in judged if len({i for i, _ in h["identifiers"]}) != len(h["identifiers"])]
@@ -657,8 +698,8 @@ def run(installation: Installation, args: argparse.Namespace) -> dict[str, Any]:
         and len(final["identifiers"]) == len(records),
         "incremental harvest holds every change": incremental["complete"] and changed <= set(incremental["identifiers"]),
         "outbox and extraction drained": drained,
-        "repo index check clean": index_check.returncode == 0,
-        "repo files verify clean": verify.returncode == 0,
+        "repo index check clean": parity.parity,
+        "repo files verify clean": not (fixity.missing or fixity.mismatches),
     }
     return {
         "seconds": elapsed, "works": args.works, "kinds": kinds, "faults": fault_log, "checks": checks,
@@ -669,8 +710,9 @@ def run(installation: Installation, args: argparse.Namespace) -> dict[str, Any]:
                      "errors": [h.get("error") for h in judged if not h["complete"]][:20],
                      "with_duplicates": len(duplicates)},
         "deposited_works": len(ledger.works),
-        "index_check": index_check.stdout[-2000:] + index_check.stderr[-2000:],
-        "files_verify": verify.stdout[-500:],
+        "index_check": {"checked": parity.checked, "missing": parity.missing[:20], "stale": parity.stale[:20],
+                        "extra": parity.extra[:20], "wrong_visibility": parity.wrong_visibility[:20]},
+        "files_verify": {"checked": fixity.checked, "missing": fixity.missing[:20], "mismatches": fixity.mismatches[:20]},
     }
 
 
@@ -699,8 +741,8 @@ def check_ledger(admin: Client, ledger: Ledger) -> tuple[list[str], int]:
             lost.append(f"work {work}: title {title!r} != {state['title']!r}")
         files = {f["name"]: f["sha256"] for f in admin.retrying("check", "GET", f"/api/works/{work}/files").json()
                  .get("items", [])}
-        if files != state["files"]:
-            lost.append(f"work {work}: files {files} != {state['files']}")
+        if any(files.get(name) != sha for name, sha in state["files"].items()):  # (an upload whose answer
+            lost.append(f"work {work}: files {files} lack {state['files']}")    # was lost may add one more)
     return lost, later
 
 

@@ -80,8 +80,10 @@ def test_extraction_claims_take_each_pending_file_once_and_expire(database):
     with database.session() as session:
         session.execute(sa.update(File).where(File.id == ids[2]).values(text_state=extraction.DONE))
     assert extraction.claim(database, at(2), seconds=300) is None  # the rest are claimed or done
+    extraction.renew_claim(database, ids[1], at(400))  # still extracting the second: renewed
     # the worker holding the first file died: after its claim expires another takes the file
     assert extraction.claim(database, at(301), seconds=300) == ids[0]
+    assert extraction.claim(database, at(302), seconds=300) is None  # the second's claim was renewed
     assert extraction.queue_length(database) == 2
 
 

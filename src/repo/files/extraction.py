@@ -12,8 +12,9 @@ each part capped (zip bombs fail). Plain text is decoded in process (bounded, ch
 stored, an outbox row (reason ``file_text``) makes search reindex its work.
 
 Extraction is the worker job ``files.extract`` (:mod:`repo.files.jobs`): each run claims
-(:func:`claim`) one pending file — a claim that expires, so a worker killed mid-extraction leaves the file to
-another after :data:`CLAIM_SECONDS` — and processes it. ``repo files extract`` retries failures.
+(:func:`claim`) one pending file — a short claim, renewed while the extraction runs, so a worker
+killed mid-extraction leaves the file to another as soon as its claim expires — and processes it.
+``repo files extract`` retries failures.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from repo.files.storage import FileStore, blob_key, thumbnail_key
 from repo.search import outbox
 
 PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
-#: How long a worker's claim on a file lasts: well beyond the time limit of one extraction.
-CLAIM_SECONDS = 300.0
+#: How long a worker's claim on a file lasts unless renewed (:func:`renew_claim`).
+CLAIM_SECONDS = 30.0
 CHILD = Path(__file__).with_name("_extract_child.py")
 
 
@@ -169,6 +170,13 @@ def claim(database: Database, now: datetime, seconds: float = CLAIM_SECONDS) -> 
             .values(text_claimed_until=now + timedelta(seconds=seconds)).returning(File.id)
             .execution_options(synchronize_session=False)
         )
+
+
+def renew_claim(database: Database, file_id: int, until: datetime) -> None:
+    """Keep the claim on a file that is still being extracted."""
+    with database.session() as session:
+        session.execute(sa.update(File).where(File.id == file_id, File.text_state == PENDING)
+                        .values(text_claimed_until=until).execution_options(synchronize_session=False))
 
 
 def queue_length(database: Database) -> int:

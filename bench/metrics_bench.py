@@ -2,9 +2,9 @@
 
 Serves ``GET /oai?verb=Identify`` in-process through the ASGI app — no network, so the time is the
 server's — with the middleware and with it removed, in interleaved rounds, and prints the medians
-and the difference; then the middleware alone around an empty app (its own cost, nothing else).
-The access log goes to a discarding handler at INFO (its record is built, as in production).
-Prints, never asserts.
+and the difference — with the access log off (the default) and on (``REPO_ACCESS_LOG=true``) —; then
+the middleware alone around an empty app (its own cost, nothing else). Logging is configured as
+``repo serve`` configures it (JSON lines), written to /dev/null. Prints, never asserts.
 
     .venv/bin/python bench/metrics_bench.py                   # 20 rounds of 500 requests
     .venv/bin/python bench/metrics_bench.py --rounds 40 --requests 1000
@@ -55,11 +55,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--requests", type=int, default=500)
     args = parser.parse_args()
-    logging.getLogger("repo.access").addHandler(logging.NullHandler())
-    logging.getLogger("repo.access").setLevel(logging.INFO)
-    logging.getLogger("repo.access").propagate = False
-
     from fastapi.testclient import TestClient
+
+    from repo.operations import logs
+
+    logs.configure("info", "json")
+    devnull = open(os.devnull, "w")  # noqa: SIM115
+    for handler in logging.getLogger().handlers:
+        handler.setStream(devnull)  # type: ignore[attr-defined]
+    access = logging.getLogger("repo.access")
 
     from repo.app import create_app
     from repo.config import Settings
@@ -72,27 +76,35 @@ def main() -> None:
         bare.user_middleware = [m for m in bare.user_middleware if m.cls is not Observe]
         with TestClient(observed) as a, TestClient(bare) as b:
             a.get("/oai?verb=Identify"), b.get("/oai?verb=Identify")  # build the middleware stacks, warm up
-            with_mw, without = [], []
+            with_mw, with_access, without = [], [], []
             for _ in range(args.rounds):
+                access.setLevel(logging.WARNING)
                 with_mw.append(a.portal.call(timed, observed, args.requests))
+                access.setLevel(logging.INFO)
+                with_access.append(a.portal.call(timed, observed, args.requests))
                 without.append(b.portal.call(timed, bare, args.requests))
 
         async def empty(scope: Any, receive: Any, send: Any) -> None:
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b""})
 
+        access.setLevel(logging.WARNING)
         alone = [asyncio.run(timed(Observe(empty), args.requests, "/x", b"")) for _ in range(args.rounds)]
         nothing = [asyncio.run(timed(empty, args.requests, "/x", b"")) for _ in range(args.rounds)]
+        access.setLevel(logging.INFO)
+        alone_access = [asyncio.run(timed(Observe(empty), args.requests, "/x", b"")) for _ in range(args.rounds)]
 
     load = os.getloadavg()[0]
-    a_med, b_med = statistics.median(with_mw), statistics.median(without)
+    a_med, c_med, b_med = statistics.median(with_mw), statistics.median(with_access), statistics.median(without)
+    empty_med = statistics.median(nothing)
     print(f"machine load (1 min): {load:.2f} on {os.cpu_count()} cores")
     print(f"OAI Identify in-process, median of {args.rounds} rounds x {args.requests} requests:")
-    print(f"  with the middleware     {a_med:8.1f} us")
-    print(f"  without it              {b_med:8.1f} us")
-    print(f"  difference              {a_med - b_med:8.1f} us ({(a_med - b_med) / b_med:+.1%})")
-    print(f"the middleware alone around an empty app: {statistics.median(alone) - statistics.median(nothing):.1f} us "
-          f"per request (empty app {statistics.median(nothing):.1f} us)")
+    print(f"  without the middleware          {b_med:8.1f} us")
+    print(f"  with it (access log off)        {a_med:8.1f} us   {a_med - b_med:+6.1f} us ({(a_med - b_med) / b_med:+.1%})")
+    print(f"  with it and the access log      {c_med:8.1f} us   {c_med - b_med:+6.1f} us ({(c_med - b_med) / b_med:+.1%})")
+    print(f"the middleware alone around an empty app ({empty_med:.1f} us): "
+          f"{statistics.median(alone) - empty_med:+.1f} us, with the access log "
+          f"{statistics.median(alone_access) - empty_med:+.1f} us")
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ def serve(
         console.print(f"Links name {settings.base_url}: set REPO_BASE_URL to the address readers use.", style="yellow")
     uvicorn.run("repo.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level, proxy_headers=True, **UVICORN_HTTP,
-                log_config=logs.config(settings.log_level, settings.log_format), access_log=False,
+                log_config=logs.config(settings.log_level, settings.log_format, settings.access_log), access_log=False,
                 # uvicorn restarts a worker that does not answer its supervisor's ping in time: 5 s
                 # (the default) killed healthy workers on a loaded machine (bench/load.py).
                 timeout_worker_healthcheck=30)

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     harvest_max_retry_after_seconds: int = Field(900, ge=1, description="Longest Retry-After honoured.")
     harvest_scheduler_seconds: float = Field(60, ge=0, description="How often repo serve looks for due sources (0: never).")
     log_format: Literal["json", "text"] = Field("json", description="Log lines as JSON objects or as text.")
+    access_log: bool = Field(False, description="One log line per request (repo.access); the proxy usually has one.")
     s3_bucket: str | None = Field(None, description="S3 bucket of the file store; default: files under data_dir.")
     s3_prefix: str = Field("", description="Key prefix of the objects in the bucket.")
     s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO…); default AWS.")

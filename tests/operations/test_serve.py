@@ -37,7 +37,7 @@ def test_two_server_workers_share_one_metrics_view_and_log_json(tmp_path: Path) 
     port = free_port()
     log = (tmp_path / "serve.log").open("w+")
     server = subprocess.Popen([REPO_BIN, "serve", "--workers", "2", "--port", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=log, env=env(REPO_DATA_DIR=str(tmp_path / "data")))
+                              stderr=log, env=env(REPO_DATA_DIR=str(tmp_path / "data"), REPO_ACCESS_LOG="true"))
     base = f"http://127.0.0.1:{port}"
     try:
         def up() -> bool:

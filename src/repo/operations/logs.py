@@ -2,8 +2,8 @@
 
 Every HTTP request gets an id — the client's ``X-Request-ID`` when it is a short token, else a
 fresh one — returned in the response's ``X-Request-ID`` and attached to every log line written
-while the request runs (:data:`REQUEST_ID`), the access line included (``repo.access``: method,
-path, route template, status, duration).
+while the request runs (:data:`REQUEST_ID`), the access line included when ``REPO_ACCESS_LOG=true``
+(``repo.access``: method, path, route template, status, duration).
 """
 
 from __future__ import annotations
@@ -22,6 +22,13 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"messa
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, extra fields, exception."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # No line shows a thread or process name: skip computing them for every record (the access
+        # log writes one per request).
+        logging.logThreads = False
+        logging.logMultiprocessing = False
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -45,6 +52,8 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.logThreads = False
+        logging.logMultiprocessing = False
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
@@ -52,8 +61,13 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{request_id}]" if request_id else line
 
 
-def config(level: str, fmt: str) -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` for the process (uvicorn applies it in each of its workers)."""
+def config(level: str, fmt: str, access: bool = False) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for the process (uvicorn applies it in each of its workers).
+
+    ``access``: a ``repo.access`` line per request. Off by default: formatting and writing it costs
+    more than the rest of what the middleware does to a request (``bench/metrics_bench.py``), and a
+    reverse proxy logs requests anyway; ``/metrics`` counts them.
+    """
     formatter = "repo.operations.logs.JsonFormatter" if fmt == "json" else "repo.operations.logs.TextFormatter"
     return {
         "version": 1,
@@ -66,16 +80,17 @@ def config(level: str, fmt: str) -> dict[str, Any]:
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
+            "repo.access": {"level": "INFO" if access else "WARNING"},
             "opensearch": {"level": "WARNING"},  # a line per request to the search server otherwise
         },
     }
 
 
-def configure(level: str, fmt: str) -> None:
+def configure(level: str, fmt: str, access: bool = False) -> None:
     """Configure this process's logging (``repo worker`` and other commands that run long)."""
     import logging.config
 
-    logging.config.dictConfig(config(level, fmt))
+    logging.config.dictConfig(config(level, fmt, access))
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
 

@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or Clock()
     app.state.on_commit = []
     errors.install(app, page=error_page)  # browsers get a page for unknown paths
-    unavailable.install(app)  # a dependency down: 503 with Retry-After
+    unavailable.install(app, page=error_page)  # search or file store down: 503 with Retry-After
     app.add_middleware(Compress)  # pages, feeds, sitemaps: validators, 304, Brotli/gzip
     app.add_middleware(HeadAsGet, router=app.router)  # HEAD on every GET route
     # /oai: answered by this middleware, ahead of FastAPI's routing (a harvest is thousands of

@@ -41,7 +41,7 @@ from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 log = logging.getLogger("repo.db")
@@ -163,6 +163,18 @@ def is_busy(exc: DBAPIError) -> bool:
         return True
     return isinstance(exc, OperationalError) and any(
         text in str(exc.orig) for text in ("database is locked", "database table is locked", "database is busy"))
+
+
+def is_unreachable(exc: DBAPIError) -> bool:
+    """The database is away (restarting, down, unreachable): a connection failed or was cut, or the
+    server is shutting down. The request may be sent again once it is back."""
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None:
+        return bool(state.startswith("08") or state in ("57P01", "57P02", "57P03"))
+    # psycopg's "connection failed"/"server closed the connection", SQLite's "unable to open"
+    return isinstance(exc, (OperationalError, InterfaceError)) and not is_busy(exc)
 
 
 def is_unique_violation(exc: DBAPIError) -> bool:

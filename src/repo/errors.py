@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match
 
-from repo.db import is_busy, is_unique_violation
+from repo.db import is_busy, is_unique_violation, is_unreachable
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("repo.errors")
@@ -129,6 +129,8 @@ def database_problem(exc: DBAPIError) -> ProblemError | None:
     if is_busy(exc):
         return ServiceUnavailable("The database is busy with other changes; send the request again.",
                                   headers={"Retry-After": "1"})
+    if is_unreachable(exc):  # restarting, or down: not the client's fault, nor a bug of ours
+        return ServiceUnavailable("The database is not reachable right now.", headers={"Retry-After": "5"})
     if isinstance(exc, IntegrityError) and is_unique_violation(exc):
         return Conflict("A concurrent request made the same change first; fetch the current state and retry.")
     if isinstance(exc, DataError):

@@ -215,3 +215,51 @@ def test_two_workers_drain_one_outbox_without_double_work(resources, database, c
     assert indexed["one"] and indexed["two"]  # and both did a share
     with database.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(OutboxEntry)) == 0
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_drainers_never_index_a_works_older_state_last(resources, database, clock):
+    """A drainer slow to write a work's older state must not overwrite what another wrote of its
+    newer state: a batch leaves the rows of a work another batch is indexing (found by bench/load.py)."""
+    from repo.centres.models import MemberCentre
+    from repo.search import indexer as indexing
+    from repo.search.indexer import Indexer
+    from repo.search.models import OutboxEntry
+    from repo.works.models import Work
+
+    now = clock.now()
+    with database.session() as session:
+        centre = MemberCentre(slug="c", name="C", created_at=now, updated_at=now)
+        session.add(centre)
+        session.flush()
+        work = Work(status="draft", centre_id=centre.id, version=1, created_at=now, updated_at=now, type="report",
+                    access_right="open", doc={"titles": [{"value": "Obra", "lang": "spa"}], "languages": ["spa"]})
+        session.add(work)
+        session.flush()
+        session.add(OutboxEntry(work_id=work.id, reason="create", created_at=now, available_at=now, attempts=0))
+    writing = threading.Event()
+
+    class Slow:
+        def __getattr__(self, attribute: str):  # the real backend for everything else
+            return getattr(resources.search, attribute)
+
+        def index(self, docs):
+            writing.set()
+            time.sleep(1.0)  # holding the draft's document while the work is published
+            return resources.search.index(docs)
+
+    slow = threading.Thread(target=Indexer(database, Slow(), clock).run_batch)  # type: ignore[arg-type]
+    slow.start()
+    assert writing.wait(10)
+    with database.session() as session:  # published meanwhile, as works.service would: a new outbox row
+        published = session.get(Work, work.id)
+        published.status, published.version, published.published_at, published.datestamp = "published", 2, now, now
+        session.add(OutboxEntry(work_id=work.id, reason="publish", created_at=now, available_at=now, attempts=0))
+    fast = Indexer(database, resources.search, clock)
+    meanwhile = fast.run_batch()
+    slow.join()
+    while fast.run_batch():
+        pass
+    report = indexing.check(database, resources.search)
+    assert report.parity, report  # not the draft written last over the published work
+    assert meanwhile == 0  # the slow drainer held the work: its newer row waited

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -189,7 +189,7 @@ def _cache_headers(public: bool) -> dict[str, str]:
     return {"Cache-Control": "public, no-cache" if public else "private, no-store", "Vary": "Authorization"}
 
 
-def _next(chunks: Iterator[bytes]) -> bytes | None:
+def _next(chunks: Generator[bytes, None, None]) -> bytes | None:
     return next(chunks, None)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -53,7 +53,7 @@ class LocalStore:
         except FileNotFoundError:
             return None
 
-    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Generator[bytes, None, None]:
         with self.file(key).open("rb") as handle:
             handle.seek(start)
             left = None if end is None else end - start

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -153,7 +153,7 @@ class FileStore(Protocol):
         """The stored size, None when nothing is stored at ``key``."""
         ...
 
-    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Generator[bytes, None, None]:
         """The bytes ``[start, end)`` (to the end when None) in chunks of about :data:`CHUNK`;
         :class:`FileNotFoundError` when nothing is stored at ``key``."""
         ...
@@ -168,7 +168,7 @@ class FileStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def listing(self, prefix: str) -> Iterator[tuple[str, float]]:
+    def listing(self, prefix: str) -> Iterable[tuple[str, float]]:
         """``(key, modification time)`` of everything stored under ``prefix`` (``sha256/``, ``thumbnails/``)."""
         ...
 

@@ -130,11 +130,12 @@ def backup(settings: Settings, store: FileStore, target: Path,
     secret = target / "secret_key"
     secret.write_text(settings.secret)
     secret.chmod(0o600)
+    thumbnails = sum(1 for f in files if f[3])
     manifest = {"format": FORMAT, "created": datetime.now(UTC).isoformat(), "revision": revision,
                 "database": "sqlite" if settings.is_sqlite else "postgresql", "works": works,
-                "files": entries, "thumbnails": sum(1 for f in files if f[3])}
+                "files": entries, "thumbnails": thumbnails}
     (target / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    return Summary(works, len(entries), manifest["thumbnails"], total, revision)
+    return Summary(works, len(entries), thumbnails, total, revision)
 
 
 def _referenced(url: str, sqlite_: bool) -> tuple[list[tuple[str, str, int, bool]], int]:

@@ -103,7 +103,7 @@ def exposition(db: Any) -> bytes:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         counters = generate_latest(registry)
     else:
         counters = generate_latest(REGISTRY)
@@ -129,5 +129,5 @@ def process_exited(pid: int) -> None:
     if os.environ.get(MULTIPROCESS_ENV):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 

@@ -75,7 +75,7 @@ class Observe:
             return "<unmatched>"
         if self._templates is None:  # once: endpoint -> path of the plain routes
             self._templates = dict(_plain_routes(self.routes(), ""))
-        return self._templates.get(endpoint, "<unmatched>")
+        return str(self._templates.get(endpoint, "<unmatched>"))
 
 
 def _plain_routes(routes: Iterable[Any], prefix: str) -> Iterable[tuple[Any, str]]:
@@ -92,5 +92,5 @@ def _plain_routes(routes: Iterable[Any], prefix: str) -> Iterable[tuple[Any, str
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id" and _CLIENT_ID.match(value):
-            return value.decode("ascii")
+            return str(value.decode("ascii"))
     return os.urandom(8).hex()

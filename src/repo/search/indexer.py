@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -103,9 +104,12 @@ class Indexer:
         with self.database.session() as session:
             query = (sa.select(OutboxEntry.id, OutboxEntry.work_id, OutboxEntry.attempts)
                      .where(OutboxEntry.available_at <= now).order_by(OutboxEntry.id).limit(self.batch_size))
-            if session.get_bind().dialect.name == "postgresql":
+            postgres = session.get_bind().dialect.name == "postgresql"
+            if postgres:
                 query = query.with_for_update(skip_locked=True)  # concurrent drainers share the work
             rows = session.execute(query).all()
+            if postgres and rows:
+                rows = _own_works(session, rows)
             if not rows:
                 return 0
             work_ids = sorted({row.work_id for row in rows})
@@ -141,6 +145,21 @@ class Indexer:
             log.warning("search backend failed on a batch: %s", exc)
             return {i: f"{type(exc).__name__}: {exc}" for i in work_ids}
         return errors
+
+
+def _own_works(session: Session, rows: Sequence[Any]) -> list[Any]:
+    """The rows of the works no other drainer is indexing now (PostgreSQL).
+
+    Row locks keep two drainers off the same *row*, not off the same *work*: one drainer could
+    index a work's older state after another indexed its newer one (the index then lags SQL with
+    the outbox empty; the load test found it). So each batch also holds a transaction-scoped
+    advisory lock per work (key: the work id; the application takes no other advisory lock) and
+    leaves the rows of works another batch holds for later: a later batch reads the newer state.
+    """
+    ids = sorted({row.work_id for row in rows})
+    mine = set(session.scalars(sa.text("SELECT w FROM unnest(CAST(:ids AS bigint[])) AS w "
+                                       "WHERE pg_try_advisory_xact_lock(w)"), {"ids": ids}))
+    return [row for row in rows if row.work_id in mine]
 
 
 def _load(session: Session, work_ids: list[int]) -> tuple[dict[int, SearchDocument], dict[int, str]]:

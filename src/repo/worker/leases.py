@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 
 from repo.db import Database
 from repo.worker.models import Lease
@@ -26,14 +28,14 @@ from repo.worker.models import Lease
 def acquire(db: Database, job: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take (or keep) the lease of ``job`` until ``now + ttl``; False when another holder has it."""
     with db.session() as session:
-        taken = session.execute(
+        result = session.execute(
             sa.update(Lease)
             .where(Lease.job == job,
                    sa.or_(Lease.holder.is_(None), Lease.holder == holder, Lease.expires_at < now))
             .values(holder=holder, expires_at=now + ttl)
             .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken:
+        )
+        if cast("CursorResult[Any]", result).rowcount:
             return True
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         inserted = session.scalar(  # (RETURNING: an insert skipped on conflict has no reliable rowcount)
@@ -73,4 +75,4 @@ def holders(db: Database, now: datetime) -> dict[str, tuple[str, datetime]]:
             sa.select(Lease.job, Lease.holder, Lease.expires_at)
             .where(Lease.holder.is_not(None), Lease.expires_at >= now)
         ).all()
-    return {job: (holder, expires) for job, holder, expires in rows}
+    return {job: (str(holder), expires) for job, holder, expires in rows if expires is not None}

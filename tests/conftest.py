@@ -7,6 +7,7 @@ no PostgreSQL binaries are found, and fail instead when ``REPO_REQUIRE_POSTGRES=
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from helpers import fresh_database  # noqa: E402
 from pg import Cluster, find_bindir  # noqa: E402
 
+_buckets = itertools.count()
 
 
 def _required(variable: str) -> bool:
@@ -95,7 +97,7 @@ def s3_server() -> Iterator[S3Server]:
 @pytest.fixture
 def s3_bucket(s3_server: S3Server) -> Iterator[str]:
     """A fresh, empty bucket for one test (removed afterwards)."""
-    name = f"repo-test-{os.getpid()}-{next(_counter)}"
+    name = f"repo-test-{os.getpid()}-{next(_buckets)}"
     client = s3_server.client()
     client.create_bucket(Bucket=name)
     yield name

@@ -163,3 +163,25 @@ def test_background_work_harvests_a_long_run_in_slices(harvester: Harvester, oai
     assert len(slices) > 1 and sum(slices) == 16, slices
     runs = harvester.get_run(1)
     assert runs.status == "succeeded" and runs.created == 16 and runs.attempts >= len(slices)  # one run, resumed
+
+
+def test_the_worker_job_runs_the_due_sources(harvester: Harvester, oai_source) -> None:
+    from repo.app import jobs, open_resources
+    from repo.worker.runner import Runner
+
+    harvester.add(oai_source(corpus(3)).url, every="1h")
+    job = next(j for j in jobs() if j.name == "ingest.harvest")  # registered with every other job
+    on = open_resources(harvester.settings.model_copy(update={"harvest_scheduler_seconds": 60}), harvester.clock)
+    try:
+        runner = Runner([job], on)
+        assert runner.interval(job) == 60
+        assert runner.run_until_idle("ingest.harvest") == 3  # under the job's lease, like any job
+        assert set(harvester.works()) == identifiers(3)
+    finally:
+        on.close()
+    off = open_resources(harvester.settings, harvester.clock)  # harvest_scheduler_seconds=0: off
+    try:
+        harvester.add(oai_source(corpus(2)).url, every="1h")
+        assert Runner([job], off).run_until_idle("ingest.harvest") == 0
+    finally:
+        off.close()

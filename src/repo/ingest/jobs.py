@@ -50,7 +50,7 @@ def run_due(db: Database, settings: Settings, clock: Clock, should_stop: Callabl
 def _harvest(resources: Resources) -> int:
     if resources.settings.harvest_scheduler_seconds <= 0:
         return 0  # scheduled harvests are off
-    return run_due(resources.db, resources.settings, resources.clock,
+    return run_due(resources.db, resources.settings, resources.clock, resources.stopping.is_set,
                    slice_seconds=SLICE_SECONDS)
 
 

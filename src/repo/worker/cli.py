@@ -57,7 +57,7 @@ def worker(
             table = Table("job", "every", "on commit", "sharing", "lease held by")
             for j in selected:
                 holder = held.get(j.name)
-                table.add_row(j.name, f"{j.interval:g} s", "yes" if j.on_commit else "", j.sharing.value,
+                table.add_row(j.name, f"{runner.interval(j):g} s", "yes" if j.on_commit else "", j.sharing.value,
                               f"{holder[0]} until {holder[1]:%H:%M:%S}Z" if holder else "")
             console.print(table)
             return

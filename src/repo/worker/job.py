@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ class Resources:
     db: Database
     search: SearchBackend
     files: FileStore
+    #: Set when the process stops: a long batch (a harvest slice) may end early, resumably.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
         self.search.close()
@@ -51,11 +54,12 @@ class Job:
     ``run`` does **one bounded batch** (seconds, not minutes: a page of rows, one file) and returns
     how much it did; the runner calls it again at once while it returns more than 0, then waits
     ``interval`` seconds — or less, when ``on_commit`` and a commit wakes it. It must be
-    idempotent: a batch cut short by a crash is run again by someone else.
+    idempotent: a batch cut short by a crash is run again by someone else. ``interval`` may be a
+    function of the settings (a period the operator configures).
     """
 
     name: str
     run: Callable[[Resources], int]
-    interval: float = 60.0
+    interval: float | Callable[[Settings], float] = 60.0
     on_commit: bool = False
     sharing: Sharing = Sharing.LEASE

@@ -88,7 +88,7 @@ class _Loop:
                 self.completed = max(self.completed, seen)
                 self.state.notify_all()
             failures = failures + 1 if outcome == "error" else 0
-            timeout = job.interval
+            timeout = runner.interval(job)
             if job.on_commit and runner.poll_seconds is not None:
                 timeout = min(timeout, runner.poll_seconds)
             if outcome == "busy" and job.on_commit:
@@ -132,6 +132,7 @@ class Runner:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the batches running now (each thread gets up to ``timeout`` seconds)."""
         self.stopping.set()
+        self.resources.stopping.set()  # a long batch may end early
         for loop in self.loops.values():
             loop.wake.set()
         if self.started:
@@ -175,6 +176,9 @@ class Runner:
         self.wake(name)
 
     # -- running ----------------------------------------------------------------------------------
+
+    def interval(self, job: Job) -> float:
+        return float(job.interval(self.resources.settings) if callable(job.interval) else job.interval)
 
     def needs_lease(self, job: Job) -> bool:
         return job.sharing is Sharing.LEASE or (job.sharing is Sharing.CLAIMS_ON_POSTGRESQL and not self._postgres)

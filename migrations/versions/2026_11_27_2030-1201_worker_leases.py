@@ -1,8 +1,8 @@
 """worker_leases (job leases), files.text_claimed_until (extraction claims), web_aggregates
 
 Revision ID: 1201
-Revises: 0901
-Create Date: 2026-11-27 19:30:00
+Revises: 1301
+Create Date: 2026-11-27 20:30:00
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import repo.db
 
 revision: str = "1201"
-down_revision: str | None = "0901"
+down_revision: str | None = "1301"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

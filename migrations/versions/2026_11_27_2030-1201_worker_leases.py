@@ -1,7 +1,7 @@
 """worker_leases (job leases), files.text_claimed_until (extraction claims), web_aggregates
 
 Revision ID: 1201
-Revises: 1301
+Revises: 1502
 Create Date: 2026-11-27 20:30:00
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import repo.db
 
 revision: str = "1201"
-down_revision: str | None = "1301"
+down_revision: str | None = "1502"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -165,11 +165,20 @@ def test_background_work_harvests_a_long_run_in_slices(harvester: Harvester, oai
     assert runs.status == "succeeded" and runs.created == 16 and runs.attempts >= len(slices)  # one run, resumed
 
 
-def test_the_worker_job_runs_the_due_sources(harvester: Harvester, oai_source) -> None:
+def test_the_worker_job_runs_the_due_sources_and_counts_them(harvester: Harvester, oai_source) -> None:
+    from prometheus_client import REGISTRY
+
     from repo.app import jobs, open_resources
+    from repo.operations import metrics
     from repo.worker.runner import Runner
 
-    harvester.add(oai_source(corpus(3)).url, every="1h")
+    good = harvester.add(oai_source(corpus(3)).url, every="1h")
+    bad = harvester.add(oai_source(corpus(2), faults=Faults(malformed_page=0)).url, every="1h")
+
+    def runs(source: int, outcome: str) -> float:
+        return REGISTRY.get_sample_value("repo_harvest_runs_total", {"source": str(source), "outcome": outcome}) or 0
+
+    before = runs(good, "succeeded"), runs(bad, "failed")
     job = next(j for j in jobs() if j.name == "ingest.harvest")  # registered with every other job
     on = open_resources(harvester.settings.model_copy(update={"harvest_scheduler_seconds": 60}), harvester.clock)
     try:
@@ -177,6 +186,10 @@ def test_the_worker_job_runs_the_due_sources(harvester: Harvester, oai_source) -
         assert runner.interval(job) == 60
         assert runner.run_until_idle("ingest.harvest") == 3  # under the job's lease, like any job
         assert set(harvester.works()) == identifiers(3)
+        assert (runs(good, "succeeded"), runs(bad, "failed")) == (before[0] + 1, before[1] + 1)
+        text = metrics.exposition(on.db).decode()
+        assert "repo_harvest_sources_failing 1.0" in text  # from SQL: any process tells
+        assert f'repo_harvest_failures_total{{source="{bad}"}}' in text
     finally:
         on.close()
     off = open_resources(harvester.settings, harvester.clock)  # harvest_scheduler_seconds=0: off

@@ -18,6 +18,7 @@ from repo.config import Settings
 from repo.db import Database
 from repo.ingest import repository
 from repo.ingest.harvester import Busy, Harvest
+from repo.operations import metrics
 from repo.worker import Job, Resources
 
 log = logging.getLogger("repo.ingest")
@@ -38,11 +39,16 @@ def run_due(db: Database, settings: Settings, clock: Clock, should_stop: Callabl
             break
         harvest = Harvest(db, settings, clock, source_id, should_stop=should_stop, slice_seconds=slice_seconds)
         try:
-            harvest.run()
+            run_id = harvest.run()
         except Busy:
             continue  # another process runs it
         except Exception:
             log.exception("scheduled harvest of source %s failed", source_id)
+            metrics.harvest_ended(source_id, "error")
+        else:
+            with db.session() as session:
+                run = repository.run(session, run_id)
+                metrics.harvest_ended(source_id, run.status if run is not None else "error")
         seen += harvest.records_read
     return seen
 

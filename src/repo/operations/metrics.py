@@ -9,8 +9,10 @@
 * ``repo_outbox_backlog``, ``repo_outbox_oldest_age_seconds``, ``repo_outbox_failing``,
   ``repo_extraction_queue``: read from SQL at each scrape, so any process reports the whole
   installation's queues.
-* ``repo_harvest_runs_total{source,outcome}``, ``repo_harvest_failures_total{source}``: incremented
-  by the harvester (``HARVEST_RUNS.labels(source, "ok").inc()``).
+* ``repo_harvest_runs_total{source,outcome}`` (outcome: the run's status when the worker's
+  ``ingest.harvest`` batch ended it: ``succeeded``, ``failed``, ``stopped`` at the end of a slice,
+  ``error``), ``repo_harvest_failures_total{source}``: counted by the worker process that ran them;
+  ``repo_harvest_sources_failing`` (active sources whose last run failed): read from SQL.
 * ``repo_oai_records_served_total{verb}``: records and headers sent by OAI-PMH.
 
 Several processes: ``repo serve --workers N`` points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh
@@ -58,6 +60,13 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     children[1].observe(seconds)
 
 
+def harvest_ended(source_id: int, outcome: str) -> None:
+    """A harvest run of the worker's ``ingest.harvest`` job ended (or a slice of it did)."""
+    HARVEST_RUNS.labels(str(source_id), outcome).inc()
+    if outcome in ("failed", "error"):
+        HARVEST_FAILURES.labels(str(source_id)).inc()
+
+
 def observe_job(job: str, done: int, seconds: float, error: str | None) -> None:
     """A runner observer (:data:`repo.worker.runner.observers`)."""
     if error is not None:
@@ -81,6 +90,7 @@ class QueueCollector(Collector):
         import sqlalchemy as sa
 
         from repo.files.models import File
+        from repo.ingest.models import HarvestRun, HarvestSource
         from repo.search.models import OutboxEntry
 
         with self.db.session() as session:
@@ -88,12 +98,18 @@ class QueueCollector(Collector):
                 sa.func.count(), sa.func.min(OutboxEntry.created_at),
                 sa.func.count().filter(OutboxEntry.attempts > 0))).one()
             extraction = session.scalar(sa.select(sa.func.count()).where(File.text_state == "pending"))
+            failing_sources = session.scalar(
+                sa.select(sa.func.count()).select_from(HarvestSource)
+                .join(HarvestRun, HarvestRun.id == HarvestSource.last_run_id)
+                .where(HarvestSource.status == "active", HarvestRun.status == "failed"))
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
         yield GaugeMetricFamily("repo_outbox_backlog", "Search outbox rows not yet indexed", value=backlog)
         yield GaugeMetricFamily("repo_outbox_oldest_age_seconds", "Age of the oldest pending outbox row",
                                 value=max(age, 0.0))
         yield GaugeMetricFamily("repo_outbox_failing", "Outbox rows that failed at least once", value=failing)
         yield GaugeMetricFamily("repo_extraction_queue", "Files waiting for text extraction", value=extraction or 0)
+        yield GaugeMetricFamily("repo_harvest_sources_failing", "Active harvest sources whose last run failed",
+                                value=failing_sources or 0)
 
 
 def exposition(db: Any) -> bytes:

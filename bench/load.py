@@ -20,8 +20,9 @@ Retry-After during an outage; no lost update (every acknowledged change of every
 is what the API returns, in a later revision at worst); every harvest complete without duplicates;
 a final full harvest equal to SQL's records; an incremental harvest from the start holding every
 published or withdrawn work of the depositors; ``repo index check`` clean; ``repo files verify``
-clean. Prints throughput and p50/p95 per request kind and the machine load; ``--json`` writes it
-all. Exit status 0 when every check holds.
+clean. Prints throughput and p50/p95 per request kind (of every answer, and of the answers other
+than 503: what a served request costs) and the machine load; ``--json`` writes it all. Every client
+honours a 503's Retry-After, as a well-behaved one does. Exit status 0 when every check holds.
 
     .venv/bin/python bench/load.py                       # 5 minutes, 2,000 works
     .venv/bin/python bench/load.py --minutes 1 --works 300 --search-outage 12 --json out.json
@@ -170,6 +171,9 @@ class ProxyProcess:
 class Stats:
     started: float = field(default_factory=time.monotonic)
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    served: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # answers but 503
+    # (kind, 30-s slice of the run) -> latencies of the answers but 503: where in the run time went
+    slices: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     errors: list[tuple[float, str, bool, str]] = field(default_factory=list)  # 5xx: (answered at, line, Retry-After, kind)
     failovers: int = 0
@@ -179,6 +183,9 @@ class Stats:
     def record(self, kind: str, response: httpx.Response, seconds: float, when: float) -> None:
         with self.lock:
             self.latency[kind].append(seconds)
+            if response.status_code != 503:
+                self.served[kind].append(seconds)
+                self.slices[kind, int((when - self.started) // 30)].append(seconds)
             self.statuses[kind][response.status_code] += 1
             if response.status_code >= 500:
                 line = (f"{kind} {response.request.method} {response.request.url.path} -> {response.status_code} "
@@ -507,20 +514,20 @@ def searcher(client: Client, stop: threading.Event) -> None:
     while not stop.is_set():
         word = random.choice(WORDS)
         if random.random() < 0.5:
-            client("search.api", "GET", "/api/search", params={"q": word, "size": 20})
+            client.retrying("search.api", "GET", "/api/search", params={"q": word, "size": 20})
         else:
-            client("search.page", "GET", "/search", params={"q": word}, headers={"Accept": "text/html"})
+            client.retrying("search.page", "GET", "/search", params={"q": word}, headers={"Accept": "text/html"})
 
 
 def reader(client: Client, stop: threading.Event, public: list[int], ledger: Ledger) -> None:
     while not stop.is_set():
         work = random.choice(public)
-        client("read.landing", "GET", f"/works/{work}", headers={"Accept": "text/html"})
+        client.retrying("read.landing", "GET", f"/works/{work}", headers={"Accept": "text/html"})
         with ledger.lock:
             mine = [(w, s) for w, s in ledger.works.items() if s.get("status") == "published" and s["files"]]
         if mine and random.random() < 0.5:
             work, state = random.choice(mine)
-            client("read.download", "GET", f"/works/{work}/files/{next(iter(state['files']))}")
+            client.retrying("read.download", "GET", f"/works/{work}/files/{next(iter(state['files']))}")
 
 
 # -- faults -------------------------------------------------------------------------------------------
@@ -687,7 +694,12 @@ def run(installation: Installation, args: argparse.Namespace) -> dict[str, Any]:
     for kind, values in sorted(stats.latency.items()):
         kinds[kind] = {"requests": len(values), "per_second": len(values) / elapsed,
                        "p50_ms": percentile(values, 0.5) * 1000, "p95_ms": percentile(values, 0.95) * 1000,
-                       "statuses": dict(stats.statuses[kind])}
+                       "served_p50_ms": percentile(stats.served[kind], 0.5) * 1000,
+                       "served_p95_ms": percentile(stats.served[kind], 0.95) * 1000,
+                       "statuses": dict(stats.statuses[kind]),
+                       "served_p50_ms_by_30s": [round(percentile(stats.slices[kind, n], 0.5) * 1000)
+                                                if stats.slices.get((kind, n)) else None
+                                                for n in range(int(elapsed // 30) + 1)]}
     checks = {
         "no 5xx but 503 with Retry-After during an outage": not bad,
         "no lost update": not lost,
@@ -754,10 +766,14 @@ def report(results: dict[str, Any]) -> None:
         return
     print(f"run: {results['seconds']:.0f} s over {results['works']} works; {results['deposited_works']} works deposited; "
           f"{results['failovers']} requests failed over to the other web server")
-    print(f"{'request kind':<18}{'requests':>9}{'per s':>8}{'p50 ms':>9}{'p95 ms':>9}  statuses")
+    print(f"{'request kind':<18}{'requests':>9}{'per s':>8}{'p50 ms':>9}{'p95 ms':>9}"
+          f"{'served p50':>11}{'served p95':>11}  statuses")
     for kind, row in results["kinds"].items():
-        print(f"{kind:<18}{row['requests']:>9}{row['per_second']:>8.1f}{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}  "
-              f"{row['statuses']}")
+        print(f"{kind:<18}{row['requests']:>9}{row['per_second']:>8.1f}{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}"
+              f"{row['served_p50_ms']:>11.1f}{row['served_p95_ms']:>11.1f}  {row['statuses']}")
+    print("served p50 ms by 30 s of the run:")
+    for kind, row in results["kinds"].items():
+        print(f"  {kind:<16}" + " ".join("-" if v is None else str(v) for v in row["served_p50_ms_by_30s"]))
     print("faults:")
     for line in results["faults"]:
         print(f"  {line}")

@@ -23,7 +23,7 @@ from helpers import live_server, sample
 from repo.db import Database
 from repo.files.models import File
 from repo.files.service import collect_garbage
-from repo.files.storage import Storage
+from repo.files.local import LocalStore
 from repo.works.models import Revision, Work
 
 N = 8  # clients per race
@@ -157,7 +157,7 @@ def test_one_idempotency_key_makes_one_change(server: Server, path: str) -> None
 
 
 def _blobs(server: Server) -> set[str]:
-    return {sha for sha, _ in Storage(server.settings.data_dir).blobs()}
+    return {key.rsplit("/", 1)[-1] for key, _ in LocalStore(server.settings.data_dir).listing("sha256/")}
 
 
 def _referenced(server: Server) -> set[str]:
@@ -193,10 +193,10 @@ def test_uploads_race_without_500_or_stray_bytes(server: Server) -> None:
     # The replaced versions' bytes are unreferenced now: gc removes exactly those.
     stray = _blobs(server) - _referenced(server)
     assert len(stray) == N - 1
-    storage = Storage(server.settings.data_dir)
+    storage = LocalStore(server.settings.data_dir)
     with server.database.session() as session:
         removed = collect_garbage(session, storage, server.settings and _now(), timedelta(0))
-    assert {p.name for p in removed if p.parent.parent.parent.name == "sha256"} == stray
+    assert {key.rsplit("/", 1)[-1] for key in removed if key.startswith("sha256/")} == stray
     assert _blobs(server) == _referenced(server)
 
 

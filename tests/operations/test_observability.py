@@ -132,5 +132,7 @@ def test_a_database_gone_is_503_with_retry_after(client: TestClient, database_ur
     assert "database" in response.json()["detail"]
     page = client.get("/", headers={"Accept": "text/html"})
     assert page.status_code == 503
+    oai = client.get("/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"})  # ahead of routing
+    assert oai.status_code == 503 and oai.headers["retry-after"] == "5", oai.text
     assert client.get("/health").status_code == 200  # alive: restarting the process would not help
     assert client.get("/ready").json()["checks"]["database"]["ok"] is False

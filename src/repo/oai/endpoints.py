@@ -25,9 +25,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from repo.errors import MethodNotAllowed, problem_response
+from repo.errors import MethodNotAllowed, database_problem, problem_response
 from repo.oai import compression, service
 from repo.oai.arguments import pairs_from_query
 
@@ -91,7 +92,9 @@ class OAIEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/oai":
             await self.app(scope, receive, send)
-        elif scope["method"] not in ("GET", "HEAD", "POST"):
+            return
+        scope["route_template"] = "/oai"  # the request metrics' route (repo.operations.middleware)
+        if scope["method"] not in ("GET", "HEAD", "POST"):
             refusal = MethodNotAllowed("OAI-PMH requests are GET or POST (§3.1.1).",
                                        headers={"Allow": "GET, HEAD, POST"})
             await problem_response(refusal)(scope, receive, send)
@@ -107,15 +110,22 @@ class OAIEndpoint:
         # The loop's own executor: a third of anyio.to_thread's cost per call (measured), which
         # matters at thousands of requests per harvest.
         loop = asyncio.get_running_loop()
-        answered = None
-        if _inline(pairs):
-            try:
-                with service.on_loop():
-                    answered = _first(provider, pairs, encoding)
-            except service.Deferred:
-                pass  # it has to write: a worker thread answers it
-        if answered is None:
-            answered = await loop.run_in_executor(None, _first, provider, pairs, encoding)
+        try:
+            answered = None
+            if _inline(pairs):
+                try:
+                    with service.on_loop():
+                        answered = _first(provider, pairs, encoding)
+                except service.Deferred:
+                    pass  # it has to write: a worker thread answers it
+            if answered is None:
+                answered = await loop.run_in_executor(None, _first, provider, pairs, encoding)
+        except DBAPIError as exc:  # answered ahead of the app's handlers: the database restarting is a 503
+            problem = database_problem(exc)
+            if problem is None:
+                raise
+            await problem_response(problem)(scope, receive, send)
+            return
         body, data, done = answered
         try:
             headers = [(b"content-type", service.MEDIA_TYPE.encode()), (b"vary", b"Accept-Encoding")]

@@ -67,6 +67,8 @@ class Observe:
 
 
     def _template(self, scope: Scope) -> str:
+        if "route_template" in scope:  # answered by a middleware ahead of the routing (/oai)
+            return str(scope["route_template"])
         route = scope.get("route")
         if route is not None:
             return str(route.path)

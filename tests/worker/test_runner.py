@@ -83,7 +83,10 @@ def test_settle_waits_for_a_cycle_that_started_after_the_call(resources):
     try:
         assert wait_for(lambda: slow.runs == 1)
         before = slow.runs
-        anyio.run(runner.settle, "slow")
+        waiter = threading.Thread(target=anyio.run, args=(runner.settle, "slow"))  # a thread with no loop of its own
+        waiter.start()
+        waiter.join(timeout=60)
+        assert not waiter.is_alive()
         assert slow.runs == before + 1 and slow.running == 0
     finally:
         runner.stop()

@@ -1,8 +1,8 @@
 """worker_leases (job leases), files.text_claimed_until (extraction claims), web_aggregates
 
 Revision ID: 1201
-Revises: 1502
-Create Date: 2026-11-27 20:30:00
+Revises: 1001
+Create Date: 2026-11-27 21:00:00
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import repo.db
 
 revision: str = "1201"
-down_revision: str | None = "1502"
+down_revision: str | None = "1001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -195,7 +195,9 @@ class Corpus:
     clock: ManualClock | Clock
 
     def context(self, session: Any) -> Context:
-        return Context(session, ADMIN, self.clock.now(), self.settings)
+        from repo.app import open_file_store
+
+        return Context(session, ADMIN, self.clock.now(), self.settings, self.clock, open_file_store(self.settings))
 
     def run(self, action: Callable[[Context], Any]) -> Any:
         with self.database.session() as session:

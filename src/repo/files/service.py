@@ -579,3 +579,35 @@ def collect_garbage(session: Session, storage: FileStore, now: datetime, grace: 
             removed.append(key)
     removed += [f"(interrupted upload {n + 1})" for n in range(storage.sweep_uploads(cutoff))]
     return removed
+
+
+# -- files from a directory (imports) ---------------------------------------------------------------
+
+
+def store_local(ctx: Context, work_id: int, path: Path, name: str, access: FileAccessIn | None) -> File:
+    """Attach the file at ``path`` (on this machine: an import's files directory) to a work as
+    ``name``, exactly as an upload: the same name rules, streaming, hashing, size limit, sniffing,
+    revision and datestamp (in the caller's unit of work; its text is extracted after the commit)."""
+    name = clean_name(name)
+    with storage_of(ctx).writer(ctx.settings.upload_max_bytes) as writer, path.open("rb") as source:
+        while data := source.read(BATCH):
+            writer.write(data)
+        blob = writer.finish()
+        _, file, _ = _attach(ctx, work_id, name, writer, blob, None, "body", None, access)
+    return file
+
+
+def check_local(path: Path, name: str, limit: int) -> str:
+    """What :func:`store_local` would say of the file, without storing it (an import's dry run):
+    its media type, or the :class:`ProblemError` it would raise."""
+    name = clean_name(name)
+    size = path.stat().st_size
+    if size > limit:
+        raise PayloadTooLarge(f"The file exceeds the upload limit of {limit} bytes.")
+    from repo.files.sniff import HEAD_BYTES, TAIL_BYTES
+
+    with path.open("rb") as source:
+        head = source.read(HEAD_BYTES)
+        source.seek(max(0, size - TAIL_BYTES))
+        tail = source.read(TAIL_BYTES)
+    return media_type_of(name, Blob("", "", size, head, tail), None)

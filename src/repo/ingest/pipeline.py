@@ -1,9 +1,10 @@
 """The one ingest path (DESIGN.md §9): map → validate → match → upsert, whatever the channel.
 
-A channel (an OAI-PMH harvest run; file imports later) turns what arrives into :class:`Incoming`
+A channel (an OAI-PMH harvest run, a file import) turns what arrives into :class:`Incoming`
 records — an external id, deleted or not, the mapped :class:`~repo.ingest.mapping.common.Draft`
-or the reason it could not be mapped, and the provenance (``origin``) — and hands them here in
-batches, within its own unit of work. Here, for each batch:
+(or, from an import, the deposit record itself) or the reasons it could not be read, and the
+provenance (``origin``) — and hands them here in batches, within its own unit of work. Here, for
+each batch:
 
 1. **validate** with the deposit rules — the API's own pydantic model (:class:`WorkIn`) and
    :func:`missing_for_publication`. A value the model refuses (an ISBN with a bad check digit, a
@@ -19,6 +20,14 @@ batches, within its own unit of work. Here, for each batch:
 
 A batch is applied in one savepoint; if anything in it fails, it is applied again record by record,
 each in its own savepoint, so one failing record fails alone and never stops the run.
+
+What differs between channels is said by the :class:`Feed` and each :class:`Incoming`, never by a
+second path: a **strict** feed (imports: the editor's own file) fails a record on any value the
+deposit API would refuse, naming the field, instead of taking the value out; a record may ask to
+become a **draft** (or a withdrawn work) rather than a published one; a feed may attach more to the
+works it writes (an import's files) in the same savepoint (:attr:`Feed.after_write`); and a
+**dry run** (:class:`DryRun`) validates and matches a batch and counts what would happen, writing
+nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,7 +45,7 @@ from pydantic import ValidationError
 
 from repo.context import Context
 from repo.db import lock_for_write
-from repo.errors import ProblemError
+from repo.errors import ProblemError, field_path
 from repo.ingest import matching
 from repo.ingest.mapping.common import MAX_UNMAPPED, MAX_VALUE, Draft
 from repo.ingest.models import IngestRecord
@@ -58,6 +67,13 @@ class Incoming:
     draft: Draft | None = None
     error: str | None = None  # why it could not be read or mapped
     origin: dict[str, Any] = field(default_factory=dict)  # provenance, stored on the work
+    # -- what channels other than harvests may say ---------------------------------------------------
+    record: dict[str, Any] | None = None  # the deposit record itself (``WorkIn``'s shape), instead of a draft
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message): why it cannot be read
+    status: str = Status.published  # what a new work becomes: published, draft or withdrawn
+    withdrawal_reason: str | None = None  # for status withdrawn
+    fingerprint: str | None = None  # anything else that makes a new version (an import's files, its status)
+    extra: Any = None  # the channel's own (an import's files), handed back to Feed.after_write
 
 
 @dataclass(frozen=True)
@@ -65,8 +81,12 @@ class Feed:
     """Where a batch comes from and where its works go."""
 
     key: str  # IngestRecord.feed, e.g. "oai:3"
-    centre: str  # slug of the centre the works belong to
+    centre: str  # slug of the centre the works belong to (a record may name another: imports)
     collections: tuple[str, ...] = ()
+    strict: bool = False  # a value the deposit API refuses fails the record (else it is taken out and kept)
+    # Called in the batch's savepoint with each record and the work it created or updated; an
+    # exception fails the record (the batch is redone record by record), leaving nothing of it.
+    after_write: Callable[[Context, Sequence[tuple[Incoming, int]]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,16 @@ class Problem:
     kind: str  # failed | skipped | duplicate
     reason: str
     work_id: int | None = None
+    field: str | None = None  # the field at fault, as the deposit API names it (metadata.titles[0].lang)
+
+
+@dataclass
+class DryRun:
+    """What a dry run has seen in earlier batches (nothing is written, so matching cannot find it
+    in SQL): the identifiers and external ids of the records it would create."""
+
+    keys: dict[matching.Key, str] = field(default_factory=dict)
+    external_ids: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -94,31 +124,48 @@ class _Prepared:
     origin: dict[str, Any] = field(default_factory=dict)
     digest: str | None = None
     error: str | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message), when the error has fields
 
 
 # -- 1. validate -------------------------------------------------------------------------------------
 
-def validate(record: dict[str, Any]) -> tuple[WorkIn | None, list[dict[str, str]], str | None]:
+def validate(record: dict[str, Any], *, strict: bool = False, publishable: bool = True,
+             ) -> tuple[WorkIn | None, list[dict[str, str]], str | None]:
     """``(WorkIn, values taken out, None)``, or ``(None, …, reason)`` when the record cannot be a
-    published work. Values the model refuses are removed one by one (a list item, or a field) and
-    returned with the model's message, as long as what remains still validates."""
+    work (a published one unless ``publishable`` is false). Values the model refuses are removed
+    one by one (a list item, or a field) and returned with the model's message, as long as what
+    remains still validates; ``strict``: any refused value fails the record (see :func:`check`)."""
+    data, removed, errors = check(record, strict=strict, publishable=publishable)
+    if data is None:
+        return None, removed, "; ".join(f"{f}: {m}" if f else m for f, m in errors) or "invalid record"
+    return data, removed, None
+
+
+def check(record: dict[str, Any], *, strict: bool = False, publishable: bool = True,
+          ) -> tuple[WorkIn | None, list[dict[str, str]], list[tuple[str, str]]]:
+    """:func:`validate` with the reasons as ``(field, message)`` pairs, the fields named as the
+    deposit API names them (``metadata.creators[0].orcid``)."""
     removed: list[dict[str, str]] = []
     for _ in range(25):
         try:
             data = WorkIn.model_validate(record)
         except ValidationError as exc:
-            paths = {_removable(e["loc"]): e["msg"].removeprefix("Value error, ") for e in exc.errors()}
+            errors = exc.errors()
+            if strict:
+                return None, removed, [(field_path(e["loc"]) if e["loc"] else "",
+                                        e["msg"].removeprefix("Value error, ")) for e in errors]
+            paths = {_removable(e["loc"]): e["msg"].removeprefix("Value error, ") for e in errors}
             if () in paths or ("metadata",) in paths:
-                return None, removed, "; ".join(sorted(set(paths.values())))
+                return None, removed, [("", m) for m in sorted(set(paths.values()))]
             for path in sorted(paths, key=_order, reverse=True):
                 value = _pop(record, path)
                 removed.append({"field": _label(path), "value": _text(value), "reason": paths[path]})
             continue
-        missing = missing_for_publication(data)
+        missing = missing_for_publication(data) if publishable else []
         if missing:
-            return None, removed, "; ".join(f"{f}: {m}" for f, m in missing)
-        return data, removed, None
-    return None, removed, "too many invalid values"
+            return None, removed, missing
+        return data, removed, []
+    return None, removed, [("", "too many invalid values")]
 
 
 def _removable(loc: Sequence[Any]) -> tuple[Any, ...]:
@@ -156,22 +203,35 @@ def prepare(item: Incoming, feed: Feed) -> _Prepared:
     prepared = _Prepared(item)
     if item.deleted:
         return prepared
-    if item.error is not None or item.draft is None:
+    if item.record is None and (item.error is not None or item.draft is None):
         prepared.error = item.error or "no metadata"
+        prepared.errors = list(item.errors)
         return prepared
-    record = item.draft.record()
-    record["centre"] = feed.centre
-    record["collections"] = list(feed.collections)
-    data, removed, error = validate(record)
-    unmapped = (item.draft.unmapped_values + removed)[:MAX_UNMAPPED]
-    if data is None:
-        prepared.error = error
+    if item.record is not None:  # the deposit record itself: its centre (or the feed's), its collections too
+        record = dict(item.record)
+        record["centre"] = record.get("centre") or feed.centre
+        if isinstance(record.get("collections", []), list):
+            record["collections"] = list(dict.fromkeys([*record.get("collections", []), *feed.collections]))
+        mapped_away: list[dict[str, str]] = []
+    else:
+        assert item.draft is not None
+        record = item.draft.record()
+        record["centre"] = feed.centre
+        record["collections"] = list(feed.collections)
+        mapped_away = item.draft.unmapped_values
+    data, removed, errors = check(record, strict=feed.strict, publishable=item.status != Status.draft)
+    unmapped = (mapped_away + removed)[:MAX_UNMAPPED]
+    if item.errors or data is None:  # what the channel could not read, and what the model refused: all of it
+        prepared.errors = list(item.errors) + errors
+        prepared.error = "; ".join(f"{f}: {m}" if f else m for f, m in prepared.errors) or "invalid record"
         return prepared
     prepared.data = data
     prepared.origin = {**item.origin, "unmapped": unmapped} if unmapped else dict(item.origin)
     digest = hashlib.sha256(data.model_dump_json(exclude_none=True).encode())  # the model's own serializer: fast
     if unmapped:
         digest.update(json.dumps(unmapped, sort_keys=True, ensure_ascii=False).encode())
+    if item.fingerprint:
+        digest.update(item.fingerprint.encode())
     prepared.digest = digest.hexdigest()
     return prepared
 
@@ -187,8 +247,12 @@ class _Plan:
     touches: list[tuple[_Prepared, IngestRecord]] = field(default_factory=list)  # seen, nothing to change
 
 
-def ingest(ctx: Context, feed: Feed, items: Sequence[Incoming], *, run_id: int | None = None) -> Outcome:
-    """Apply a batch of incoming records (in the caller's unit of work; flushed, not committed)."""
+def ingest(ctx: Context, feed: Feed, items: Sequence[Incoming], *, run_id: int | None = None,
+           dry_run: DryRun | None = None) -> Outcome:
+    """Apply a batch of incoming records (in the caller's unit of work; flushed, not committed).
+
+    With ``dry_run``, the batch is validated and matched (against SQL and the dry run's earlier
+    batches) and what would happen is counted and reported, but nothing is written."""
     outcome = Outcome()
     outcome.counts["seen"] += len(items)
     latest: dict[str, _Prepared] = {}
@@ -200,16 +264,19 @@ def ingest(ctx: Context, feed: Feed, items: Sequence[Incoming], *, run_id: int |
     for p in prepared:
         if p.error is not None:
             outcome.counts["failed"] += 1
-            outcome.problems.append(Problem(p.incoming.external_id, "failed", p.error[:4000]))
+            outcome.problems += _failures(feed, p.incoming.external_id, p.error, p.errors)
     prepared = [p for p in prepared if p.error is None]
     # A writer from here (SQLite: BEGIN IMMEDIATE; mapping and validation above held no lock):
     # what the plan decides on is read under the write lock, and the savepoints below are nested
     # in the caller's transaction — on SQLite, releasing a savepoint opened outside a transaction
     # commits, and a harvest page's works would be committed apart from its position.
-    lock_for_write(ctx.session)
+    if dry_run is None:  # a dry run writes nothing: it need not wait for writers
+        lock_for_write(ctx.session)
     existing = {r.external_id: r for r in ctx.session.scalars(sa.select(IngestRecord).where(
         IngestRecord.feed == feed.key, IngestRecord.external_id.in_([p.incoming.external_id for p in prepared])))}
-    plan = _plan(ctx, prepared, existing, outcome)
+    plan = _plan(ctx, prepared, existing, outcome, dry_run)
+    if dry_run is not None:
+        return _dry(ctx, feed, plan, outcome, dry_run)
     attempt = _copy(outcome)
     try:
         with ctx.session.begin_nested():
@@ -225,10 +292,60 @@ def ingest(ctx: Context, feed: Feed, items: Sequence[Incoming], *, run_id: int |
                 _apply(ctx, feed, single, part, run_id)
         except Exception as exc:  # this record alone fails
             attempt.counts["failed"] += 1
-            attempt.problems.append(Problem(_first(single).incoming.external_id, "failed", _reason(exc)))
+            attempt.problems += _failures(feed, _first(single).incoming.external_id, _reason(exc), _fields(exc))
         else:
             attempt.add(part)
     return attempt
+
+
+def _failures(feed: Feed, external_id: str, reason: str, errors: Sequence[tuple[str, str]]) -> list[Problem]:
+    """A failed record's problems: one per field at fault for a strict feed (an import's report
+    names each), else one with every reason."""
+    if feed.strict and errors:
+        return [Problem(external_id, "failed", message[:4000], field=name or None) for name, message in errors]
+    return [Problem(external_id, "failed", reason[:4000])]
+
+
+def _fields(exc: Exception) -> list[tuple[str, str]]:
+    if isinstance(exc, ProblemError):
+        return [(e["field"], e["message"]) for e in exc.errors] or [("", exc.detail)]
+    return []
+
+
+def _dry(ctx: Context, feed: Feed, plan: _Plan, outcome: Outcome, memory: DryRun) -> Outcome:
+    """Count what applying ``plan`` would do; check what only applying would otherwise find out
+    (the centres and collections named, and whether this principal may file works there)."""
+    lookups = works.Lookups(ctx.session)
+    for p in plan.creates + [u[0] for u in plan.updates]:
+        data = p.data
+        assert data is not None
+        errors: list[tuple[str, str]] = []
+        centre = lookups.centre(data.centre)
+        if centre is None:
+            errors.append(("centre", f"no centre '{data.centre}'"))
+        elif not ctx.principal.can_edit_centre(centre.id):
+            errors.append(("centre", f"you may not file works in centre '{data.centre}'"))
+        errors += [(f"collections[{i}]", f"no collection '{slug}'") for i, slug in enumerate(data.collections)
+                   if lookups.collection(slug) is None]
+        if errors:
+            outcome.counts["failed"] += 1
+            outcome.problems += _failures(feed, p.incoming.external_id, "; ".join(f"{f}: {m}" for f, m in errors),
+                                          errors)
+            continue
+        if p in plan.creates:
+            outcome.counts["created"] += 1
+            memory.external_ids.add(p.incoming.external_id)
+            for key in matching.keys_of(data.metadata):
+                memory.keys.setdefault(key, p.incoming.external_id)
+        else:
+            outcome.counts["updated"] += 1
+    for p, target, why in plan.links:
+        outcome.counts["linked"] += 1
+        work_id = target if isinstance(target, int) else None
+        outcome.problems.append(Problem(p.incoming.external_id, "duplicate", f"linked, not duplicated: {why}",
+                                        work_id))
+    outcome.counts["withdrawn"] += len(plan.withdrawals)
+    return outcome
 
 
 def _copy(outcome: Outcome) -> Outcome:
@@ -242,12 +359,13 @@ def _reason(exc: Exception) -> str:
     return f"{exc.__class__.__name__}: {exc}"[:4000]
 
 
-def _plan(ctx: Context, prepared: list[_Prepared], existing: dict[str, IngestRecord], outcome: Outcome) -> _Plan:
+def _plan(ctx: Context, prepared: list[_Prepared], existing: dict[str, IngestRecord], outcome: Outcome,
+          dry_run: DryRun | None = None) -> _Plan:
     plan = _Plan()
     new_keys = {p.incoming.external_id: matching.keys_of(p.data.metadata)
                 for p in prepared if p.data is not None and p.incoming.external_id not in existing}
     found = matching.find(ctx.session, {k for keys in new_keys.values() for k in keys})
-    in_batch: dict[matching.Key, _Prepared] = {}
+    in_batch: dict[matching.Key, _Prepared | str] = dict(dry_run.keys) if dry_run is not None else {}
     for p in prepared:
         record = existing.get(p.incoming.external_id)
         if p.incoming.deleted:
@@ -268,18 +386,23 @@ def _plan(ctx: Context, prepared: list[_Prepared], existing: dict[str, IngestRec
                 plan.touches.append((p, record))
                 outcome.counts["unchanged"] += 1
             continue
+        if dry_run is not None and p.incoming.external_id in dry_run.external_ids:
+            outcome.counts["unchanged"] += 1  # an earlier batch of the dry run would have created it
+            continue
         keys = sorted(new_keys.get(p.incoming.external_id, ()))
-        target: int | _Prepared | None = None
+        target: int | _Prepared | str | None = None
         why = ""
         for key in keys:
             if key in found:
                 target, why = found[key], f"same {key[0]} {key[1]} as work {found[key]}"
                 break
             if key in in_batch:
-                target, why = in_batch[key], f"same {key[0]} {key[1]} as {in_batch[key].incoming.external_id}"
+                earlier = in_batch[key]
+                target = earlier
+                why = f"same {key[0]} {key[1]} as {earlier if isinstance(earlier, str) else earlier.incoming.external_id}"
                 break
         if target is not None:
-            plan.links.append((p, target, why))
+            plan.links.append((p, target, why))  # type: ignore[arg-type]  # a str only in dry runs
         else:
             plan.creates.append(p)
             for key in keys:
@@ -291,17 +414,24 @@ def _apply(ctx: Context, feed: Feed, plan: _Plan, outcome: Outcome, run_id: int 
     session, now = ctx.session, ctx.now
     made: dict[int, int] = {}
     new_records: list[dict[str, Any]] = []
+    written: list[tuple[Incoming, int]] = []
     if plan.creates:
-        created = works.ingest_create(ctx, [(p.data, p.origin) for p in plan.creates])  # type: ignore[misc]
+        created = works.ingest_create(ctx, [(p.data, p.origin) for p in plan.creates],  # type: ignore[misc]
+                                      statuses=[_initial(p.incoming.status) for p in plan.creates])
         for p, work_id in zip(plan.creates, created):
             made[id(p)] = work_id
             new_records.append(_record(feed, p, work_id, "owner", now, run_id))
+            written.append((p.incoming, work_id))
         outcome.counts["created"] += len(created)
+        withdrawn = {made[id(p)]: p for p in plan.creates if p.incoming.status == Status.withdrawn}
+        for work in session.scalars(sa.select(Work).where(Work.id.in_(withdrawn))) if withdrawn else ():
+            works.ingest_withdraw(ctx, work, withdrawn[work.id].incoming.withdrawal_reason or DELETED_AT_SOURCE)
     for p, target, why in plan.links:
         work_id = made[id(target)] if isinstance(target, _Prepared) else target
-        new_records.append(_record(feed, p, work_id, "duplicate", now, run_id))
+        new_records.append(_record(feed, p, work_id, "duplicate", now, run_id))  # type: ignore[arg-type]
         outcome.counts["linked"] += 1
-        outcome.problems.append(Problem(p.incoming.external_id, "duplicate", f"linked, not duplicated: {why}", work_id))
+        outcome.problems.append(Problem(p.incoming.external_id, "duplicate", f"linked, not duplicated: {why}",
+                                        work_id))  # type: ignore[arg-type]
     ids = [r.work_id for _, r in plan.updates + plan.withdrawals]
     loaded = {w.id: w for w in session.scalars(sa.select(Work).where(Work.id.in_(ids)))} if ids else {}
     lookups = works.Lookups(session)
@@ -312,10 +442,11 @@ def _apply(ctx: Context, feed: Feed, plan: _Plan, outcome: Outcome, run_id: int 
             outcome.problems.append(Problem(p.incoming.external_id, "skipped", "the record is back at the source "
                                             "after its deletion; its work stays withdrawn (a tombstone is kept)",
                                             work.id))
-        elif works.ingest_update(ctx, work, p.data, p.origin, lookups):  # type: ignore[arg-type]
-            outcome.counts["updated"] += 1
         else:
-            outcome.counts["unchanged"] += 1
+            changed = works.ingest_update(ctx, work, p.data, p.origin, lookups)  # type: ignore[arg-type]
+            changed = _move(ctx, work, p.incoming) or changed
+            outcome.counts["updated" if changed else "unchanged"] += 1
+            written.append((p.incoming, work.id))
         _seen(record, p, now, run_id, deleted=False)
         record.digest = p.digest
     for p, record in plan.withdrawals:
@@ -330,7 +461,27 @@ def _apply(ctx: Context, feed: Feed, plan: _Plan, outcome: Outcome, run_id: int 
         _seen(record, p, now, run_id, deleted=p.incoming.deleted)
     if new_records:
         session.execute(sa.insert(IngestRecord), new_records)
+    if feed.after_write is not None and written:
+        feed.after_write(ctx, written)
     session.flush()
+
+
+def _initial(status: str) -> Status:
+    """The status a new work is written with (a withdrawn one is published, then withdrawn)."""
+    return Status.draft if status == Status.draft else Status.published
+
+
+def _move(ctx: Context, work: Work, incoming: Incoming) -> bool:
+    """Move an existing work forward to the status its record asks for (a draft published, a
+    published work withdrawn); never back. Returns whether it moved."""
+    moved = False
+    if work.status == Status.draft and incoming.status in (Status.published, Status.withdrawn):
+        works.ingest_publish(ctx, work)
+        moved = True
+    if work.status == Status.published and incoming.status == Status.withdrawn:
+        works.ingest_withdraw(ctx, work, incoming.withdrawal_reason or DELETED_AT_SOURCE)
+        moved = True
+    return moved
 
 
 def _record(feed: Feed, p: _Prepared, work_id: int, role: str, now: datetime, run_id: int | None) -> dict[str, Any]:

@@ -338,7 +338,10 @@ def patch(ctx: Context, work_id: int, changes: dict[str, Any], if_match: str | N
 
 
 def publish(ctx: Context, work_id: int, if_match: str | None) -> Work:
-    work = get_editable(ctx, work_id, if_match)
+    return _publish(ctx, get_editable(ctx, work_id, if_match))
+
+
+def _publish(ctx: Context, work: Work) -> Work:
     if work.status != Status.draft:
         raise Conflict(f"Only drafts can be published; this work is {work.status}.")
     _require_publishable(WorkIn.model_validate(deposit_record(work)))
@@ -392,7 +395,8 @@ def touch(ctx: Context, work: Work, action: str, changes: list[dict[str, Any]]) 
 # own feed is the one writer allowed to change a read-only (harvested) work.
 
 
-def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]]) -> list[int]:
+def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]],
+                  statuses: Sequence[Status] | None = None) -> list[int]:
     """Create published works, one per ``(record, origin)``: what create + publish do for a
     deposit — the same centre, collection and publishing checks, one revision each (action
     ``create``, the publication included), the datestamp, the search outbox row, the browse
@@ -400,7 +404,9 @@ def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]]) 
     statements (a unit of work of ORM objects costs several times more per work; what its flush
     listeners do is done here explicitly, each by the function its module offers for this). Returns the new ids, in order.
     ``Unprocessable`` (nothing written) when a record lacks what publishing requires: callers
-    check each record first with :func:`~repo.works.schemas.missing_for_publication`."""
+    check each record first with :func:`~repo.works.schemas.missing_for_publication`.
+    ``statuses`` (one per item; imports) may make some of them drafts instead: what ``create``
+    alone does (no publishing checks, no datestamp: harvesters never see a draft)."""
     from repo.ingest import matching  # the indexes the flush listeners keep for ORM writes
     from repo.oai import tracking
 
@@ -409,16 +415,20 @@ def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]]) 
         return []
     lookups = Lookups(ctx.session)
     rows, filings, keys = [], [], []
-    for data, origin in items:
-        _require_publishable(data)
+    for n, (data, origin) in enumerate(items):
+        status = statuses[n] if statuses is not None else Status.published
+        published = status == Status.published
+        if published:
+            _require_publishable(data)
         centre, collections = _resolve(ctx, data, lookups)
         fields = _fields(data)
-        rows.append({**fields, "status": Status.published, "centre_id": centre.id, "version": 1,
-                     "created_at": ctx.now, "updated_at": ctx.now, "published_at": ctx.now, "datestamp": ctx.now,
-                     "embargo_pending": _embargo_pending(Status.published, data.access_right, data.embargo_end, ctx.now),
+        rows.append({**fields, "status": status, "centre_id": centre.id, "version": 1,
+                     "created_at": ctx.now, "updated_at": ctx.now, "published_at": ctx.now if published else None,
+                     "datestamp": ctx.now if published else None,
+                     "embargo_pending": _embargo_pending(status, data.access_right, data.embargo_end, ctx.now),
                      "origin": origin})
         filings.append((centre, collections))
-        keys.append(counts.keys(Status.published, data.type, fields["publication_year"], centre.id,
+        keys.append(counts.keys(status, data.type, fields["publication_year"], centre.id,
                                 (c.path for c in collections)))
     ids = _insert_works(ctx.session, rows)
     links = [{"work_id": work_id, "collection_id": c.id} for work_id, (_, collections) in zip(ids, filings)
@@ -427,18 +437,20 @@ def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]]) 
         ctx.session.execute(sa.insert(work_collections), links)
     counts.add(ctx.session, keys)
     tracking.count_inserted(ctx.session, [
-        (Status.published, row["type"], row["centre_id"], [c.path for c in collections], row["access_right"],
+        (row["status"], row["type"], row["centre_id"], [c.path for c in collections], row["access_right"],
          row["embargo_end"], row["embargo_pending"], row["issn_l"]) for row, (_, collections) in zip(rows, filings)])
     matching.index(ctx.session, [(work_id, row["doc"]) for work_id, row in zip(ids, rows)])
     ctx.session.execute(sa.insert(Revision), [
         {"work_id": work_id, "version": 1, "at": ctx.now, "actor": ctx.principal.name, "action": "create",
-         "changes": [{"field": "status", "old": None, "new": Status.published},
+         "changes": [*([{"field": "status", "old": None, "new": Status.published}]
+                       if row["status"] == Status.published else []),
                      *diff({}, _record_shape(row["type"], centre.slug, [c.slug for c in collections],
                                              row["access_right"], row["embargo_end"], row["doc"]))]}
         for work_id, row, (centre, collections) in zip(ids, rows, filings)])
     outbox.enqueue_many(ctx.session, ids, "create", ctx.now)
-    for work_id in ids:
-        _restamp_after_commit(ctx, work_id)
+    for work_id, row in zip(ids, rows):
+        if row["status"] == Status.published:
+            _restamp_after_commit(ctx, work_id)
     return ids
 
 
@@ -466,6 +478,7 @@ def ingest_update(ctx: Context, work: Work, data: WorkIn, origin: dict[str, Any]
     the work changed."""
     if work.status == Status.withdrawn:
         raise Conflict("A withdrawn work cannot be edited.")
+    ctx.principal.require_centre(work.centre_id)  # where the work is now (the record may move it)
     before = deposit_record(work)
     if work.status == Status.published:
         _require_publishable(data)
@@ -481,6 +494,13 @@ def ingest_update(ctx: Context, work: Work, data: WorkIn, origin: dict[str, Any]
         _disseminated(ctx, work)
     _record(ctx, work, "update", changes)
     return True
+
+
+def ingest_publish(ctx: Context, work: Work) -> Work:
+    """Publish a draft because its record now asks for it (an import re-run with ``--publish``):
+    the rules of :func:`publish`."""
+    ctx.principal.require_centre(work.centre_id)
+    return _publish(ctx, work)
 
 
 def ingest_withdraw(ctx: Context, work: Work, reason: str) -> Work:

@@ -16,6 +16,7 @@ from repo.deposit.endpoints import router as works_router
 from repo.files.endpoints import router as files_router
 from repo.ingest.endpoints import router as harvest_router
 from repo.files.storage import FileStore
+from repo.imports.endpoints import router as imports_router
 from repo.oai.endpoints import OAIEndpoint
 from repo.search.endpoints import router as search_router
 from repo.search.indexer import Indexer
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     # others (security headers and the header limit apply); it reads its own small form bodies,
     # so an oversized one gets an OAI error, not BodyLimit's 413.
     app.add_middleware(OAIEndpoint)
-    app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes, streamed=r"^/api/works/[^/]+/files|^/oai$")
+    app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes, streamed=r"^/api/works/[^/]+/files|^/oai$|^/api/imports$")
     app.add_middleware(HeaderLimit, page=error_page)
     app.add_middleware(SecurityHeaders)  # every response, refusals included
     app.add_middleware(Observe, routes=lambda: app.routes)  # outermost: request id, metrics, access log
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(files_router)
     app.include_router(search_router)
     app.include_router(harvest_router)
+    app.include_router(imports_router)
     app.include_router(web_router)
     app.include_router(operations_router)  # /health, /ready, /metrics
     return app

@@ -28,6 +28,7 @@ from repo.errors import ProblemError
 from repo.files.cli import app as files_app
 from repo.oai.cli import app as oai_app
 from repo.ingest.cli import app as harvest_app, check as oai_check
+from repo.imports.cli import export_command, import_command
 from repo.search.cli import index_app, reindex as reindex_command
 from repo.operations.cli import backup as backup_command, restore as restore_command
 from repo.worker.cli import worker as worker_command
@@ -50,6 +51,8 @@ app.command("reindex")(reindex_command)
 app.command("worker")(worker_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
+app.command("import")(import_command)  # works from CSV, JSON Lines, BibTeX, RIS (repo.imports)
+app.command("export")(export_command)
 console = Console()
 err_console = Console(stderr=True)
 CLI = Principal(token_id=0, name="cli", role=TokenRole.admin)

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
         "inprocess", description="inprocess: `repo serve` runs the background jobs; external: `repo worker` does.")
     worker_lease_seconds: float = Field(30.0, ge=1, description="A killed worker's job lease is free after this.")
     worker_poll_seconds: float = Field(2.0, gt=0, description="How often `repo worker` looks for work on commit.")
+    import_poll_seconds: float = Field(30, ge=0, description="How often the worker looks for queued or interrupted imports (0: never).")
+    import_batch: int = Field(500, ge=1, le=10_000, description="Rows an import applies per transaction (its resume point).")
 
     @model_validator(mode="after")
     def _normalise(self) -> "Settings":

@@ -4,6 +4,7 @@ from repo.centres.models import Collection, MemberCentre
 from repo.db import Base
 from repo.deposit.models import ApiToken, IdempotencyRecord, token_centres
 from repo.files.models import File
+from repo.imports.models import Import, ImportProblem
 from repo.ingest.models import HarvestRun, HarvestSource, IngestProblem, IngestRecord, WorkIdentifier
 from repo.oai.models import CachedRecord, RenderRequest, SetCount
 from repo.search.models import OutboxEntry
@@ -20,6 +21,8 @@ __all__ = [
     "HarvestRun",
     "HarvestSource",
     "IdempotencyRecord",
+    "Import",
+    "ImportProblem",
     "IngestProblem",
     "IngestRecord",
     "Lease",

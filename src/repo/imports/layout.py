@@ -1,0 +1,376 @@
+"""The record layout of imports and exports: the deposit record (``WorkIn``) plus a few import
+keys, as a JSON Lines object or as one CSV row.
+
+**JSON Lines**: one object per line, exactly the deposit record (:class:`~repo.works.schemas.WorkIn`)
+plus the import keys of :class:`ImportKeys` (``external_id``, ``status``, ``withdrawal_reason``,
+``files``). An export adds :data:`EXPORT_ONLY` keys (``id`` and the times), which an import ignores.
+
+**CSV**: one column per field, **generated from the models** (:func:`columns`), so the layout
+cannot drift from the deposit record:
+
+* a field is a column named by its path, without ``metadata.``: ``type``, ``publication_date``,
+  ``journal.title``, ``journal.pages.start``;
+* repeated values share one cell, separated by ``||`` (``languages``: ``spa||eng``); a list of
+  objects is one column per field of the object, aligned by position (``creators.family``:
+  ``Freire||Souza``, ``creators.given``: ``Paulo||Ana``); a list inside a list item separates its
+  values with ``|`` (``creators.affiliations.name``: ``CLACSO|UBA||USP``);
+* a list of language-tagged values is one column of ``value@lang`` (``titles``:
+  ``Educación popular@spa||Popular education@eng``), its other fields columns beside it
+  (``titles.type``: ``main||translated``); likewise ``files`` holds the paths and
+  ``files.access_right`` their access;
+* in the cells of repeated columns ``\\|``, ``\\@`` and ``\\\\`` stand for a literal ``|``, ``@``
+  and ``\\``.
+
+Exported cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return) — and cells starting with ``'`` — get a leading ``'``
+(:func:`neutralise`); the importer takes exactly that apostrophe away again (:func:`restore`) and
+refuses a cell that would be a formula.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from repo.errors import field_path
+from repo.files.schemas import FileAccessIn
+from repo.works.schemas import Model, Text, WorkIn
+
+LIST = "||"  # separates the values of a repeated field
+INNER = "|"  # separates the values of a list inside a list item
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting with these as a formula
+MAX_FILES = 100
+
+
+class FileRef(FileAccessIn):
+    """A file to attach: its path under the import's files directory (``--files DIR``), and the
+    file's own access right if it is not the work's."""
+
+    path: str = Field(min_length=1, max_length=1000, description="Path under --files DIR; the file keeps its name")
+
+
+class ImportKeys(Model):
+    """What an import record says besides the deposit record."""
+
+    external_id: str | None = Field(None, min_length=1, max_length=1000, description=(
+        "The record's id in the system it comes from: a later import of the same id updates the work"))
+    status: Literal["draft", "published", "withdrawn"] | None = Field(None, description=(
+        "draft, published or withdrawn (empty: published with --publish, else draft)"))
+    withdrawal_reason: Text | None = Field(None, description="Why a withdrawn work was withdrawn")
+    files: list[FileRef] = Field(default_factory=list, max_length=MAX_FILES)
+
+    @field_validator("external_id")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(c) < 32 or c == "\x7f" for c in value):
+            raise ValueError("an external id has no control characters")
+        return value
+
+
+#: Keys of an exported record that an import ignores (this repository's id, and times).
+EXPORT_ONLY = ("id", "created", "updated", "published", "withdrawn")
+IMPORT_KEYS = tuple(ImportKeys.model_fields)
+
+
+# -- columns, generated from the models ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Part:
+    key: str
+    is_list: bool
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column: the path of its values in the record, and how a cell holds them."""
+
+    name: str
+    parts: tuple[Part, ...]  # from the record's root; a part that is a list adds a level
+    tagged: bool = False  # value@lang items of a list of language-tagged objects
+    description: str = ""
+
+    @property
+    def depth(self) -> int:
+        return sum(p.is_list for p in self.parts)
+
+    @property
+    def item_keys(self) -> tuple[str, ...]:
+        """For a tagged or ``files`` column: the fields of the item its cell holds."""
+        return ("value", "lang") if self.tagged else ()
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type under ``Annotated`` and ``X | None``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _walk(model: type[BaseModel], parts: tuple[Part, ...], names: tuple[str, ...],
+          skip: Sequence[str] = ()) -> Iterator[Column]:
+    for key, info in model.model_fields.items():
+        if key in skip:
+            continue
+        annotation = _unwrap(info.annotation)
+        is_list = typing.get_origin(annotation) is list
+        item = _unwrap(typing.get_args(annotation)[0]) if is_list else annotation
+        here = parts + (Part(key, is_list),)
+        name = names if key == "metadata" and model is WorkIn else names + (key,)
+        if _is_model(item):
+            fields = item.model_fields
+            if is_list and ("value" in fields and "lang" in fields or key == "files" and "path" in fields):
+                tagged = "value" in fields
+                cell = "value" if tagged else "path"
+                yield Column(".".join(name), here + (() if tagged else (Part(cell, False),)), tagged,
+                             fields[cell].description or "")
+                yield from _walk(item, here, name, skip=("value", "lang") if tagged else ("path",))
+            else:
+                yield from _walk(item, here, name)
+        else:
+            yield Column(".".join(name), here, description=info.description or "")
+
+
+def _generate() -> tuple[Column, ...]:
+    control = list(_walk(ImportKeys, (), ()))
+    first = [c for c in control if c.name in ("external_id", "status")]
+    rest = [c for c in control if c.name not in ("external_id", "status")]
+    found = tuple(first + list(_walk(WorkIn, (), ())) + rest)
+    names = [c.name for c in found]
+    assert len(names) == len(set(names)), f"two fields make the same column: {names}"
+    for column in found:  # a cell holds two levels of lists at most (|| and |)
+        assert column.depth <= 2, f"{column.name}: lists nested three deep have no CSV form"
+    return found
+
+
+COLUMNS: tuple[Column, ...] = _generate()
+BY_NAME = {c.name: c for c in COLUMNS}
+EXPORT_HEADER: tuple[str, ...] = ("id", *(c.name for c in COLUMNS), *EXPORT_ONLY[1:])
+
+
+def columns(*, files: bool = True) -> tuple[Column, ...]:
+    return COLUMNS if files else tuple(c for c in COLUMNS if not c.name.startswith("files"))
+
+
+# -- cells -----------------------------------------------------------------------------------------------
+
+_LANG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
+
+
+def _escape(text: str, tagged: bool) -> str:
+    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("@", "\\@") if tagged else text
+
+
+def _extract(value: Any, parts: Sequence[Part], column: Column) -> Any:
+    """The column's values in ``value``: a string (or None) per item, nested one list per list level."""
+    if not parts:
+        if column.tagged:
+            if not isinstance(value, dict) or value.get("value") is None:
+                return None
+            return _escape(str(value["value"]), True) + (f"@{value['lang']}" if value.get("lang") else "")
+        if value is None:
+            return None
+        return str(value) if column.depth == 0 else _escape(str(value), False)
+    part = parts[0]
+    found = value.get(part.key) if isinstance(value, dict) else None
+    if part.is_list:
+        return [_extract(item, parts[1:], column) for item in (found or [])]
+    return _extract(found, parts[1:], column)
+
+
+def cells(record: dict[str, Any], layout: Sequence[Column] = COLUMNS) -> list[str]:
+    """The CSV cells of a record (deposit record plus import keys), in ``layout``'s order."""
+    out = []
+    for column in layout:
+        values = _extract(record, column.parts, column)
+        if column.depth == 2:
+            outer = ["" if inner is None else INNER.join(_trim([v or "" for v in inner])) for inner in values]
+            out.append(LIST.join(_trim(outer)))
+        elif column.depth == 1:
+            out.append(LIST.join(_trim([v or "" for v in values])))
+        else:
+            out.append(values or "")
+    return out
+
+
+def _trim(items: list[str]) -> list[str]:
+    while items and not items[-1]:
+        items.pop()  # positions count from the start: trailing empty items say nothing
+    return items
+
+
+def _split(cell: str, column: Column) -> list[list[tuple[str, str | None]]]:
+    """A repeated column's cell as items (an inner list per item for depth 2): ``(text, lang)``."""
+    outer: list[list[tuple[str, str | None]]] = []
+    inner: list[tuple[str, str | None]] = []
+    buf: list[str] = []
+    at: int | None = None
+
+    def item() -> tuple[str, str | None]:
+        text = "".join(buf)
+        if at is not None and _LANG.fullmatch(text[at + 1:].strip()):
+            return text[:at].strip(), text[at + 1:].strip()
+        return text.strip(), None
+
+    i, n = 0, len(cell)
+    while i < n:
+        char = cell[i]
+        if char == "\\" and i + 1 < n and cell[i + 1] in "\\|@":
+            buf.append(cell[i + 1])
+            i += 2
+            continue
+        if char == "|" and cell.startswith(LIST, i):
+            inner.append(item())
+            outer.append(inner)
+            inner, buf, at = [], [], None
+            i += 2
+            continue
+        if char == "|" and column.depth == 2:
+            inner.append(item())
+            buf, at = [], None
+            i += 1
+            continue
+        if char == "@" and column.tagged:
+            at = len(buf)
+        buf.append(char)
+        i += 1
+    inner.append(item())
+    outer.append(inner)
+    return outer
+
+
+def _place(record: dict[str, Any], parts: Sequence[Part], indexes: Sequence[int], value: Any) -> None:
+    """Set ``value`` at ``parts`` in ``record``, the list levels at ``indexes`` (lists grow with {})."""
+    target: Any = record
+    level = 0
+    for k, part in enumerate(parts):
+        last = k == len(parts) - 1
+        if part.is_list:
+            items = target.setdefault(part.key, [])
+            if last:  # a list of plain values (languages, isbn…): appended in order
+                items.append(value)
+                return
+            index = indexes[level]
+            level += 1
+            while len(items) <= index:
+                items.append({})
+            target = items[index]
+        elif last:
+            target[part.key] = value
+        else:
+            target = target.setdefault(part.key, {})
+
+
+def record_of(header: Sequence[Column | None], row: Sequence[str]) -> dict[str, Any]:
+    """The record a CSV row describes (cells already restored: see :func:`restore`)."""
+    record: dict[str, Any] = {}
+    for column, cell in zip(header, row):
+        if column is None or not cell.strip():
+            continue
+        if column.depth == 0:
+            _place(record, column.parts, (), cell.strip())
+            continue
+        for i, inner in enumerate(_split(cell, column)):
+            for j, (text, lang) in enumerate(inner if column.depth == 2 else inner[:1]):
+                if not text and not lang:
+                    continue
+                indexes = (i, j) if column.depth == 2 else (i,)
+                if column.tagged:
+                    _place(record, column.parts + (Part("value", False),), indexes, text)
+                    if lang:
+                        _place(record, column.parts + (Part("lang", False),), indexes, lang)
+                elif column.parts[-1].is_list and column.depth == 1:
+                    _place(record, column.parts, (), text)
+                else:
+                    _place(record, column.parts, indexes, text)
+    return record
+
+
+# -- formulas --------------------------------------------------------------------------------------------
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet shows as text: a leading ``'`` before ``= + - @``, tab, CR (and ``'``)."""
+    return "'" + cell if cell.startswith(DANGEROUS) or cell.startswith("'") else cell
+
+
+def restore(cell: str) -> tuple[str, str | None]:
+    """``(cell, None)`` with exactly the apostrophe :func:`neutralise` added taken away, or
+    ``(cell, problem)`` when the cell would run as a formula."""
+    if cell.startswith("'") and cell[1:].startswith((*DANGEROUS, "'")):
+        return cell[1:], None
+    if cell.startswith(DANGEROUS):
+        shown = cell[:20].replace("\t", "\\t").replace("\r", "\\r")
+        return cell, (f"the cell starts with {cell[0]!r} ({shown!r}…): a spreadsheet runs it as a formula. "
+                      f"Write it with a leading apostrophe ('{cell[0]}…) if it is text")
+    return cell, None
+
+
+# -- names of fields in reports --------------------------------------------------------------------------
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def column_label(path: str) -> str:
+    """A deposit-record field path as the CSV column it comes from: ``metadata.creators[1].orcid``
+    → ``creators.orcid (value 2)``."""
+    indexes = [int(i) + 1 for i in _INDEX.findall(path)]
+    name = _INDEX.sub("", path).removeprefix("metadata.")
+    if name == "metadata":
+        name = ""
+    if name not in BY_NAME:  # a tagged item's value or language, a file's path: the list's own column
+        for suffix in (".value", ".lang", ".path"):
+            if name.endswith(suffix) and name.removesuffix(suffix) in BY_NAME:
+                name = name.removesuffix(suffix)
+                break
+    where = f" (value {', '.join(map(str, indexes))})" if indexes else ""
+    return (name or "row") + where
+
+
+def import_keys(record: dict[str, Any]) -> tuple[ImportKeys | None, list[tuple[str, str]]]:
+    """Take the import keys out of ``record`` (export-only keys too) and validate them."""
+    for key in EXPORT_ONLY:
+        record.pop(key, None)
+    found = {k: record.pop(k) for k in IMPORT_KEYS if k in record}
+    if not found:
+        return ImportKeys(), []
+    try:
+        return ImportKeys.model_validate(found), []
+    except ValidationError as exc:
+        return None, [(field_path(e["loc"]), e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
+
+
+def export_record(work: dict[str, Any]) -> dict[str, Any]:
+    """An exported work's keys in their fixed order (absent values left out)."""
+    order = ("id", "external_id", "status", "type", "centre", "collections", "access_right", "embargo_end",
+             "metadata", "withdrawal_reason", "files", "created", "updated", "published", "withdrawn")
+    return {k: work[k] for k in order if work.get(k) not in (None, [], "")}
+
+
+def documentation() -> str:
+    """The README's table of CSV columns (a test keeps the README in step with this)."""
+    lines = ["| column | holds |", "|---|---|"]
+    for column in COLUMNS:
+        form = ("`value@lang`, repeated" if column.tagged else
+                "repeated (`||`), a list per item (`|`)" if column.depth == 2 else
+                "repeated (`||`)" if column.depth == 1 else "one value")
+        text = f"{form}{': ' + column.description if column.description else ''}".replace("|", "\\|")
+        lines.append(f"| `{column.name}` | {text} |")
+    return "\n".join(lines)

@@ -1,0 +1,29 @@
+"""The CSV layout: generated from the deposit models, documented in the README as generated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from repo.imports import layout
+from repo.works.schemas import WorkIn
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def test_the_readme_documents_every_column():
+    assert layout.documentation() in README.read_text(encoding="utf-8")
+
+
+def test_every_field_of_the_deposit_record_has_a_column():
+    names = {c.name for c in layout.COLUMNS}
+    for key in WorkIn.model_fields["metadata"].annotation.model_fields:  # type: ignore[union-attr]
+        assert any(n == key or n.startswith(key + ".") for n in names), key
+
+
+def test_cells_and_records_are_inverse_for_awkward_values():
+    record = {"type": "book", "metadata": {
+        "titles": [{"value": "a@b || c\\d", "lang": "spa"}, {"value": "sin idioma", "type": "translated"}],
+        "creators": [{"family": "X|Y", "affiliations": [{"name": "A"}, {"name": "B|C"}]}, {"name": "Org"}]}}
+    header = list(layout.COLUMNS)
+    cells = layout.cells(record, header)
+    assert layout.record_of(header, cells) == record

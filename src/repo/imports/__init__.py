@@ -1,4 +1,4 @@
-"""Bulk import and export of works in files: CSV and JSON Lines in (BibTeX and RIS to come); JSON
+"""Bulk import and export of works in files: CSV, JSON Lines, BibTeX and RIS in; JSON
 Lines and CSV out.
 
 Import is one more channel of the ingest path (:mod:`repo.ingest.pipeline`, DESIGN.md §9): only

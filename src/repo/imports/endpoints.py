@@ -25,7 +25,7 @@ ImportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Import number")]
 async def post_import(
     request: Request,
     centre: Annotated[str, Query(max_length=200, description="Member centre the works belong to")],
-    format: Annotated[Literal["csv", "jsonl"] | None, Query(description="Default: from filename")] = None,
+    format: Annotated[Literal["csv", "jsonl", "bibtex", "ris"] | None, Query(description="Default: from filename")] = None,
     filename: Annotated[str, Query(max_length=500, description="The file's name (shown; its extension "
                                                                "gives the format)")] = "upload",
     collection: Annotated[str | None, Query(max_length=200, description="Also file every work here")] = None,

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from repo.imports import layout
 from repo.ingest.mapping.common import Draft
 
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", "bibtex", "ris")
 SAMPLE = 1 << 20  # bytes read to decide the encoding
 MAX_LINE = 8 << 20  # a JSON Lines line or a CSV physical line longer than this fails its row
 SEPARATORS = (",", ";", "\t")
@@ -270,12 +270,89 @@ class JsonLinesReader:
         return Row(number, number, offset, record=record)
 
 
+# -- BibTeX and RIS ------------------------------------------------------------------------------------
+
+class BibtexReader:
+    """A BibTeX file as reference managers (Zotero, JabRef, Better BibTeX) export it, parsed by
+    bibtexparser 2 (``@string`` macros resolved, LaTeX accents decoded, names split); entries are
+    mapped by :mod:`repo.imports.references`. Rows are numbered by the entry's first line."""
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self.path, self.encoding = path, encoding
+        self.note: str | None = None
+
+    def rows(self, offset: int, index: int) -> Iterator[Row]:
+        from repo.imports import references
+
+        text = self.path.read_bytes().decode(self.encoding, errors="surrogateescape").removeprefix("\ufeff")
+        for n, (line, parsed) in enumerate(references.bibtex_entries(text)):
+            if n < offset:
+                continue
+            row = Row(n + 1, line, n + 1)
+            if isinstance(parsed, str):
+                row.errors.append(("entry", parsed))
+            else:
+                key, draft, files = parsed
+                row.key, row.draft, row.files = key, draft, files
+                if bad := _bad_bytes(json.dumps(draft.metadata, ensure_ascii=False), self.encoding):
+                    row.errors.append(("entry", bad))
+            yield row
+
+
+class RisReader:
+    """A RIS file (``TY  -`` … ``ER  -``), read record by record with rispy and mapped by
+    :mod:`repo.imports.references`. Rows are numbered by record (the first is 1)."""
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self.path, self.encoding = path, encoding
+        self.note: str | None = None
+
+    def rows(self, offset: int, index: int) -> Iterator[Row]:
+        from repo.imports import references
+
+        with self.path.open("rb") as handle:
+            handle.seek(offset)
+            position = [offset]
+            lines: list[str] = []
+            for raw in _lines(handle, position):
+                text = raw.decode(self.encoding, errors="surrogateescape").removeprefix("\ufeff")
+                if not lines and not text.strip():
+                    continue
+                lines.append(text)
+                if references.ris_ends_record(text):
+                    index += 1
+                    yield self._row(lines, index, position[0])
+                    lines = []
+            if lines:
+                index += 1
+                yield self._row(lines, index, position[0])
+
+    def _row(self, lines: list[str], index: int, offset: int) -> Row:
+        from repo.imports import references
+
+        text = "".join(lines)
+        row = Row(index, index, offset)
+        if bad := _bad_bytes(text, self.encoding):
+            row.errors.append(("record", bad))
+            return row
+        parsed = references.ris_record(text)
+        if isinstance(parsed, str):
+            row.errors.append(("record", parsed))
+        else:
+            row.key, row.draft, row.files = parsed
+        return row
+
+
 def open_reader(path: Path, format: str, encoding: str) -> Reader:
     """A reader of ``path`` (our stored copy, in ``encoding``); :class:`FileProblem` if unreadable."""
     if format == "csv":
         return CsvReader(path, encoding)
     if format == "jsonl":
         return JsonLinesReader(path, encoding)
+    if format == "bibtex":
+        return BibtexReader(path, encoding)
+    if format == "ris":
+        return RisReader(path, encoding)
     raise FileProblem(f"unknown format {format!r}: one of {', '.join(FORMATS)}", "format")
 
 

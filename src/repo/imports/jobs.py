@@ -2,7 +2,7 @@
 
 An import run: rows of a stored file, in batches, through the ingest pipeline.
 
-* **Batches.** :data:`BATCH` rows at a time go through :func:`repo.ingest.pipeline.ingest` (a
+* **Batches.** ``REPO_IMPORT_BATCH`` rows (500) at a time go through :func:`repo.ingest.pipeline.ingest` (a
   *strict* feed: a value the deposit API would refuse fails the row, naming the field) in one
   transaction that also moves the import's position (rows read, byte offset), its counters and its
   report. A process killed mid-import leaves the last committed batch as the position; the next run
@@ -53,7 +53,6 @@ from repo.imports.readers import FileProblem, Row, open_reader
 from repo.ingest.models import IngestRecord
 from repo.works.vocabularies import Status
 
-BATCH = 500  # rows per transaction
 
 
 class Busy(Exception):
@@ -110,7 +109,7 @@ class ImportRun:
         context = _Job(job.id, job.format, job.publish, job.dry_run, job.filename,
                        Path(job.files_dir) if job.files_dir else None, principal)
         while True:
-            batch = list(islice(rows, BATCH))
+            batch = list(islice(rows, self.settings.import_batch))
             if not batch:
                 break
             self._batch(context, feed, batch, dry)

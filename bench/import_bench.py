@@ -1,0 +1,165 @@
+"""Import and export benchmark: `repo import` of N JSON Lines works (no files), then `repo export`.
+
+The works are the synthetic corpus's (``repo.synthetic.metadata``: every work type, 1–4 creators,
+abstracts, subjects, journals, books, DOIs for some articles), one deposit record per line with an
+``external_id``, published (``--publish``). For each size, a fresh repository runs, each as a
+separate process (what an operator runs):
+
+1. ``repo import FILE --centre bench --publish``: works/s from the import's own times in SQL
+   (started → finished), the command's wall time, its CPU time and its peak RSS (VmHWM);
+2. ``repo export -o FILE``: works/s over the command's wall time (process start included) and
+   its peak RSS.
+
+Printed, never asserted; the machine's load is printed beside each line (2 shared cores: compare
+ratios, not absolute figures). Search indexing is not part of it (works reach the search outbox;
+the indexer drains it later), nor is rendering OAI records.
+
+    .venv/bin/python bench/import_bench.py                          # 10k and 100k, SQLite
+    .venv/bin/python bench/import_bench.py --sizes 10000 --runs 3
+    .venv/bin/python bench/import_bench.py --database-url postgresql://…   # an empty database per run
+
+Targets (issue 13): import ≥ 2,000 works/s on SQLite (PostgreSQL reported); export ≥ 10,000
+works/s; RSS flat between 10k and 100k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def write_corpus(path: Path, count: int, seed: int) -> None:
+    from repo.synthetic import metadata
+    from repo.works.vocabularies import WorkType
+
+    rng = random.Random(seed)
+    types = list(WorkType)
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(1, count + 1):
+            kind = rng.choice(types)
+            record = {"external_id": f"bench-{n}", "type": kind.value, "access_right": "open",
+                      "metadata": metadata(rng, kind, n)}
+            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def peak_rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def run(args: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """(wall seconds, CPU seconds, peak RSS MiB, output) of one command."""
+    began = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, peak_rss_mib(process.pid))
+        time.sleep(0.1)
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    output = process.stdout.read() if process.stdout else ""
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(args[:2])} failed:\n{output[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, peak, output
+
+
+def import_seconds(database_url: str) -> tuple[float, int]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        started, finished, created = connection.execute(
+            sa.text("SELECT started_at, finished_at, created + linked FROM imports ORDER BY id DESC LIMIT 1")).one()
+    engine.dispose()
+    if isinstance(started, str):  # SQLite
+        from datetime import datetime
+
+        started, finished = datetime.fromisoformat(started), datetime.fromisoformat(finished)
+    return (finished - started).total_seconds(), created
+
+
+def reset_postgres(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+
+
+def once(corpus: Path, count: int, database_url: str | None, workdir: Path) -> dict[str, float]:
+    env = {**os.environ, "REPO_DATA_DIR": str(workdir), "REPO_SECRET_KEY": "bench-secret"}
+    env.pop("REPO_DATABASE_URL", None)
+    if database_url:
+        env["REPO_DATABASE_URL"] = database_url
+    url = database_url or f"sqlite:///{workdir / 'repo.sqlite3'}"
+    repo = str(BIN / "repo")
+    subprocess.run([repo, "centre", "add", "bench", "Bench centre"], env=env, check=True, stdout=subprocess.DEVNULL)
+    wall, cpu, rss, output = run([repo, "import", str(corpus), "--centre", "bench", "--publish"], env)
+    seconds, created = import_seconds(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    if created != count:  # the synthetic ISBN pool repeats: a few rows are linked, not created
+        raise SystemExit(f"the import created or linked {created} works of {count}:\n{output[-3000:]}")
+    out = workdir / "export.jsonl"
+    export_wall, _, export_rss, _ = run([repo, "export", "-o", str(out)], env)
+    lines = sum(1 for _ in out.open("rb"))
+    return {"rate": count / seconds, "seconds": seconds, "wall": wall, "cpu": cpu, "cpu_rate": count / cpu,
+            "rss": rss, "export_rate": lines / export_wall, "export_wall": export_wall, "export_rss": export_rss}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    print(f"import bench: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
+          f"{'PostgreSQL' if args.database_url else 'SQLite'}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        scratch = Path(tempfile.mkdtemp(prefix="import-bench-corpus-"))
+        corpus = scratch / "works.jsonl"
+        write_corpus(corpus, size, args.seed)
+        results = []
+        try:
+            for _ in range(args.runs):
+                workdir = Path(tempfile.mkdtemp(prefix="import-bench-"))
+                try:
+                    if args.database_url:
+                        reset_postgres(args.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+                    results.append(once(corpus, size, args.database_url, workdir))
+                finally:
+                    shutil.rmtree(workdir, ignore_errors=True)
+                r = results[-1]
+                print(f"  {size:>7,} works: import {r['rate']:,.0f} works/s ({r['seconds']:.1f} s in SQL; command "
+                      f"{r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} works per CPU s), peak RSS "
+                      f"{r['rss']:.0f} MiB; export {r['export_rate']:,.0f} works/s ({r['export_wall']:.1f} s, "
+                      f"peak RSS {r['export_rss']:.0f} MiB); load {os.getloadavg()[0]:.1f}", flush=True)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        print(f"{size:>9,}: median import {statistics.median(r['rate'] for r in results):,.0f} works/s, export "
+              f"{statistics.median(r['export_rate'] for r in results):,.0f} works/s, peak RSS import "
+              f"{max(r['rss'] for r in results):.0f} MiB, export {max(r['export_rss'] for r in results):.0f} MiB",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -93,3 +93,14 @@ def test_who_may_import(client, auth, database):
     assert [j["id"] for j in client.get("/api/imports", headers=auth.admin).json()] == [job["id"]]
     assert job["created_works"] == 1 and job["status"] == "succeeded"
     assert client.get("/api/works", headers=auth.admin).json()["items"][0]["status"] == "draft"  # no publish
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_rows_without_external_id_are_known_by_doi_or_content(client, auth):
+    with_doi = sample(metadata__doi="10.5555/no-id")
+    without = sample(metadata__doi=None, metadata__titles=[{"value": "Sin identificador", "lang": "spa"}])
+    body = _jsonl(with_doi, without)
+    first = _post(client, auth.editor_a, body, format="jsonl", publish="true")
+    again = _post(client, auth.editor_a, body, format="jsonl", publish="true")
+    assert (first["created_works"], again["created_works"], again["unchanged"]) == (2, 0, 2)
+    assert len(client.get("/api/works", headers=auth.admin).json()["items"]) == 2

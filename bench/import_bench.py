@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harvest_bench import peak_rss_mib, reset_postgres  # noqa: E402  (the same measures as the harvest bench)
 
 
 def write_corpus(path: Path, count: int, seed: int) -> None:
@@ -53,16 +55,6 @@ def write_corpus(path: Path, count: int, seed: int) -> None:
             record = {"external_id": f"bench-{n}", "type": kind.value, "access_right": "open",
                       "metadata": metadata(rng, kind, n)}
             out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-
-def peak_rss_mib(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def run(args: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
@@ -96,15 +88,6 @@ def import_seconds(database_url: str) -> tuple[float, int]:
 
         started, finished = datetime.fromisoformat(started), datetime.fromisoformat(finished)
     return (finished - started).total_seconds(), created
-
-
-def reset_postgres(url: str) -> None:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    engine.dispose()
 
 
 def once(corpus: Path, count: int, database_url: str | None, workdir: Path) -> dict[str, float]:
@@ -147,7 +130,7 @@ def main() -> None:
                 workdir = Path(tempfile.mkdtemp(prefix="import-bench-"))
                 try:
                     if args.database_url:
-                        reset_postgres(args.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+                        reset_postgres(args.database_url)
                     results.append(once(corpus, size, args.database_url, workdir))
                 finally:
                     shutil.rmtree(workdir, ignore_errors=True)

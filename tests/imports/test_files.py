@@ -21,13 +21,15 @@ def test_files_round_trip(client, auth, empty_repo, normalise, tmp_path):
     client.put(f"/api/works/{made['id']}/files/datos.csv", content=b"a,b\n1,2\n", headers=auth.editor_a,
                params={"access_right": "restricted"})
     client.post(f"/api/works/{made['id']}/publish", headers=auth.editor_a)
+    assert client.patch(f"/api/works/{made['id']}", json={"main_file": "informe.pdf"},
+                        headers=auth.editor_a).status_code == 200
     from repo.imports import export
 
     state = client.app.state
     first = b"".join(export.stream(state.db, state.settings, "jsonl", export.Filters(), tmp_path / "out"))
     record = json.loads(first)
     assert [f["path"].split("/")[1] for f in record["files"]] == ["datos.csv", "informe.pdf"]
-    assert record["files"][0]["access_right"] == "restricted"
+    assert record["files"][0]["access_right"] == "restricted" and record["main_file"] == "informe.pdf"
     (tmp_path / "works.jsonl").write_bytes(first)
 
     output = empty_repo("import", str(tmp_path / "works.jsonl"), "--centre", "centre-a", "--files", str(tmp_path / "out"))

@@ -72,6 +72,7 @@ def records(db: Database, settings: Settings, filters: Filters, files_dir: Path 
                 conditions.append(works_repository.in_collection_tree(found.path) if found else sa.false())
             page = session.execute(
                 sa.select(Work.id, Work.status, Work.type, MemberCentre.slug, Work.access_right, Work.embargo_end,
+                          Work.main_file,
                           Work.doc, Work.withdrawal_reason, Work.created_at, Work.updated_at, Work.published_at,
                           Work.withdrawn_at)
                 .join(MemberCentre, MemberCentre.id == Work.centre_id)
@@ -100,7 +101,8 @@ def records(db: Database, settings: Settings, filters: Filters, files_dir: Path 
                 "id": row.id, "external_id": external.get(row.id) or oai_identifier(settings, row.id),
                 "status": row.status, "type": row.type, "centre": row.slug,
                 "collections": collections.get(row.id, []), "access_right": row.access_right,
-                "embargo_end": row.embargo_end.isoformat() if row.embargo_end else None, "metadata": row.doc,
+                "embargo_end": row.embargo_end.isoformat() if row.embargo_end else None,
+                "main_file": row.main_file, "metadata": row.doc,
                 "withdrawal_reason": row.withdrawal_reason, "files": attached.get(row.id),
                 "created": _time(row.created_at), "updated": _time(row.updated_at),
                 "published": _time(row.published_at), "withdrawn": _time(row.withdrawn_at)})

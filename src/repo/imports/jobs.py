@@ -51,6 +51,7 @@ from repo.imports import layout, repository
 from repo.imports.models import COUNTERS, Import, ImportProblem
 from repo.imports.readers import FileProblem, Row, open_reader
 from repo.ingest.models import IngestRecord
+from repo.works.models import Work
 from repo.works.vocabularies import Status
 
 
@@ -279,6 +280,10 @@ class ImportRun:
     def _attach(self, ctx: Context, written: Sequence[tuple[pipeline.Incoming, int]]) -> None:
         """The pipeline's after-write step: the rows' files, through the upload path."""
         for item, work_id in written:
+            main = (item.record or {}).get("main_file")
+            if main is not None and main not in [found.name for found in item.extra or ()]:
+                raise Unprocessable("Unknown main file.", errors=[FieldError(
+                    "main_file", f"the row attaches no file named '{str(main)[:200]}'")])
             for i, found in enumerate(item.extra or ()):
                 try:
                     file = files.store_local(ctx, work_id, found.path, found.name, found.access)
@@ -291,6 +296,10 @@ class ImportRun:
                         f"files[{i}]", f"{found.name}: {exc.strerror or exc}")]) from None
                 if file.text_state == extraction.PENDING:
                     self._new_files.append(file.id)
+            if main is not None:  # a new work is created before its files: its main file is named after them
+                work = ctx.session.get(Work, work_id)
+                if work is not None and work.main_file != main:
+                    work.main_file = main
 
 
 @dataclass(frozen=True)

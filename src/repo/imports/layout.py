@@ -360,7 +360,7 @@ def import_keys(record: dict[str, Any]) -> tuple[ImportKeys | None, list[tuple[s
 def export_record(work: dict[str, Any]) -> dict[str, Any]:
     """An exported work's keys in their fixed order (absent values left out)."""
     order = ("id", "external_id", "status", "type", "centre", "collections", "access_right", "embargo_end",
-             "metadata", "withdrawal_reason", "files", "created", "updated", "published", "withdrawn")
+             "main_file", "metadata", "withdrawal_reason", "files", "created", "updated", "published", "withdrawn")
     return {k: work[k] for k in order if work.get(k) not in (None, [], "")}
 
 

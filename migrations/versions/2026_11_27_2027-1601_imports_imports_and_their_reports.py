@@ -1,7 +1,7 @@
 """imports: imports and their reports
 
 Revision ID: 1601
-Revises: 1001
+Revises: 1201
 Create Date: 2026-11-27 20:27:20.865679
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import repo.db
 
 revision: str = '1601'
-down_revision: str | None = '1001'
+down_revision: str | None = '1201'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -35,13 +35,14 @@ from repo.worker.runner import External, Runner
 def jobs() -> list[Job]:
     """Every background job (run by ``repo worker``, or inside ``repo serve`` by default)."""
     from repo.files.jobs import JOBS as files_jobs
+    from repo.imports.jobs import JOBS as imports_jobs
     from repo.ingest.jobs import JOBS as ingest_jobs
     from repo.oai.jobs import JOBS as oai_jobs
     from repo.search.jobs import JOBS as search_jobs
     from repo.web.jobs import JOBS as web_jobs
     from repo.works.jobs import JOBS as works_jobs
 
-    return [*search_jobs, *oai_jobs, *works_jobs, *files_jobs, *web_jobs, *ingest_jobs]
+    return [*search_jobs, *oai_jobs, *works_jobs, *files_jobs, *web_jobs, *ingest_jobs, *imports_jobs]
 
 
 def open_file_store(settings: Settings) -> FileStore:

@@ -40,13 +40,6 @@ class Cli:
 
 
 @pytest.fixture
-def settings(settings):  # type: ignore[no-untyped-def]
-    """The app's settings without the import poller: a test runs its imports itself (the poller's
-    job, run_queued, is called by the tests that test it)."""
-    return settings.model_copy(update={"import_poll_seconds": 0})
-
-
-@pytest.fixture
 def cli(settings) -> Cli:  # type: ignore[no-untyped-def]
     return Cli(settings.resolved_database_url, settings.data_dir)
 

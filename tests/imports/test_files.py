@@ -26,7 +26,7 @@ def test_files_round_trip(client, auth, empty_repo, normalise, tmp_path):
     from repo.imports import export
 
     state = client.app.state
-    first = b"".join(export.stream(state.db, state.settings, "jsonl", export.Filters(), tmp_path / "out"))
+    first = b"".join(export.stream(state.db, state.settings, "jsonl", export.Filters(), tmp_path / "out", state.files))
     record = json.loads(first)
     assert [f["path"].split("/")[1] for f in record["files"]] == ["datos.csv", "informe.pdf"]
     assert record["files"][0]["access_right"] == "restricted" and record["main_file"] == "informe.pdf"

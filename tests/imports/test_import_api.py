@@ -20,7 +20,8 @@ def _jsonl(*records: object) -> bytes:
 def _post(client, headers, body: bytes, **params):  # type: ignore[no-untyped-def]
     response = client.post("/api/imports", params={"centre": "centre-a", **params}, content=body, headers=headers)
     assert response.status_code == 202, response.text
-    job = client.get(response.headers["Location"], headers=headers)  # the run has ended (a background task)
+    client.app.state.worker.run_until_idle("imports.run")  # the worker's job (woken by the commit) has run it
+    job = client.get(response.headers["Location"], headers=headers)
     assert job.status_code == 200
     return job.json()
 

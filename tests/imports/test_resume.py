@@ -25,6 +25,7 @@ ROWS = BATCH * 4
 
 
 def test_killed_import_resumes(cli, client, auth, database, settings, tmp_path):
+    client.app.state.worker.pause("imports.run")  # this test says who resumes the import
     path = tmp_path / "many.jsonl"
     with path.open("w", encoding="utf-8") as out:
         for n in range(ROWS):
@@ -59,7 +60,7 @@ def test_killed_import_resumes(cli, client, auth, database, settings, tmp_path):
         output = cli("import", str(path), "--centre", "centre-a", "--publish")
         assert f"resuming after row {done:,}" in output and f"created {ROWS:,}" in output
     else:  # the background job of repo serve finds the orphaned import (its process is dead) and ends it
-        assert jobs.run_queued(database, settings, Clock()) == ROWS - done
+        assert jobs.run_queued(database, settings, Clock(), client.app.state.files) == ROWS - done
     with database.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Work)) == ROWS
         keys = session.scalars(sa.select(IngestRecord.external_id)).all()

@@ -37,6 +37,7 @@ def import_command(
     report: Annotated[Optional[Path], typer.Option(help="Write the whole report here (CSV: row, field, message)")] = None,
 ) -> None:
     """Import works from a file, in batches, with a report (run it again to resume an interrupted import)."""
+    from repo.app import open_file_store
     from repo.cli import unit_of_work
     from repo.clock import Clock
     from repo.config import Settings
@@ -65,7 +66,7 @@ def import_command(
                 progress.update(task, completed=state.offset if state.format != "bibtex" else 0, rows=state.rows)
 
             try:
-                ImportRun(database, settings, Clock(), job_id, on_batch=advance).run()
+                ImportRun(database, settings, Clock(), job_id, open_file_store(settings), on_batch=advance).run()
             except Busy as exc:
                 console.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(1) from None
@@ -118,6 +119,7 @@ def export_command(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here (default: standard output)")] = None,
 ) -> None:
     """Export every work (every field; importable again) as JSON Lines or CSV."""
+    from repo.app import open_file_store
     from repo.config import Settings
     from repo.db import Database, upgrade
     from repo.imports import export
@@ -134,7 +136,8 @@ def export_command(
     if files is not None:
         files.mkdir(parents=True, exist_ok=True)
     try:
-        chunks = export.stream(database, settings, format, export.Filters(status, centre, collection), files)
+        chunks = export.stream(database, settings, format, export.Filters(status, centre, collection), files,
+                               open_file_store(settings) if files is not None else None)
         if output is None:
             for chunk in chunks:
                 sys.stdout.buffer.write(chunk)

@@ -7,11 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 
 from repo.context import Context, get_user_context
 from repo.deposit.endpoints import PROBLEMS
-from repo.imports import export, jobs, service
+from repo.imports import export, service
 from repo.imports.schemas import ImportOut, ImportProblemOut
 
 router = APIRouter(tags=["import and export"], responses=PROBLEMS)
@@ -19,7 +18,7 @@ ImportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Import number")]
 
 
 @router.post("/api/imports", status_code=202, response_model=ImportOut,
-             summary="Import works from a file (the raw bytes as the body); runs in the background",
+             summary="Import works from a file (the raw bytes as the body); the worker runs it",
              openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {
                  "schema": {"type": "string", "format": "binary"}}}}})
 async def post_import(
@@ -38,11 +37,9 @@ async def post_import(
                               publish=publish, dry_run=dry_run, encoding=encoding)
     received = await service.receive_stream(ctx, request.stream())
     job, _ = service.start(ctx, options, received)
-    out = service.to_out(ctx, job)
-    state = request.app.state
-    task = BackgroundTask(jobs.run_in_background, state.db, state.settings, state.clock, job.id)
+    out = service.to_out(ctx, job)  # the worker's imports.run job takes it when this commits
     return Response(out.model_dump_json(), status_code=202, media_type="application/json",
-                    headers={"Location": out.links["self"]}, background=task)
+                    headers={"Location": out.links["self"]})
 
 
 @router.get("/api/imports", response_model=list[ImportOut], summary="Recent imports (yours, or all: admins)")

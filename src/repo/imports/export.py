@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +30,7 @@ from repo.centres.models import Collection, MemberCentre
 from repo.config import Settings
 from repo.db import Database
 from repo.files.models import File
-from repo.files.storage import Storage
+from repo.files.storage import FileStore, blob_key
 from repo.imports import layout
 from repo.ingest.models import IngestRecord
 from repo.works import repository as works_repository
@@ -56,9 +55,9 @@ def _time(value: datetime | None) -> str | None:
 
 
 def records(db: Database, settings: Settings, filters: Filters, files_dir: Path | None = None,
-            ) -> Iterator[dict[str, Any]]:
-    """Every work matching ``filters`` as an export record (see :func:`layout.export_record`), by id."""
-    storage = Storage(settings.data_dir)
+            storage: FileStore | None = None) -> Iterator[dict[str, Any]]:
+    """Every work matching ``filters`` as an export record (see :func:`layout.export_record`), by
+    id; with ``files_dir``, the works' files are copied there from ``storage``."""
     last = 0
     while True:
         with db.session() as session:
@@ -95,6 +94,7 @@ def records(db: Database, settings: Settings, filters: Filters, files_dir: Path 
                 for file in session.execute(sa.select(File.work_id, File.name, File.sha256, File.access_right,
                                                       File.embargo_end)
                                             .where(File.work_id.in_(ids)).order_by(File.work_id, File.name)):
+                    assert storage is not None, "files are copied from a file store"
                     attached.setdefault(file.work_id, []).append(_copy(storage, files_dir, file))
         for row in page:
             yield layout.export_record({
@@ -109,13 +109,17 @@ def records(db: Database, settings: Settings, filters: Filters, files_dir: Path 
         last = ids[-1]
 
 
-def _copy(storage: Storage, files_dir: Path, file: Any) -> dict[str, Any]:
+def _copy(storage: FileStore, files_dir: Path, file: Any) -> dict[str, Any]:
     """Copy a file's bytes into the export's files directory (once per content) and say where."""
     relative = f"{file.sha256}/{file.name}"
     target = files_dir / file.sha256 / file.name
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(storage.path(file.sha256), target)
+        partial = target.with_name(target.name + ".part")
+        with partial.open("wb") as out:
+            for chunk in storage.read(blob_key(file.sha256)):
+                out.write(chunk)
+        partial.replace(target)
     found: dict[str, Any] = {"path": relative}
     if file.access_right:
         found["access_right"] = file.access_right
@@ -125,9 +129,9 @@ def _copy(storage: Storage, files_dir: Path, file: Any) -> dict[str, Any]:
 
 
 def stream(db: Database, settings: Settings, format: str, filters: Filters, files_dir: Path | None = None,
-           ) -> Iterator[bytes]:
+           storage: FileStore | None = None) -> Iterator[bytes]:
     """The export as bytes, a page of works per chunk."""
-    source = records(db, settings, filters, files_dir)
+    source = records(db, settings, filters, files_dir, storage)
     if format == "jsonl":
         buffer: list[str] = []
         for record in source:

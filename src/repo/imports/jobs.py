@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
 
 from repo.clock import Clock
 from repo.config import Settings
@@ -42,8 +40,8 @@ from repo.context import Context
 from repo.db import Database
 from repo.deposit.auth import Principal
 from repo.errors import FieldError, ProblemError, Unprocessable
-from repo.files import extraction
 from repo.files import service as files
+from repo.files.storage import FileStore
 from repo.files.schemas import FileAccessIn
 from repo.ingest import matching, pipeline
 from repo.ingest.harvester import _alive as alive  # the same rule as harvest runs: a dead owner's run is taken over
@@ -53,6 +51,7 @@ from repo.imports.readers import FileProblem, Row, open_reader
 from repo.ingest.models import IngestRecord
 from repo.works.models import Work
 from repo.works.vocabularies import Status
+from repo.worker import Job, Resources
 
 
 
@@ -83,12 +82,12 @@ class ImportRun:
     settings: Settings
     clock: Clock
     import_id: int
+    files: FileStore  # where attached files' bytes go (the composition root's adapter)
     owner: str = field(default_factory=owner_name)
     on_batch: Callable[[Import], None] | None = None  # after each committed batch (a progress bar)
     should_stop: Callable[[], bool] = lambda: False
     slice_seconds: float | None = None  # stop (resumably) after this long: background work in slices
     rows_read: int = field(default=0, init=False)
-    _new_files: list[int] = field(default_factory=list, init=False)
 
     def run(self) -> int:
         """Import until the file ends (or the slice is used up); returns the rows read by this call."""
@@ -161,10 +160,9 @@ class ImportRun:
     # -- one batch -------------------------------------------------------------------------------------
 
     def _batch(self, job: _Job, feed: pipeline.Feed, rows: list[Row], dry: pipeline.DryRun | None) -> None:
-        self._new_files = []
         with self.db.session() as session:
             now = self.clock.now()
-            ctx = Context(session, job.principal, now, self.settings, self.clock)
+            ctx = Context(session, job.principal, now, self.settings, self.clock, self.files)
             items: list[pipeline.Incoming] = []
             where: dict[str, int] = {}  # external id → row number
             problems: list[dict[str, Any]] = []
@@ -208,8 +206,6 @@ class ImportRun:
             record.rows, record.offset, record.heartbeat_at = rows[-1].index, rows[-1].offset, now
             session.flush()
             session.expunge(record)
-        if self._new_files:  # their text and thumbnails, as after an upload (each in its own transaction)
-            extraction.process(self.db, files.Storage(self.settings.data_dir), self._new_files, self.clock.now)
         if self.on_batch is not None:
             self.on_batch(record)
 
@@ -285,8 +281,8 @@ class ImportRun:
                 raise Unprocessable("Unknown main file.", errors=[FieldError(
                     "main_file", f"the row attaches no file named '{str(main)[:200]}'")])
             for i, found in enumerate(item.extra or ()):
-                try:
-                    file = files.store_local(ctx, work_id, found.path, found.name, found.access)
+                try:  # its text and thumbnail: the worker's files.extract job, as after an upload
+                    files.store_local(ctx, work_id, found.path, found.name, found.access)
                 except ProblemError as exc:
                     message = "; ".join(e["message"] for e in exc.errors) or exc.detail
                     raise Unprocessable(f"The file {found.name} is not accepted.",
@@ -294,8 +290,6 @@ class ImportRun:
                 except OSError as exc:
                     raise Unprocessable("A file cannot be read.", errors=[FieldError(
                         f"files[{i}]", f"{found.name}: {exc.strerror or exc}")]) from None
-                if file.text_state == extraction.PENDING:
-                    self._new_files.append(file.id)
             if main is not None:  # a new work is created before its files: its main file is named after them
                 work = ctx.session.get(Work, work_id)
                 if work is not None and work.main_file != main:
@@ -360,71 +354,42 @@ def _confined(root: Path | None, given: str) -> Path:
 
 log = logging.getLogger("repo.imports")
 
-
-def run_in_background(db: Database, settings: Settings, clock: Clock, import_id: int) -> None:
-    """Run an import just registered by ``POST /api/imports`` (after the response is sent). If the
-    process dies, :func:`run_queued` takes it up where its last batch committed."""
-    try:
-        ImportRun(db, settings, clock, import_id).run()
-    except Busy:
-        pass  # another thread or process has it
-    except Exception:
-        log.exception("import %s failed", import_id)
+#: How long one batch of the worker job may import before it yields (the import resumes at once).
+SLICE_SECONDS = 60.0
 
 
-def run_queued(db: Database, settings: Settings, clock: Clock, should_stop: Callable[[], bool] = lambda: False,
-               slice_seconds: float | None = None) -> int:
-    """The background job: run each import that is queued, or was running in a process that has
-    died, for at most ``slice_seconds`` each (it stops resumably). Returns the rows read."""
+def run_queued(db: Database, settings: Settings, clock: Clock, files: FileStore,
+               should_stop: Callable[[], bool] = lambda: False, slice_seconds: float | None = None) -> int:
+    """Run each import that is queued, or was running in a process that has died, for at most
+    ``slice_seconds`` each (it stops resumably); returns the rows read."""
     with db.session() as session:
         waiting = [job.id for job in repository.runnable(session)]
     done = 0
     for import_id in waiting:
         if should_stop():
             break
-        run = ImportRun(db, settings, clock, import_id, should_stop=should_stop, slice_seconds=slice_seconds)
+        run = ImportRun(db, settings, clock, import_id, files, should_stop=should_stop, slice_seconds=slice_seconds)
         try:
             run.run()
         except Busy:
-            continue
+            continue  # another process runs it (repo import in a terminal)
         except Exception:
             log.exception("import %s failed", import_id)
         done += run.rows_read
     return done
 
 
-class Poller:
-    """Calls :func:`run_queued` every ``interval`` seconds in a daemon thread, until stopped (until
-    the shared background worker exists)."""
-
-    def __init__(self, db: Database, settings: Settings, clock: Clock, interval: float) -> None:
-        self.db, self.settings, self.clock, self.interval = db, settings, clock, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="import-poller", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                run_queued(self.db, self.settings, self.clock, self._stop.is_set, slice_seconds=60)
-            except Exception:
-                log.exception("the import poller failed")
+def _run_queued(resources: Resources) -> int:
+    if resources.settings.import_poll_seconds <= 0:
+        return 0
+    return run_queued(resources.db, resources.settings, resources.clock, resources.files,
+                      resources.stopping.is_set, slice_seconds=SLICE_SECONDS)
 
 
-def start(app: FastAPI) -> None:
-    settings: Settings = app.state.settings
-    if settings.import_poll_seconds > 0:
-        app.state.import_poller = Poller(app.state.db, settings, app.state.clock, settings.import_poll_seconds)
-        app.state.import_poller.start()
+def _period(settings: Settings) -> float:
+    return settings.import_poll_seconds if settings.import_poll_seconds > 0 else 3600.0
 
 
-def stop(app: FastAPI) -> None:
-    poller: Poller | None = getattr(app.state, "import_poller", None)
-    if poller is not None:
-        poller.stop()
+# Woken by the commit of POST /api/imports; one worker at a time (the lease), which takes over the
+# imports of a process that died.
+JOBS = [Job("imports.run", _run_queued, interval=_period, on_commit=True)]

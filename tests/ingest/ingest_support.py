@@ -33,8 +33,9 @@ ADMIN = Principal(token_id=0, name="ingest-tests", role=TokenRole.admin)
 
 
 @pytest.fixture
-def hsettings(settings: Settings) -> Settings:
-    """Settings of the harvesting repository: quick retries, no background scheduler."""
+def settings(settings: Settings) -> Settings:  # the suite's, overridden for every ingest test (the app's too)
+    """Settings of the harvesting repository: quick retries (a refused address is not waited
+    for), no background harvests."""
     return settings.model_copy(update={
         "harvest_backoff_seconds": 0.05, "harvest_retries": 3, "harvest_timeout_seconds": 5,
         "harvest_scheduler_seconds": 0, "harvest_max_retry_after_seconds": 5})
@@ -84,11 +85,11 @@ class Harvester:
 
 
 @pytest.fixture
-def harvester(database: Database, hsettings: Settings, clock: Clock) -> Harvester:
+def harvester(database: Database, settings: Settings, clock: Clock) -> Harvester:
     with database.session() as session:
         session.add(MemberCentre(slug="member", name="Centro Miembro", country="AR", created_at=clock.now(),
                                  updated_at=clock.now()))
-    return Harvester(database, hsettings, Clock())
+    return Harvester(database, settings, Clock())
 
 
 @pytest.fixture

@@ -40,8 +40,7 @@ def test_admins_add_sources_that_answer_oai_pmh_and_see_their_runs(client, auth,
 
     from repo.ingest import service
 
-    run_id = service.run_source(database, settings.model_copy(update={"harvest_scheduler_seconds": 0}),
-                                __import__("repo.clock", fromlist=["Clock"]).Clock(), out["id"])
+    run_id = service.run_source(database, settings, __import__("repo.clock", fromlist=["Clock"]).Clock(), out["id"])
     detail = client.get(f"{api}/{out['id']}", headers=auth.admin).json()
     assert detail["last_run"]["id"] == run_id and detail["runs"][0]["created"] == 3
     assert detail["records"] == {"works": 3, "deleted": 0, "duplicates": 0}
@@ -74,7 +73,7 @@ def test_the_cli_adds_runs_and_shows_a_source(harvester: Harvester, source, monk
 
     for key, value in {"REPO_DATABASE_URL": harvester.settings.resolved_database_url,
                        "REPO_SECRET_KEY": "test-secret-key", "REPO_DATA_DIR": str(harvester.settings.data_dir),
-                       "REPO_HARVEST_SCHEDULER_SECONDS": "0"}.items():
+                       "REPO_HARVEST_SCHEDULER_SECONDS": "0", "REPO_HARVEST_BACKOFF_SECONDS": "0.05"}.items():
         monkeypatch.setenv(key, value)
     runner = CliRunner()
     added = runner.invoke(app, ["harvest", "add", source.url, "--centre", "member", "--every", "6h"])

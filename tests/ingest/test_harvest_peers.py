@@ -130,3 +130,102 @@ def test_an_independent_server_library_is_harvested_and_a_vanished_record_report
     full = harvester.run(source_id, full=True)
     assert (full.status, full.missing, full.withdrawn) == ("succeeded", 1, 0)
     assert harvester.works()["oai:peer.example.org:6"].status == "published"  # reported, never withdrawn
+
+
+# -- oai_openaire: harvest our own OpenAIRE 4 output and get the same deposit records back -----------------
+
+#: What the OpenAIRE 4 crosswalk does not write, so no harvester can read it back (field → why).
+NOT_IN_OPENAIRE = {
+    "series": "only a series' ISSN is written (IsPartOf), not its title or number",
+    "conference.acronym": "no OpenAIRE 4 element", "conference.number": "no OpenAIRE 4 element",
+    "journal.issn_l": "no OpenAIRE 4 element (the ISSN and eISSN are written)",
+}
+
+
+def _rich(peer: Peer) -> dict[str, int]:
+    """Works that use every field the OpenAIRE 4 crosswalk writes."""
+    c = peer.corpus
+    person = {"family": "Gómez", "given": "Ana", "orcid": "0000-0002-1825-0097",
+              "affiliations": [{"name": "Universidad de Buenos Aires", "ror": "https://ror.org/0081fs513"}]}
+    return {
+        "article": c.work(
+            "Educación popular en América Latina", doi="10.1234/edu.1", handle="10.5555/edu.1",
+            creators=[person, {"name": "Colectivo Sur"}], version="VoR",
+            contributors=[{"family": "Souza", "given": "João", "role": "editor"}],
+            titles=[{"value": "Educación popular en América Latina", "lang": "spa"},
+                    {"value": "Popular education in Latin America", "lang": "eng", "type": "translated"}],
+            subjects=[{"value": "educación", "lang": "spa"},
+                      {"value": "Education", "scheme": "LCSH", "uri": "http://id.loc.gov/authorities/subjects/sh85040989"},
+                      {"value": "I21", "scheme": "JEL"}],
+            abstracts=[{"value": "Un estudio.", "lang": "spa"}, {"value": "A study.", "lang": "eng"}],
+            countries=["AR", "BR"], languages=["spa", "eng"], publisher="CLACSO",
+            journal={"title": "Crítica Jurídica", "issn": "0188-7653", "eissn": "2007-9516", "volume": "3",
+                     "issue": "1", "pages": {"start": "45", "end": "71"}},
+            funding=[{"funder": "European Commission", "funder_id": "https://ror.org/00k4n6c32",
+                      "funding_stream": "Horizon Europe", "award_number": "101000001",
+                      "award_uri": "https://cordis.europa.eu/project/id/101000001", "award_title": "EDU"},
+                     {"funder": "CONICET", "award_number": "PIP-123"}],
+            related_identifiers=[{"type": "DOI", "relation": "IsSupplementedBy", "identifier": "10.5281/zenodo.1"}],
+            urls=["https://example.org/edu"], extent={"pages": 27}),
+        "chapter": c.work("Un capítulo", type="book_part", book={"title": "El libro", "isbn": "9789877230321",
+                                                                  "pages": {"start": "12", "end": "30"}},
+                          edition="2"),
+        "book": c.work("O livro", lang="por", type="book", isbn=["978-3-16-148410-0"], publisher="CLACSO",
+                       edition="3"),
+        "paper": c.work("Ponencia", type="conference_paper", version="AM",
+                        conference={"name": "Congreso ALAS", "place": "Montevideo", "country": "UY",
+                                    "start": "2019-12-01", "end": "2019-12-06"}),
+        "thesis": c.work("Tese embargada", lang="por", type="doctoral_thesis", access_right="embargoed",
+                         embargo_end="2099-01-01",
+                         contributors=[{"family": "Lima", "given": "Rosa", "role": "supervisor"}]),
+    }
+
+
+def _without(doc: dict, paths) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    doc = {k: (dict(v) if isinstance(v, dict) else v) for k, v in doc.items()}
+    for path in paths:
+        head, _, tail = path.partition(".")
+        if tail and isinstance(doc.get(head), dict):
+            doc[head].pop(tail, None)
+        elif not tail:
+            doc.pop(head, None)
+    return doc
+
+
+def test_oai_openaire_round_trips(peer: Peer, harvester: Harvester) -> None:
+    """The peer's works → its oai_openaire records → our mapping: the same deposit records (type,
+    access, embargo and every metadata field the format carries), nothing left unmapped."""
+    from repo.works.models import Work
+    from repo.works.vocabularies import effective_version
+
+    made = _rich(peer)
+    run = harvester.run(harvester.add(peer.oai, prefix="oai_openaire"))
+    assert (run.status, run.created, run.failed) == ("succeeded", len(made), 0), run.last_error
+    with peer.database.session() as session:
+        theirs = {f"oai:peer.example.org:{w.id}": w for w in session.query(Work)}
+        expected = {k: (w.type, w.access_right, w.embargo_end, _without(w.doc, NOT_IN_OPENAIRE))
+                    for k, w in theirs.items()}
+    for identifier, (kind, *_, doc) in expected.items():
+        doc["urls"] = [*doc.get("urls", []), f"{peer.url}/works/{identifier.rpartition(':')[2]}"]  # their landing page
+        doc["version"] = effective_version(kind, doc.get("version")).value  # the record states the default
+    got = {identifier: (work.type, work.access_right, work.embargo_end, work.doc)
+           for identifier, work in harvester.works().items()}
+    # kept, not dropped: the day the peer made the embargoed thesis public (ours is our own)
+    thesis = f"oai:peer.example.org:{made['thesis']}"
+    unmapped = {identifier: [u for u in work.origin.get("unmapped", [])
+                             if (identifier, u["field"]) != (thesis, "datacite:date[Accepted]")]
+                for identifier, work in harvester.works().items()}
+    assert [u["field"] for u in harvester.works()[thesis].origin["unmapped"]] == ["datacite:date[Accepted]"]
+    assert not any(unmapped.values()), "\n".join(f"{k}: {u}" for k, v in unmapped.items() for u in v)
+    differences = {identifier: (_diff(expected[identifier], mine), _diff(mine, expected[identifier]))
+                   for identifier, mine in got.items() if mine != expected[identifier]}
+    assert not differences, differences
+
+
+def _diff(a, b):  # type: ignore[no-untyped-def]
+    """What of ``a`` is not in ``b`` (field by field): for a readable failure."""
+    if isinstance(a, tuple):
+        return [d for x, y in zip(a, b) if (d := _diff(x, y))]
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _diff(v, b.get(k)) for k, v in a.items() if v != b.get(k)}
+    return a

@@ -25,7 +25,7 @@ from lxml import etree
 from repo.ingest.mapping import common
 from repo.ingest.mapping.common import Draft
 from repo.ingest.mapping.oai_dc import MappingError
-from repo.works.vocabularies import AccessRight, WorkType
+from repo.works.vocabularies import AccessRight, IdentifierType, RelationType, WorkType
 
 OAIRE_NS = "http://namespace.openaire.eu/schema/oaire/"
 DATACITE_NS = "http://datacite.org/schema/kernel-4"
@@ -148,8 +148,11 @@ def map_oai_openaire(root: etree._Element) -> Draft:
                 meta["version"] = found_version
             else:
                 draft.unmapped(label, child.get("uri") or _text(child), "not a COAR version")
-        elif name in ("citationTitle", "citationVolume", "citationIssue", "citationStartPage", "citationEndPage"):
+        elif name in ("citationTitle", "citationVolume", "citationIssue", "citationStartPage", "citationEndPage",
+                      "citationConferencePlace", "citationConferenceDate"):
             host[name] = _text(child)
+        elif name == "citationEdition" and "edition" not in meta:
+            meta["edition"] = _text(child)[:2000]
         else:
             draft.unmapped(label, _text(child), "no field of the deposit record holds it")
     _host(draft, host, related)
@@ -210,11 +213,15 @@ def _funding(element: etree._Element, draft: Draft) -> None:
         draft.unmapped("oaire:fundingReference", _text(element), "a funding reference without a funder name")
         return
     entry = {"funder": funder[:2000]}
-    identifier = text("funderIdentifier")
-    if "ror.org" in identifier:
+    if identifier := text("funderIdentifier"):  # a ROR id or a Crossref Funder ID
         entry["funder_id"] = identifier
+    if stream := text("fundingStream"):
+        entry["funding_stream"] = stream[:2000]
     if award := text("awardNumber"):
         entry["award_number"] = award[:2000]
+        award_uri = element.find(f"{{{OAIRE_NS}}}awardNumber").get("awardURI") or ""  # type: ignore[union-attr]
+        if award_uri.startswith(("http://", "https://")):
+            entry["award_uri"] = award_uri
     if title := text("awardTitle"):
         entry["award_title"] = title[:2000]
     draft.append("funding", entry)
@@ -250,40 +257,99 @@ def _subject(element: etree._Element, draft: Draft) -> None:
         entry["lang"] = code
     if scheme := element.get("subjectScheme"):
         entry["scheme"] = scheme[:2000]
+        if (scheme_uri := element.get("schemeURI") or "").startswith(("http://", "https://")):
+            entry["scheme_uri"] = scheme_uri
     if (uri := element.get("valueURI") or "").startswith(("http://", "https://")):
         entry["uri"] = uri
     draft.append("subjects", entry)
 
 
 def _host(draft: Draft, host: dict[str, str], related: list[tuple[str, str, str]]) -> None:
-    """citation* and IsPartOf identifiers: the host journal, or the host book of a chapter."""
+    """citation* and the related identifiers: the host journal, the host book of a chapter or the
+    conference (its place and dates, and its name when no journal or book hosts the work); the
+    IsPartOf ISSNs of the host journal and ISBN of the host book; every other related identifier
+    as one of the deposit's own (``related_identifiers``)."""
     meta = draft.metadata
     pages = {k: v for k, v in (("start", host.get("citationStartPage")), ("end", host.get("citationEndPage"))) if v}
-    part_of = {scheme: value for scheme, relation, value in related if relation == "IsPartOf"}
-    for scheme, relation, value in related:
-        if relation != "IsPartOf" or scheme not in ("issn", "eissn", "isbn"):
-            draft.unmapped("datacite:relatedIdentifier", f"{relation} {scheme}: {value}",
-                           "a related resource the deposit record does not hold")
     title = host.get("citationTitle")
-    if not title:
-        for key, value in host.items():
-            draft.unmapped(f"oaire:{key}", value, "a citation without a citation title")
-        return
-    if draft.type == WorkType.book_part:
+    is_chapter = draft.type == WorkType.book_part
+    journal_like = any(host.get(k) for k in ("citationVolume", "citationIssue")) or any(
+        scheme in ("issn", "eissn") and relation == "IsPartOf" for scheme, relation, _ in related)
+    conference = _conference(draft, host)
+    if conference is not None and title and not is_chapter and not journal_like and not pages:
+        conference["name"] = title  # the conference's name stands as the citation title
+        title = None
+    if conference is not None:
+        if "name" in conference:
+            meta["conference"] = conference
+        else:
+            draft.unmapped("oaire:citationConferencePlace", host.get("citationConferencePlace", ""),
+                           "a conference without a name")
+    hosted: set[tuple[str, str]] = set()
+    if title and is_chapter:
         book: dict[str, object] = {"title": title}
-        if isbn := common.canonical("isbn", part_of.get("isbn", "")):
-            book["isbn"] = isbn
+        isbn = next((v for scheme, relation, v in related if scheme == "isbn" and relation == "IsPartOf"), None)
+        if isbn and (found := common.canonical("isbn", isbn)):
+            book["isbn"] = found
+            hosted.add(("isbn", isbn))
         if pages:
             book["pages"] = pages
         meta["book"] = book
-        return
-    journal: dict[str, object] = {"title": title}
-    for key, name in (("volume", "citationVolume"), ("issue", "citationIssue")):
-        if host.get(name):
-            journal[key] = host[name]
-    for scheme in ("issn", "eissn"):
-        if found := common.canonical(scheme, part_of.get(scheme, "")):
-            journal[scheme] = found
-    if pages:
-        journal["pages"] = pages
-    meta["journal"] = journal
+    elif title:
+        journal: dict[str, object] = {"title": title}
+        for key, name in (("volume", "citationVolume"), ("issue", "citationIssue")):
+            if host.get(name):
+                journal[key] = host[name]
+        for scheme, relation, value in related:
+            if scheme in ("issn", "eissn") and relation == "IsPartOf" and scheme not in journal:
+                if found := common.canonical(scheme, value):
+                    journal[scheme] = found
+                    hosted.add((scheme, value))
+        if pages:
+            journal["pages"] = pages
+        meta["journal"] = journal
+    else:
+        for key in ("citationVolume", "citationIssue", "citationStartPage", "citationEndPage"):
+            if host.get(key):
+                draft.unmapped(f"oaire:{key}", host[key], "a citation without a citation title")
+    for scheme, relation, value in related:
+        if (scheme, value) in hosted:
+            continue
+        kind, how = _IDENTIFIER_TYPES.get(scheme), _RELATION_TYPES.get(relation.lower())
+        if kind is None or how is None:
+            draft.unmapped("datacite:relatedIdentifier", f"{relation} {scheme}: {value}",
+                           "a relation or identifier type outside DataCite's lists")
+        else:
+            draft.append("related_identifiers", {"type": kind, "relation": how, "identifier": value[:2000]})
+
+
+_IDENTIFIER_TYPES = {t.value.lower(): t.value for t in IdentifierType}
+_RELATION_TYPES = {t.value.lower(): t.value for t in RelationType}
+
+
+def _conference(draft: Draft, host: dict[str, str]) -> dict[str, object] | None:
+    """The conference of ``citationConferencePlace`` ("City, Country") and ``citationConferenceDate``
+    ("YYYY-MM-DD" or "YYYY-MM-DD - YYYY-MM-DD"), without its name; ``None`` without either."""
+    place, when = host.get("citationConferencePlace"), host.get("citationConferenceDate")
+    if not place and not when:
+        return None
+    conference: dict[str, object] = {}
+    if place:
+        city, _, last = place.rpartition(",")
+        if city and (code := common.country(last)):
+            conference["country"] = code
+            place = city.strip()
+        elif not city and (code := common.country(last)):
+            conference["country"] = code
+            place = ""
+        if place:
+            conference["place"] = place[:2000]
+    if when:
+        days = [common.partial_date(part) for part in re.split(r"\s+-\s+|/", when.strip(), maxsplit=1)]
+        if all(d and len(d) == 10 for d in days):
+            conference["start"] = days[0]
+            if len(days) == 2:
+                conference["end"] = days[1]
+        else:
+            draft.unmapped("oaire:citationConferenceDate", when, "not a date or a range of dates")
+    return conference

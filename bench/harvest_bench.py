@@ -8,8 +8,9 @@ deleted) in pages of --page-size. For each size, a fresh repository adds the sou
 
 Printed (never asserted): records/s of the run (seen / its duration in SQL), the wall time of
 the command, the CPU time of the harvesting process (records per CPU second: what the rate would
-be with a core of its own, whatever else runs on the machine), its peak RSS (VmHWM), and the
-median over --runs. Search
+be with a core of its own, whatever else runs on the machine) and, with a local PostgreSQL, the
+server's CPU time over the run (its postmaster's own and reaped children's), its peak RSS (VmHWM),
+and the median over --runs. Search
 indexing is not part of it: works reach the search outbox and the indexer drains it later.
 
     .venv/bin/python bench/harvest_bench.py                          # 10k and 100k, SQLite
@@ -154,6 +155,7 @@ def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str
     repo = str(BIN / "repo")
     subprocess.run([repo, "centre", "add", "bench", "Bench centre"], env=env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([repo, "harvest", "add", url, "--centre", "bench"], env=env, check=True, stdout=subprocess.DEVNULL)
+    server_before = postgres_cpu(database_url)
     began = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     command = [repo, "harvest", "run", "1"]
@@ -168,6 +170,8 @@ def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str
     wall = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    server_after = postgres_cpu(database_url)
+    server_cpu = server_after - server_before if server_before is not None and server_after is not None else None
     output = process.stdout.read() if process.stdout else ""
     if process.returncode != 0:
         raise SystemExit(f"harvest failed:\n{output}")
@@ -178,7 +182,29 @@ def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str
     run = json.loads(shown)["runs"][0]
     return {"seen": run["seen"], "created": run["created"], "failed": run["failed"],
             "seconds": run["duration_seconds"], "rate": run["seen"] / run["duration_seconds"], "wall": wall,
-            "rss": peak, "cpu": cpu, "cpu_rate": run["seen"] / cpu}
+            "rss": peak, "cpu": cpu, "cpu_rate": run["seen"] / cpu, "server_cpu": server_cpu}
+
+
+def postgres_cpu(url: str | None) -> float | None:
+    """CPU seconds of the PostgreSQL server so far (its postmaster and every backend it reaped),
+    when the server runs on this machine and /proc shows it; else ``None``."""
+    if not url:
+        return None
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        stat = Path(f"/proc/{backend}/stat").read_text()
+        postmaster = int(stat.rsplit(")", 1)[1].split()[1])  # the backend's parent
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return sum(int(f) for f in fields[11:15]) / ticks  # utime stime cutime cstime
+    except (OSError, ValueError, IndexError):
+        return None
+    finally:
+        engine.dispose()
 
 
 def reset_postgres(url: str) -> None:
@@ -223,8 +249,11 @@ def main() -> None:
                 r = results[-1]
                 print(f"  {size:>7,} records: {r['rate']:,.0f} records/s ({r['seen']:,.0f} seen, "
                       f"{r['created']:,.0f} created, {r['failed']:,.0f} failed in {r['seconds']:.1f} s; "
-                      f"command {r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} records per CPU s), "
-                      f"peak RSS {r['rss']:.0f} MiB, load {os.getloadavg()[0]:.1f}", flush=True)
+                      f"command {r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} records per CPU s)"
+                      + (f", PostgreSQL server {r['server_cpu']:.1f} CPU s (together "
+                         f"{r['seen'] / (r['cpu'] + r['server_cpu']):,.0f} records per CPU s)"
+                         if r["server_cpu"] is not None else "")
+                      + f", peak RSS {r['rss']:.0f} MiB, load {os.getloadavg()[0]:.1f}", flush=True)
         finally:
             server.kill()
             server.wait()

@@ -100,3 +100,24 @@ def test_the_main_file_is_the_scholar_pdf(room: Room, database: Any) -> None:
     assert files == {"libro.pdf": "fulltext", "anexo.pdf": "other"}
     room.file_access(book, "libro.pdf", "restricted")  # the chosen full text closes: no Scholar PDF
     assert pdf_url() == []
+
+
+def test_unapi_offers_the_formats_that_apply(room: Room) -> None:
+    """unAPI (what Zotero asks a page for): each work's formats are the citation exports and the
+    metadata formats that apply to it, with their namespaces (Zotero's reader picks MODS by them),
+    and a format that does not apply is refused (406) like an unknown name."""
+    every = etree.fromstring(room.client.get("/unapi").content)
+    assert set(REGISTRY) <= set(every.xpath("//format/@name"))
+    for kind, prefixes in (("article", set(REGISTRY)), ("open_book", set(REGISTRY) - {"jats"})):
+        work = room[kind]
+        offered = room.client.get(f"/unapi?id={work}")
+        assert offered.status_code == 300
+        formats = {f.get("name"): f for f in etree.fromstring(offered.content).iter("format")}
+        assert {name for name, f in formats.items() if f.get("namespace_uri")} == prefixes, kind
+        assert formats["mods"].get("namespace_uri") == "http://www.loc.gov/mods/v3"
+        assert formats["mods"].get("schema_location") == REGISTRY["mods"].schema
+        for prefix in prefixes:
+            moved = room.client.get(f"/unapi?id={work}&format={prefix}", follow_redirects=False)
+            assert moved.status_code == 302, (kind, prefix)
+            assert moved.headers["location"] == f"http://testserver/works/{work}/export/{prefix}"
+    assert room.client.get(f"/unapi?id={room['open_book']}&format=jats").status_code == 406

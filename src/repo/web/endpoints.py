@@ -187,7 +187,7 @@ def unapi(request: Request, ctx: Context = Depends(reader)) -> Response:
         return Response(exports.unapi_formats(None), media_type=XML)
     record = service.record(ctx, work_id)
     if name is None:
-        return Response(exports.unapi_formats(record.id), status_code=300, media_type=XML)
-    if name not in exports.EXPORTS:
-        return Response(exports.unapi_formats(record.id), status_code=406, media_type=XML)
+        return Response(exports.unapi_formats(record), status_code=300, media_type=XML)
+    if not exports.unapi_offers(record, name):
+        return Response(exports.unapi_formats(record), status_code=406, media_type=XML)
     return RedirectResponse(f"{record.url}/export/{name}", status_code=302)

@@ -441,12 +441,22 @@ UNAPI_DOCS = {"bibtex": "https://www.bibtex.org/Format/", "ris": "https://en.wik
               "json-ld": "https://schema.org/"}
 
 
-def unapi_formats(work_id: int | None) -> bytes:
-    """The unAPI formats document (of one work when ``work_id`` is given)."""
-    root = etree.Element("formats", **({"id": str(work_id)} if work_id is not None else {}))
+def unapi_formats(record: Record | None) -> bytes:
+    """The unAPI formats document: every export, or those of one work when ``record`` is given
+    (the citation exports, and the OAI-PMH metadata formats that apply to it, each with its
+    namespace and schema, so Zotero's unAPI reader recognises MODS and MARCXML)."""
+    root = etree.Element("formats", **({"id": str(record.id)} if record is not None else {}))
     for name, (media_type, _) in EXPORTS.items():
         etree.SubElement(root, "format", name=name, type=media_type.split(";")[0], docs=UNAPI_DOCS[name])
+    for fmt in metadata_formats(record) if record is not None else REGISTRY.values():
+        etree.SubElement(root, "format", name=fmt.prefix, type=fmt.media_type, namespace_uri=fmt.namespace,
+                         schema_location=fmt.schema)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def unapi_offers(record: Record, name: str) -> bool:
+    """Whether unAPI offers export ``name`` of the work."""
+    return name in EXPORTS or any(fmt.prefix == name for fmt in metadata_formats(record))
 
 
 # -- Dublin Core meta tags (Zotero's embedded-metadata reader, other harvesters of pages) --------------

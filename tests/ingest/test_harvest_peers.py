@@ -63,6 +63,8 @@ def test_round_trip_then_creates_updates_and_deletes(peer: Peer, harvester: Harv
 
         assert tracking.size(connection, ("all", ""), None) == 5
         assert tracking.size(connection, ("open", ""), None) == 4  # the embargoed thesis is not open
+        assert tracking.size(connection, ("journal", "0188-7653"), None) == 1  # the article's journal set (ISSN-L)
+        assert tracking.size(connection, ("journal", ""), None) == 1
 
     import httpx
 

@@ -288,6 +288,13 @@ def test_journal_sets_are_named_by_their_title(oai_get: OAIClient, collection: C
     assert set(article.xpath("//*[local-name()='issn-l']/text()")) == {"0101-3300"}
     assert oai_get(verb="ListIdentifiers", metadataPrefix="oai_dc", set="journal:0000-0000").errors == ["noRecordsMatch"]
     assert oai_get(verb="ListIdentifiers", metadataPrefix="oai_dc", set="journal:not-an-issn").errors == ["noRecordsMatch"]
+    # an ISSN-L no work names is no set: the list conditions kept per (format, set) do not grow with it
+    from repo.oai.verbs import listing
+
+    for spec in ("journal:1234-5679", "journal:0000-0019"):
+        assert oai_get(verb="ListRecords", metadataPrefix="oai_dc", set=spec).errors == ["noRecordsMatch"]
+        assert ("oai_dc", spec) not in listing._MEMBERSHIPS
+    assert ("jats", "journal:0101-3300") in listing._MEMBERSHIPS  # (what is kept for a journal that exists)
 
 
 def test_stored_text_xml_cannot_carry_breaks_no_format(oai_get: OAIClient, corpus: Corpus, database: Any) -> None:

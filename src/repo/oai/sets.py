@@ -85,7 +85,12 @@ def condition(session: Session | sa.Connection, spec: str, now: datetime) -> sa.
     if head == "journal":
         if not tail:
             return Work.issn_l.is_not(None)
-        return Work.issn_l == tail if _ISSN.fullmatch(tail) else None
+        if not _ISSN.fullmatch(tail):
+            return None
+        # A journal exists while a work names it (one index lookup): like an unknown centre, an
+        # ISSN-L of no work is no set, so the conditions kept per set stay as few as the journals.
+        known = session.scalar(sa.select(Work.id).where(Work.issn_l == tail).limit(1))
+        return None if known is None else Work.issn_l == tail
     return None
 
 

@@ -11,11 +11,15 @@ Prints medians and ratios (never asserts), each with the machine's load average:
    the server's codec, so a million works need no full harvest), and the first page of
    `set=openaire` / the plain first page (set sizes come from counters, not counts);
 4. at each size in --rss-sizes: the server's peak RSS (VmHWM, the largest of its processes) over a
-   full harvest.
+   full harvest;
+5. with --formats: full ListRecords harvests in each metadata format beside oai_dc, against the same
+   server in the same run (--runs each, after one unmeasured request per format), each format's
+   median records/s and its ratio to oai_dc's.
 
     .venv/bin/python bench/oai_bench.py                                     # 100k works, SQLite
     .venv/bin/python bench/oai_bench.py --latency-sizes 100000,1000000 --rss-sizes 1000000 --keep /tmp/oai
     .venv/bin/python bench/oai_bench.py --database-url postgresql://postgres@127.0.0.1:5432 --workers 2
+    .venv/bin/python bench/oai_bench.py --formats all --latency-sizes '' --rss-sizes ''   # every format
 
 With --database-url (a PostgreSQL server) each corpus gets its own database, ``oai_bench_<N>``,
 created and loaded when missing (and kept). The side-by-side comparison with other OAI-PMH servers
@@ -23,6 +27,7 @@ on the same records is ../shared/peers (its README says how).
 
 Targets (issue 14): deep/first <= 1.2 at 100k and 1M; openaire/first <= 1.5 at 1M; peak RSS <= 150
 MiB at 1M; the throughput and latency targets are relative to the peers (../shared/peers).
+Target (issue 11): every format's full-harvest rate >= 80 % of oai_dc's, in the same run.
 """
 
 from __future__ import annotations
@@ -183,9 +188,9 @@ class Server:
         self.process.wait(timeout=60)
 
 
-def harvest(url: str, client: httpx.Client, **arguments: str) -> tuple[int, float]:
-    """A full ListRecords oai_dc harvest: (records, seconds)."""
-    params = {"verb": "ListRecords", "metadataPrefix": "oai_dc", **arguments}
+def harvest(url: str, client: httpx.Client, prefix: str = "oai_dc", **arguments: str) -> tuple[int, float]:
+    """A full ListRecords harvest in format ``prefix``: (records, seconds)."""
+    params = {"verb": "ListRecords", "metadataPrefix": prefix, **arguments}
     records = 0
     started = time.perf_counter()
     while True:
@@ -246,6 +251,43 @@ def timed(client: httpx.Client, url: str, params: dict[str, str], repeats: int) 
     return statistics.median(samples)
 
 
+def _prefixes(value: str) -> list[str]:
+    """oai_dc, then the prefixes --formats names (``all``: every format of the registry)."""
+    from repo.oai.formats import REGISTRY
+
+    named = list(REGISTRY) if value == "all" else [p.strip() for p in value.split(",") if p.strip()]
+    unknown = [p for p in named if p not in REGISTRY]
+    if unknown:
+        raise SystemExit(f"--formats: unknown prefix {', '.join(unknown)}; the registry has {', '.join(REGISTRY)}")
+    return ["oai_dc", *[p for p in named if p != "oai_dc"]]
+
+
+def compare_formats(corpus: Corpus, prefixes: list[str], args: argparse.Namespace) -> None:
+    """Full harvests in every format of ``prefixes`` against one server, oai_dc first."""
+    server = Server(corpus, args.page_size, args.workers)
+    medians: dict[str, float] = {}
+    try:
+        with httpx.Client(timeout=300) as client:
+            for prefix in prefixes:  # one unmeasured request each: the server's first use of a format
+                client.get(server.url, params={"verb": "ListRecords", "metadataPrefix": prefix}).raise_for_status()
+            for prefix in prefixes:
+                rates, per_cpu = [], []
+                for _ in range(args.runs):
+                    cpu = server.cpu_seconds()
+                    records, seconds = harvest(server.url, client, prefix)
+                    cpu = server.cpu_seconds() - cpu
+                    rates.append(records / seconds)
+                    per_cpu.append(records / cpu if cpu else float("nan"))
+                medians[prefix] = statistics.median(rates)
+                ratio = "" if prefix == "oai_dc" else f", {medians[prefix] / medians['oai_dc']:.0%} of oai_dc's (target >= 80 %)"
+                print(f"  {prefix}: {records:,} records, median {medians[prefix]:,.0f} records/s{ratio}; median "
+                      f"{statistics.median(per_cpu):,.0f} records per server CPU-second ({load()})")
+    finally:
+        server.stop()
+    print(f"{corpus.size:,} works, formats beside oai_dc (median records/s, ratio): " + ", ".join(
+        f"{p} {medians[p]:,.0f} ({medians[p] / medians['oai_dc']:.2f})" for p in prefixes))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--works", type=int, default=100_000, help="corpus for the throughput runs")
@@ -257,7 +299,10 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL server URL (no database): one database per corpus")
     parser.add_argument("--workers", type=int, default=1, help="repo serve --workers")
     parser.add_argument("--keep", type=Path, default=None, help="keep corpora here (reused when present)")
+    parser.add_argument("--formats", default="",
+                        help="also harvest these metadata prefixes beside oai_dc (comma-separated, or 'all')")
     args = parser.parse_args()
+    prefixes = _prefixes(args.formats) if args.formats else []
     root = args.keep or Path(tempfile.mkdtemp(prefix="oai-bench-"))
     latency_sizes = [int(n) for n in args.latency_sizes.split(",") if n]
     rss_sizes = [int(n) for n in args.rss_sizes.split(",") if n]
@@ -319,6 +364,10 @@ def main() -> None:
             server.stop()
             print(f"{size:>9,} works: peak RSS {peak:.0f} MiB over a full harvest ({records:,} records, "
                   f"{records / seconds:,.0f} records/s; target <= 150 MiB at 1,000,000) ({load()})")
+
+        # 5. every metadata format beside oai_dc, in the same run against the same server
+        if prefixes:
+            compare_formats(corpora[args.works], prefixes, args)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -278,6 +278,36 @@ def test_no_harvest_request_writes(oai: OAIClient, app, corpus, clock, database)
         assert writes(seen) == []
 
 
+def test_repo_oai_render_all_renders_only_what_is_stale(corpus, database, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``repo oai render --all`` after a deploy: the records whose bytes are missing or of another
+    variant are rendered, fresh ones are skipped (so a second run, or one resumed after a stop,
+    renders nothing more)."""
+    from typer.testing import CliRunner
+
+    from repo.cli import app as cli_app
+
+    works_ = [corpus.work(f"Obra {n}") for n in range(3)]
+    _drain(corpus)
+    with database.session() as session:
+        session.execute(sa.update(CachedRecord).where(CachedRecord.work_id == works_[0])
+                        .values(variant="of the previous release"))
+        session.execute(sa.delete(CachedRecord).where(CachedRecord.work_id == works_[1]))
+    for name, value in (("DATA_DIR", settings.data_dir), ("DATABASE_URL", settings.resolved_database_url),
+                        ("SECRET_KEY", settings.secret), ("BASE_URL", settings.base_url),
+                        ("OAI_REPOSITORY_IDENTIFIER", settings.oai_repository_identifier)):
+        monkeypatch.setenv(f"REPO_{name}", str(value))
+
+    def run() -> str:
+        result = CliRunner().invoke(cli_app, ["oai", "render", "--all"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "2 records rendered" in run()
+    assert "0 records rendered" in run()
+    with database.session() as session:
+        assert render.stale_ids(session, works_, settings, datetime.now(UTC)) == []
+
+
 def test_an_embargo_end_at_the_second(oai_get: OAIClient, corpus, clock) -> None:  # type: ignore[no-untyped-def]
     """A harvest one second before an embargo's end, exactly at it and one second after; an
     incremental harvest from before it. Stored bytes made before the end are not served after it."""

@@ -239,16 +239,17 @@ def middle_identifier(corpus: Corpus) -> str:
     return f"oai:repo.example.org:{work_id}"
 
 
-def timed(client: httpx.Client, url: str, params: dict[str, str], repeats: int) -> float:
-    """Median seconds of ``repeats`` requests (after two unmeasured ones)."""
-    for _ in range(2):
-        client.get(url, params=params).raise_for_status()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        client.get(url, params=params).raise_for_status()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+def timed(client: httpx.Client, url: str, requests: dict[str, dict[str, str]], repeats: int) -> dict[str, float]:
+    """Median seconds of ``repeats`` requests of each kind (after two unmeasured rounds), the kinds
+    interleaved so that a transient (the server's start-up work, another process) weighs on all."""
+    samples: dict[str, list[float]] = {name: [] for name in requests}
+    for round_ in range(repeats + 2):
+        for name, params in requests.items():
+            started = time.perf_counter()
+            client.get(url, params=params).raise_for_status()
+            if round_ >= 2:
+                samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def _prefixes(value: str) -> list[str]:
@@ -329,9 +330,10 @@ def main() -> None:
                 print(f"  harvest {run + 1}{' (first)' if run == 0 else ''}: {records:,} records in {seconds:.1f} s"
                       f" = {rates[-1]:,.0f} records/s; {per_cpu[-1]:,.0f} records per server CPU-second ({load()})")
             identifier = middle_identifier(corpus)
-            get_record = timed(client, server.url, {"verb": "GetRecord", "metadataPrefix": "oai_dc",
-                                                    "identifier": identifier}, args.repeats)
-            identify = timed(client, server.url, {"verb": "Identify"}, args.repeats)
+            latency = timed(client, server.url, {
+                "GetRecord": {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": identifier},
+                "Identify": {"verb": "Identify"}}, args.repeats)
+            get_record, identify = latency["GetRecord"], latency["Identify"]
         server.stop()
         later = rates[1:] or rates
         print(f"{corpus.size:,} works: first harvest {rates[0]:,.0f} records/s, later harvests median "
@@ -346,10 +348,11 @@ def main() -> None:
             with httpx.Client(timeout=300) as client:
                 check = etree.fromstring(client.get(server.url, params={"verb": "ListRecords", "resumptionToken": deep}).content)
                 assert check.find(f"{OAI}ListRecords/{OAI}resumptionToken").get("cursor") == str(cursor), "bad token"
-                first = timed(client, server.url, {"verb": "ListRecords", "metadataPrefix": "oai_dc"}, args.repeats)
-                late = timed(client, server.url, {"verb": "ListRecords", "resumptionToken": deep}, args.repeats)
-                openaire = timed(client, server.url, {"verb": "ListRecords", "metadataPrefix": "oai_dc",
-                                                      "set": "openaire"}, args.repeats)
+                pages = timed(client, server.url, {
+                    "first": {"verb": "ListRecords", "metadataPrefix": "oai_dc"},
+                    "deep": {"verb": "ListRecords", "resumptionToken": deep},
+                    "openaire": {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "openaire"}}, args.repeats)
+                first, late, openaire = pages["first"], pages["deep"], pages["openaire"]
             server.stop()
             print(f"{size:>9,} works: first page {first * 1000:.1f} ms, page at 90 % {late * 1000:.1f} ms "
                   f"(deep/first {late / first:.2f}, target <= 1.2); first page of set=openaire "

@@ -67,6 +67,9 @@ def _file(session, work_id: int, name: str, now, access=None, embargo_end=None, 
     session.add(File(work_id=work_id, name=name, media_type=media_type, size=10, sha256="0" * 64, md5="0" * 32,
                      access_right=access, embargo_end=embargo_end, text_state="skipped", has_thumbnail=False,
                      created_at=now, updated_at=now))
+    # A change of a work's files is a new version of the work (works.touch, as the files service
+    # does): records stored before it (the worker renders after every commit) are stale.
+    session.get(Work, work_id).version += 1
 
 
 def test_file_links_only_when_open_now(oai_get: OAIClient, corpus, database, clock) -> None:  # type: ignore[no-untyped-def]

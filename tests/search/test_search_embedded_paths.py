@@ -123,3 +123,49 @@ def test_many_matches_rank_title_matches_first(client, corpus, monkeypatch, text
     scores = [h["score"] for h in hits[:-len(rest)]]
     assert scores == sorted(scores, reverse=True) and min(scores) > 0
     assert [h["id"] for h in _walk(client, None, q="vivienda")] == [h["id"] for h in hits]
+
+
+def _downgrade(path: Any) -> None:
+    """Turn an index into layout 1, as the previous version wrote it: stems not tagged, full text
+    alone in ``text_fts`` (the inverse of the conversion under test)."""
+    import sqlite3
+
+    from repo.search.embedded.backend import META_COLUMNS, STEM_TAG, WEIGHTS
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    g = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+    meta = conn.execute(f"SELECT rowid, {', '.join(META_COLUMNS)} FROM meta_fts_{g}").fetchall()
+    text = conn.execute(f"SELECT rowid, body_f, body_s FROM text_fts_{g}").fetchall()
+    assert meta and text and any(STEM_TAG in v for row in meta for v in row[1:])
+    conn.execute("BEGIN")
+    conn.execute(f"DROP TABLE meta_fts_{g}")
+    conn.execute(f"DROP TABLE text_fts_{g}")
+    conn.execute(f"CREATE VIRTUAL TABLE meta_fts_{g} USING fts5({', '.join(META_COLUMNS)}, tokenize='ascii')")
+    conn.execute(f"INSERT INTO meta_fts_{g} (meta_fts_{g}, rank) VALUES ('rank', 'bm25({WEIGHTS})')")
+    conn.execute(f"CREATE VIRTUAL TABLE text_fts_{g} USING fts5(body_f, body_s, tokenize='ascii')")
+    conn.executemany(f"INSERT INTO meta_fts_{g} (rowid, {', '.join(META_COLUMNS)}) VALUES (?{',?' * 9})",
+                     [tuple(v.replace(STEM_TAG, "") if isinstance(v, str) else v for v in row) for row in meta])
+    conn.executemany(f"INSERT INTO text_fts_{g} (rowid, body_f, body_s) VALUES (?, ?, ?)",
+                     [(i, f, s.replace(STEM_TAG, "")) for i, f, s in text])
+    conn.execute("DELETE FROM meta WHERE key = 'layout'")
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def test_an_index_of_the_previous_layout_is_converted(client, corpus, settings):
+    """An index written by the previous version (layout 1) is converted by ensure() at start-up:
+    every search answers as it did before, stems, full text and fields included."""
+    flush(client)
+    queries = [{"q": "viviendas"}, {"q": "barrios vivienda"}, {"q": "title:vivienda"}, {"q": "mercado"},
+               {"q": '"vivienda popular"'}, {"q": "vivienda -ciudad"}, {"q": "-ciudad"}, {"q": "viv*"}]
+    before = [[h["id"] for h in search(client, size=100, **q)["hits"]] for q in queries]
+    assert all(before[:6]) and corpus["f"] in before[3]
+    path = settings.data_dir / "search.sqlite3"
+    _downgrade(path)
+    backend = client.app.state.search
+    assert not search(client, q="viviendas")["hits"]  # untagged stems: the new queries miss them
+    backend.ensure()
+    assert [[h["id"] for h in search(client, size=100, **q)["hits"]] for q in queries] == before
+    import sqlite3
+
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'layout'").fetchone() == ("2",)

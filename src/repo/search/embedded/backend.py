@@ -38,10 +38,12 @@ cost, about 1 µs per allowed metadata match.
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,8 @@ from repo.search import highlight
 from repo.search.analysis import LANGS, analyse, query_forms
 from repo.search.query import And, Node, Not, Or, Term, positive_leaves
 
+log = logging.getLogger("repo.search.embedded")
+
 #: Tokens arrive analysed (folded words, tagged stems) and separated by spaces.
 TOKENIZER = "ascii"
 #: Between two values of one field, so no phrase spans them (never a query token: private use).
@@ -68,13 +72,22 @@ META_COLUMNS = ("title_f", "title_s", "alt_f", "alt_s", "author_f", "subject_f",
 #: bm25 weights of meta_fts columns, in META_COLUMNS order (a word matching both its folded form
 #: and its stem counts in both columns: the exact form ranks first).
 WEIGHTS = "10.0, 10.0, 6.0, 6.0, 4.0, 4.0, 4.0, 2.0, 2.0"
-#: field prefix -> (folded columns, stem columns); None: every metadata field.
-_FIELD_COLUMNS: dict[str | None, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "title": (("title_f", "alt_f"), ("title_s", "alt_s")),
-    "author": (("author_f",), ()),
-    "subject": (("subject_f",), ("subject_s",)),
-    "abstract": (("abstract_f",), ("abstract_s",)),
-    None: (("title_f", "alt_f", "author_f", "subject_f", "abstract_f"), ("title_s", "alt_s", "subject_s", "abstract_s")),
+#: Columns of ``text_fts``: the metadata again (see _insert), then the full text.
+TEXT_COLUMNS = (*META_COLUMNS, "body_f", "body_s")
+#: Stems are tagged with this character and their language (``\ue010es`` + ``educ``): a stem token
+#: never equals a folded word, so a word searched in every field needs no column filter (which
+#: makes FTS5 read every position list) — it is its folded form OR its tagged stems, anywhere.
+STEM_TAG = "\ue010"
+#: Version of the index layout (``meta.layout``); an index of an older one is converted by ensure().
+LAYOUT = 2
+SEPARATOR_JOIN = f" {SEPARATOR} "
+#: field prefix -> its columns (in both FTS tables); a field absent from a table matches nothing there.
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("title_f", "title_s", "alt_f", "alt_s"),
+    "author": ("author_f",),
+    "subject": ("subject_f", "subject_s"),
+    "abstract": ("abstract_f", "abstract_s"),
+    "fulltext": ("body_f", "body_s"),
 }
 #: A full-text match counts this much of a metadata match (bm25 scores are negative).
 TEXT_WEIGHT = 0.3
@@ -92,74 +105,83 @@ _CHANGES_KEPT = 20_000
 #: Up to this many matches, a page in a non-relevance order looks its documents up by id; beyond,
 #: it walks the documents table in that order until the page is full (few steps when dense).
 _LISTED_MAX = 5000
+#: A rebuild commits every this many documents.
+_REBUILD_COMMIT = 5000
 
 
 def _epoch(value: datetime | None) -> float | None:
     return None if value is None else value.timestamp()
 
 
-def _alternatives(term: Term, folded_columns: Sequence[str], stem_columns: Sequence[str]) -> str | None:
-    """An FTS5 expression for ``term`` over the given columns: its folded words (a truncation:
-    their prefix), or its stems in each analysed language — always quoted tokens of letters and
-    digits, so nothing of the query's syntax reaches FTS5."""
+def _alternatives(term: Term, columns: tuple[str, ...] | None) -> str | None:
+    """An FTS5 expression for ``term`` in ``columns`` (None: every column): its folded words (a
+    truncation: their prefix), or its tagged stems in each analysed language — always quoted
+    tokens, so nothing of the query's syntax reaches FTS5."""
     forms = [query_forms(w) for w in term.words]
     folded = " ".join(f.replace('"', "") for f, _ in forms).strip()
-    if not folded or not folded_columns:
+    if not folded:
         return None
     if term.prefix:
-        return f'({{{" ".join(folded_columns)}}} : "{folded}" *)'
-    options = [f'{{{" ".join(folded_columns)}}} : "{folded}"']
-    if stem_columns:
-        for lang in LANGS:
-            phrase = " ".join(lang + by_lang[lang].replace('"', "") for _, by_lang in forms)
-            options.append(f'{{{" ".join(stem_columns)}}} : "{phrase}"')
-    return "(" + " OR ".join(options) + ")"
+        found = f'"{folded}" *'
+    else:
+        options = [f'"{folded}"']
+        if term.field != "author":  # names are not stemmed
+            for lang in LANGS:
+                options.append('"' + " ".join(STEM_TAG + lang + by_lang[lang].replace('"', "")
+                                              for _, by_lang in forms) + '"')
+        found = "(" + " OR ".join(options) + ")"
+    return f"({found})" if columns is None else f"({{{' '.join(columns)}}} : {found})"
 
 
 def _meta(term: Term) -> str | None:
     """``term`` as an FTS5 expression over ``meta_fts`` (None: it can never match metadata)."""
     if term.field == "fulltext":
         return None
-    return _alternatives(term, *_FIELD_COLUMNS[term.field])
+    return _alternatives(term, None if term.field is None else _FIELDS[term.field])
 
 
 def _titled(term: Term) -> str | None:
     """``term`` in titles only (None: it never matches a title)."""
     if term.field not in (None, "title"):
         return None
-    return _alternatives(term, *_FIELD_COLUMNS["title"])
+    return _alternatives(term, _FIELDS["title"])
 
 
 def _body(term: Term) -> str | None:
-    """``term`` as an FTS5 expression over ``text_fts`` (None: it never matches full text)."""
+    """``term`` in the full text of ``text_fts`` (None: it never matches full text)."""
     if term.field not in (None, "fulltext"):
         return None
-    return _alternatives(term, ("body_f",), ("body_s",))
+    return _alternatives(term, _FIELDS["fulltext"])
+
+
+def _anywhere(term: Term) -> str | None:
+    """``term`` over ``text_fts``, metadata and full text: the match of a work whose text is open."""
+    return _alternatives(term, None if term.field is None else _FIELDS[term.field])
 
 
 class _Inexpressible(Exception):
     """A negation with nothing positive beside it (FTS5's NOT is binary)."""
 
 
-def _expression(node: Node) -> str | None:
-    """The whole query as one FTS5 expression over metadata (None: matches nothing)."""
+def _expression(node: Node, leaf: Callable[[Term], str | None] = _meta) -> str | None:
+    """The whole query as one FTS5 expression, each term compiled by ``leaf`` (None: matches nothing)."""
     if isinstance(node, Term):
-        return _meta(node)
+        return leaf(node)
     if isinstance(node, Not):
         raise _Inexpressible
     if isinstance(node, Or):
-        parts = [e for c in node.children if (e := _expression(c)) is not None]
+        parts = [e for c in node.children if (e := _expression(c, leaf)) is not None]
         return "(" + " OR ".join(parts) + ")" if parts else None
     positive = [c for c in node.children if not isinstance(c, Not)]
     if not positive:
         raise _Inexpressible
-    required = [_expression(c) for c in positive]
+    required = [_expression(c, leaf) for c in positive]
     if None in required:
         return None
     out = "(" + " AND ".join(p for p in required if p is not None) + ")"
     for child in node.children:
         if isinstance(child, Not):
-            excluded = _expression(child.child)
+            excluded = _expression(child.child, leaf)
             if excluded is not None:
                 out = f"({out} NOT {excluded})"
     return out
@@ -179,14 +201,36 @@ def _any(expressions: Iterable[str | None]) -> str | None:
     return " OR ".join(found) if found else None
 
 
-def _stream(values: Sequence[tuple[str, str]]) -> tuple[str, str]:
-    """(folded words, language-tagged stems) of a field's values, as token text for FTS5."""
+def _analysed(text: str, lang: str) -> tuple[str, str]:
+    """(folded words, tagged stems) of one value, as token text for FTS5."""
+    folded, stems = analyse(text, lang)
+    tag = STEM_TAG + lang
+    return " ".join(folded), " ".join([tag + s for s in stems])
+
+
+#: Short values (titles, names, subjects) repeat across works: their analysis is kept.
+_values: dict[tuple[str, str], tuple[str, str]] = {}
+_VALUES_MAX = 100_000
+_VALUE_CACHED_LEN = 300
+
+
+def _stream(values: Sequence[tuple[str, str]], cached: bool = True) -> tuple[str, str]:
+    """(folded words, tagged stems) of a field's values, as token text for FTS5."""
     folded_parts, stem_parts = [], []
     for text, lang in values:
-        folded, stems = analyse(text, lang)
-        folded_parts.append(" ".join(folded))
-        stem_parts.append(" ".join(lang + s for s in stems))
-    return f" {SEPARATOR} ".join(folded_parts), f" {SEPARATOR} ".join(stem_parts)
+        if cached and len(text) <= _VALUE_CACHED_LEN:
+            pair = _values.get((text, lang))
+            if pair is None:
+                if len(_values) >= _VALUES_MAX:
+                    _values.clear()
+                pair = _values[(text, lang)] = _analysed(text, lang)
+        else:
+            pair = _analysed(text, lang)
+        folded_parts.append(pair[0])
+        stem_parts.append(pair[1])
+    if len(folded_parts) == 1:
+        return folded_parts[0], stem_parts[0]
+    return SEPARATOR_JOIN.join(folded_parts), SEPARATOR_JOIN.join(stem_parts)
 
 
 def _member(column: str, name: str) -> str:
@@ -249,10 +293,42 @@ class EmbeddedBackend:
                 if conn.execute("SELECT 1 FROM meta WHERE key = 'generation'").fetchone() is None:
                     self._create_tables(conn, 1)
                     conn.execute("INSERT INTO meta VALUES ('generation', '1')")
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('layout', ?)", (str(LAYOUT),))
+                layout = conn.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone()
+                if layout is None or int(layout[0]) < LAYOUT:
+                    self._convert(conn, self._generation(conn))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    def _convert(self, conn: sqlite3.Connection, g: int) -> None:
+        """Bring an index of layout 1 (untagged stems; full text alone in ``text_fts``) to
+        :data:`LAYOUT`, from its own tables, into a fresh generation (inside the caller's transaction)."""
+        log.warning("converting the search index %s to layout %d (once, after an upgrade)", self.path, LAYOUT)
+        fresh = g + 1
+        self._drop_tables(conn, fresh)
+        self._create_tables(conn, fresh)
+        for table in ("docs", "vals", "body"):
+            conn.execute(f"INSERT INTO {table}_{fresh} SELECT * FROM {table}_{g}")
+        stems = [i for i, c in enumerate(TEXT_COLUMNS) if c.endswith("_s")]
+
+        def tagged(values: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(" ".join(t if t == SEPARATOR else STEM_TAG + t for t in v.split()) if i in stems else v
+                         for i, v in enumerate(values))
+
+        meta = {row[0]: tagged(row[1:]) for row in conn.execute(
+            f"SELECT rowid, {', '.join(META_COLUMNS)} FROM meta_fts_{g}")}
+        conn.executemany(f"INSERT INTO meta_fts_{fresh} (rowid, {', '.join(META_COLUMNS)}) "
+                         f"VALUES (?{',?' * len(META_COLUMNS)})", [(i, *v) for i, v in meta.items()])
+        text = [(row[0], *meta.get(row[0], ("",) * len(META_COLUMNS)), *tagged(("", "", "", "", "", "", "", "", "",
+                                                                                  *row[1:]))[-2:])
+                for row in conn.execute(f"SELECT rowid, body_f, body_s FROM text_fts_{g}")]
+        conn.executemany(f"INSERT INTO text_fts_{fresh} (rowid, {', '.join(TEXT_COLUMNS)}) "
+                         f"VALUES (?{',?' * len(TEXT_COLUMNS)})", text)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(fresh),))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('layout', ?)", (str(LAYOUT),))
+        self._drop_tables(conn, g)  # readers rebuild their bitmaps on the new generation
 
     def _create_tables(self, conn: sqlite3.Connection, g: int) -> None:
         conn.execute(f"""
@@ -270,7 +346,7 @@ class EmbeddedBackend:
         conn.execute(f"CREATE INDEX ix_vals_{g}_doc ON vals_{g} (doc, dim, value)")  # covering: facets
         conn.execute(f"CREATE VIRTUAL TABLE meta_fts_{g} USING fts5("
                      f"{', '.join(META_COLUMNS)}, tokenize='{TOKENIZER}')")
-        conn.execute(f"CREATE VIRTUAL TABLE text_fts_{g} USING fts5(body_f, body_s, tokenize='{TOKENIZER}')")
+        conn.execute(f"CREATE VIRTUAL TABLE text_fts_{g} USING fts5({', '.join(TEXT_COLUMNS)}, tokenize='{TOKENIZER}')")
         conn.execute(f"CREATE TABLE body_{g} (id INTEGER PRIMARY KEY, lang TEXT NOT NULL, body TEXT NOT NULL)")
         # ``rank`` is bm25 with column weights: cheaper than calling bm25() per row
         conn.execute(f"INSERT INTO meta_fts_{g} (meta_fts_{g}, rank) VALUES ('rank', 'bm25({WEIGHTS})')")
@@ -281,31 +357,35 @@ class EmbeddedBackend:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _write(self, conn: sqlite3.Connection, g: int, d: SearchDocument, replace: bool) -> None:
-        if replace:
-            self._remove(conn, g, d.id)  # also records the change for the facet bitmaps
-        display = dict(d.display)
-        conn.execute(
-            f"INSERT INTO docs_{g} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (d.id, d.version, d.fingerprint, d.digest, d.status, d.centre_id, d.centre, d.type, d.year,
-             d.year if d.year is not None else _NO_YEAR_NEWEST, d.year if d.year is not None else _NO_YEAR_OLDEST,
-             d.title_key, d.access_right,
-             _epoch(datetime.combine(d.embargo_end, datetime.min.time(), tzinfo=UTC)) if d.embargo_end else None,
-             _epoch(d.open_from), json.dumps(display, ensure_ascii=False),
-             json.dumps({"title": d.titles[:1], "abstract": d.abstracts}, ensure_ascii=False)),
-        )
-        values = {("language", v) for v in d.languages} | {("country", v) for v in d.countries} | {
-            ("collection", v) for v in d.collections}
-        conn.executemany(f"INSERT INTO vals_{g} VALUES (?,?,?)", [(dim, v, d.id) for dim, v in values])
-        authors = [(a, "und") for a in d.authors]
-        fields = [_stream(d.titles[:1]), _stream(d.titles[1:]), _stream(authors)[:1], _stream(d.subjects),
-                  _stream(d.abstracts)]
-        conn.execute(f"INSERT INTO meta_fts_{g} (rowid, {', '.join(META_COLUMNS)}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                     (d.id, *[column for pair in fields for column in pair]))
-        if d.fulltext and d.open_from is not None:
-            conn.execute(f"INSERT INTO text_fts_{g} (rowid, body_f, body_s) VALUES (?, ?, ?)",
-                         (d.id, *_stream([(d.fulltext, d.fulltext_lang)])))
-            conn.execute(f"INSERT INTO body_{g} VALUES (?, ?, ?)", (d.id, d.fulltext_lang, d.fulltext))
+    def _insert(self, conn: sqlite3.Connection, g: int, documents: Sequence[SearchDocument]) -> None:
+        """Insert ``documents`` (not in the index yet): one ``executemany`` per table."""
+        docs, vals, meta, text, bodies = [], [], [], [], []
+        for d in documents:
+            docs.append((
+                d.id, d.version, d.fingerprint, d.digest, d.status, d.centre_id, d.centre, d.type, d.year,
+                d.year if d.year is not None else _NO_YEAR_NEWEST, d.year if d.year is not None else _NO_YEAR_OLDEST,
+                d.title_key, d.access_right,
+                _epoch(datetime.combine(d.embargo_end, datetime.min.time(), tzinfo=UTC)) if d.embargo_end else None,
+                _epoch(d.open_from), json.dumps(d.display, ensure_ascii=False),
+                json.dumps({"title": d.titles[:1], "abstract": d.abstracts}, ensure_ascii=False)))
+            vals += [("language", v, d.id) for v in set(d.languages)]
+            vals += [("country", v, d.id) for v in set(d.countries)]
+            vals += [("collection", v, d.id) for v in set(d.collections)]
+            columns = (*_stream(d.titles[:1]), *_stream(d.titles[1:]), _stream([(a, "und") for a in d.authors])[0],
+                       *_stream(d.subjects), *_stream(d.abstracts))
+            meta.append((d.id, *columns))
+            if d.fulltext and d.open_from is not None:
+                # the metadata again beside the text: a work whose text is open is matched by one
+                # expression over both (see _text)
+                text.append((d.id, *columns, *_stream([(d.fulltext, d.fulltext_lang)], cached=False)))
+                bodies.append((d.id, d.fulltext_lang, d.fulltext))
+        conn.executemany(f"INSERT INTO docs_{g} VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", docs)
+        conn.executemany(f"INSERT INTO vals_{g} VALUES (?,?,?)", vals)
+        conn.executemany(f"INSERT INTO meta_fts_{g} (rowid, {', '.join(META_COLUMNS)}) "
+                         f"VALUES (?{',?' * len(META_COLUMNS)})", meta)
+        conn.executemany(f"INSERT INTO text_fts_{g} (rowid, {', '.join(TEXT_COLUMNS)}) "
+                         f"VALUES (?{',?' * len(TEXT_COLUMNS)})", text)
+        conn.executemany(f"INSERT INTO body_{g} VALUES (?, ?, ?)", bodies)
 
     def _remove(self, conn: sqlite3.Connection, g: int, work_id: int) -> None:
         conn.execute("INSERT INTO changes (doc) VALUES (?)", (work_id,))
@@ -322,15 +402,25 @@ class EmbeddedBackend:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 g = self._generation(conn)
-                for d in documents:
-                    conn.execute("SAVEPOINT doc")
-                    try:
-                        self._write(conn, g, d, replace=True)
-                        conn.execute("RELEASE doc")
-                    except (sqlite3.Error, ValueError, TypeError) as exc:
-                        conn.execute("ROLLBACK TO doc")
-                        conn.execute("RELEASE doc")
-                        failed[d.id] = f"{type(exc).__name__}: {exc}"
+                conn.execute("SAVEPOINT batch")
+                try:  # the whole batch at once; if a document fails, each alone
+                    for d in documents:
+                        self._remove(conn, g, d.id)  # also records the change for the facet bitmaps
+                    self._insert(conn, g, documents)
+                    conn.execute("RELEASE batch")
+                except (sqlite3.Error, ValueError, TypeError):
+                    conn.execute("ROLLBACK TO batch")
+                    conn.execute("RELEASE batch")
+                    for d in documents:
+                        conn.execute("SAVEPOINT doc")
+                        try:
+                            self._remove(conn, g, d.id)
+                            self._insert(conn, g, [d])
+                            conn.execute("RELEASE doc")
+                        except (sqlite3.Error, ValueError, TypeError) as exc:
+                            conn.execute("ROLLBACK TO doc")
+                            conn.execute("RELEASE doc")
+                            failed[d.id] = f"{type(exc).__name__}: {exc}"
                 self._bump(conn)
                 conn.execute("COMMIT")
             except BaseException:
@@ -364,16 +454,21 @@ class EmbeddedBackend:
         conn.execute("COMMIT")
         count = 0
         try:
-            for batch in documents:
+            pending: list[SearchDocument] = []
+            for batch in itertools.chain(documents, [[]]):  # an empty batch at the end: write the rest
+                pending += batch
+                if len(pending) < _REBUILD_COMMIT and batch:
+                    continue
+                # few large transactions: FTS5 writes a segment per transaction, and merges them later
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    for d in batch:
-                        self._write(conn, fresh, d, replace=False)
+                    self._insert(conn, fresh, pending)
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
-                count += len(batch)
+                count += len(pending)
+                pending = []
         except BaseException:
             conn.execute("BEGIN IMMEDIATE")
             self._drop_tables(conn, fresh)
@@ -383,6 +478,7 @@ class EmbeddedBackend:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(fresh),))
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('layout', ?)", (str(LAYOUT),))
                 self._drop_tables(conn, current)
                 self._bump(conn)
                 conn.execute("COMMIT")
@@ -448,11 +544,12 @@ class EmbeddedBackend:
               sort: str) -> BackendResult:
         """Query text: bitmaps decide what matches, then only the page is ranked or sorted.
 
-        1. The allowed set (visibility and filters) comes from the bitmaps. Documents without
-           open full text match by metadata alone: the whole query is one FTS5 expression, which
-           FTS5 answers among the allowed documents without listing each word's (many) matches.
-           The few with open full text are matched term by term (:meth:`_eval`: a term matches
-           by metadata or by the text). Total and facets follow from the final bitmap.
+        1. The allowed set (visibility and filters) comes from the bitmaps. The whole query is
+           one FTS5 expression, which FTS5 answers among the allowed documents without listing
+           each word's (many) matches: over the metadata (``meta_fts``) for documents without
+           open full text, then over metadata and text (``text_fts``, where a work with text
+           has both) for the few with open full text that the first did not match. Total and
+           facets follow from the final bitmap.
         2. Relevance ranks only that final set (:meth:`_ranked`); the other sorts walk the
            documents table in order (:meth:`_page`). Neither sorts every match in Python.
         """
@@ -460,21 +557,21 @@ class EmbeddedBackend:
         opened = bitmaps.derived(query.now)[1]  # works whose full text anyone may read now
         allowed = _browse_mask(bitmaps, query)
         readable = allowed & opened
-        # Without a negation a metadata match is a match whatever the full text says: one FTS5
-        # query serves every document; with one, only those without open full text.
+        # Without a negation a metadata match is a match whatever the full text says: the
+        # metadata query serves every document; with one, only those without open full text.
         negated = any(isinstance(n, Not) for n in _nodes(tree))
         by_metadata = allowed & ~opened if negated else allowed
         matched = 0
-        if by_metadata:
-            try:
-                expression = _expression(tree)
-                if expression is not None:
-                    matched = self._matching(conn, f"meta_fts_{g}", expression, by_metadata)
-            except _Inexpressible:  # a negation alone: evaluate it as sets
-                matched = self._eval(conn, g, tree, by_metadata, 0)
-        rest = readable & ~matched
-        if rest:
-            matched |= self._eval(conn, g, tree, rest, rest)
+        try:
+            expression = _expression(tree) if by_metadata else None
+            if expression is not None:
+                matched = self._matching(conn, f"meta_fts_{g}", expression, by_metadata)
+            rest = readable & ~matched
+            expression = _expression(tree, _anywhere) if rest else None
+            if expression is not None:
+                matched |= self._matching(conn, f"text_fts_{g}", expression, rest)
+        except _Inexpressible:  # a negation alone: evaluate it as sets
+            matched = self._eval(conn, g, tree, allowed, readable)
         allowed = matched
         total = allowed.bit_count()
         facets = bitmaps.counts(allowed, query.now, query.facet_size) if query.facets else {}

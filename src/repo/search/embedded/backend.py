@@ -630,7 +630,7 @@ class EmbeddedBackend:
         """
         found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH :e AND "
                              f"{_member('rowid', 'm')}", {"e": expression, "m": Bitmaps.digits(within)}).fetchone()[0]
-        return self._bitmaps.from_ids(list(map(int, found.split(",")))) if found else 0
+        return self._bitmaps.from_list(found)
 
     def _ranked(self, conn: sqlite3.Connection, g: int, query: BackendQuery, positive: list[Term],
                 allowed: int, opened: int, texts: int | None) -> list[tuple[float, int]]:
@@ -664,24 +664,33 @@ class EmbeddedBackend:
         ranked: list[tuple[float, int]] = [(r, i) for i, r in conn.execute(
             f"SELECT rowid, rank + 0.0 AS r FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :e AND {condition} "
             f"ORDER BY r, rowid LIMIT :n", params)] if expression is not None else []
+        # Without a cursor, fewer rows than asked for are every match of ``expression``: the
+        # documents it matches are known without another walk.
+        scored = self._bitmaps.from_ids([i for _, i in ranked]) if bound is None and len(ranked) < wanted else None
         text_expression = _any(map(_body, positive))
         text: dict[int, float] = {}
         readable = allowed & opened
         if text_expression is not None and readable:
             # the threshold counts every open text matching, as the ranking of a document must not
             # depend on the filters of the search that shows it
-            if texts is None:
+            if texts is None and opened.bit_count() <= TEXT_RANKED_MAX:
+                texts = opened.bit_count()  # however many match, no more than the open texts
+            elif texts is None:  # counting stops past the threshold
                 texts = conn.execute(
-                    f"SELECT count(*) FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
+                    f"SELECT count(*) FROM (SELECT 1 FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND "
+                    f"{_member('rowid', 'm')} LIMIT {TEXT_RANKED_MAX + 1})",
                     {"e": text_expression, "m": Bitmaps.digits(opened)}).fetchone()[0]
             if texts <= TEXT_RANKED_MAX:
                 text = {i: r * TEXT_WEIGHT for i, r in conn.execute(
                     f"SELECT rowid, rank FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
                     {"e": text_expression, "m": Bitmaps.digits(readable)})}
                 ranks = {i: r for r, i in ranked}
-                # a text-matching document outside the metadata top may still win by its text:
-                # score its metadata too (at most TEXT_RANKED_MAX documents)
-                others = [i for i in text if i not in ranks]
+                # A text-matching document outside the metadata top may still win by its text, by
+                # the better of its two ranks. Without a cursor, its metadata rank cannot matter:
+                # it is no better than the top's last (or it matches no metadata at all), so its
+                # text rank decides whether it enters the top. With one, a metadata rank before
+                # the cursor means the document was shown already: score those documents' metadata.
+                others = [i for i in text if i not in ranks] if bound is not None else []
                 if others and expression is not None:
                     ranks.update(conn.execute(
                         f"SELECT rowid, rank FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
@@ -693,13 +702,15 @@ class EmbeddedBackend:
                 ranked = sorted((r, i) for i, r in ranks.items() if bound is None or (r, i) > bound)
             elif not tiered and len(ranked) < wanted:
                 # past the metadata matches: the documents matching by full text alone, by id
-                unscored = allowed & ~(self._matching(conn, f"meta_fts_{g}", expression, allowed)
-                                       if expression is not None else 0)
+                if scored is None:
+                    scored = self._matching(conn, f"meta_fts_{g}", expression, allowed) if expression is not None else 0
+                unscored = allowed & ~scored
                 ranked += [(0.0, i) for i in self._bitmaps.members(unscored)
                            if bound is None or (0.0, i) > bound][:wanted - len(ranked)]
         if tiered and len(ranked) < wanted:
             # past the scored ones: every other match, by id
-            scored = self._matching(conn, f"meta_fts_{g}", expression, allowed) if expression is not None else 0
+            if scored is None:
+                scored = self._matching(conn, f"meta_fts_{g}", expression, allowed) if expression is not None else 0
             unscored = allowed & ~scored & (~self._bitmaps.from_ids(text) if text else -1)
             after = bound[1] if bound is not None and bound[0] == 0.0 else -1
             ranked += [(0.0, i) for i in self._bitmaps.members(unscored, after, wanted - len(ranked))]

@@ -139,6 +139,7 @@ def _downgrade(path: Any) -> None:
     assert meta and text and any(STEM_TAG in v for row in meta for v in row[1:])
     conn.execute("BEGIN")
     conn.execute(f"DROP TABLE meta_fts_{g}")
+    conn.execute(f"DROP TABLE title_fts_{g}")  # layout 1 had none
     conn.execute(f"DROP TABLE text_fts_{g}")
     conn.execute(f"CREATE VIRTUAL TABLE meta_fts_{g} USING fts5({', '.join(META_COLUMNS)}, tokenize='ascii')")
     conn.execute(f"INSERT INTO meta_fts_{g} (meta_fts_{g}, rank) VALUES ('rank', 'bm25({WEIGHTS})')")

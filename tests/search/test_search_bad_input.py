@@ -59,6 +59,8 @@ def test_operators(client, work):
     for q in ("AND", "OR", "NOT", "AND OR", "or", "a OR"):
         assert search(client, q=q)["total"] == 0, q
     assert_problem(client.get("/api/search", params={"q": "ed*"}), 422, "query.q")  # too short a truncation
+    # "⑴" folds to "(1)": three characters, one digit — still too short a truncation
+    assert_problem(client.get("/api/search", params={"q": "⑴*"}), 422, "query.q")
 
 
 @pytest.mark.parametrize("params, field", [

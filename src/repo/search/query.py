@@ -210,7 +210,8 @@ class _Parser:
         prefix = _PREFIX.fullmatch(token.text)
         if prefix:
             stem = prefix.group(1)[:MAX_TOKEN_LENGTH]
-            if len(fold(stem)) < MIN_PREFIX:
+            # letters and digits, as typed and once folded ("⑴" folds to "(1)": one digit)
+            if len(stem) < MIN_PREFIX or len("".join(words(fold(stem)))) < MIN_PREFIX:
                 raise QueryError(f"a truncation needs at least {MIN_PREFIX} letters before the * ({token.text!r})")
             return Term((stem,), field, prefix=True)
         return _term(words(token.text), field)

@@ -278,7 +278,7 @@ def test_no_harvest_request_writes(oai: OAIClient, app, corpus, clock, database)
         assert writes(seen) == []
 
 
-def test_repo_oai_render_all_renders_only_what_is_stale(corpus, database, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_repo_oai_render_all_renders_only_what_is_stale(client, corpus, database, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """``repo oai render --all`` after a deploy: the records whose bytes are missing or of another
     variant are rendered, fresh ones are skipped (so a second run, or one resumed after a stop,
     renders nothing more)."""
@@ -286,6 +286,9 @@ def test_repo_oai_render_all_renders_only_what_is_stale(corpus, database, settin
 
     from repo.cli import app as cli_app
 
+    # Only the command may render here: the app's background renderer, sharing the queue with
+    # `_drain`, could otherwise store a batch it read before the edits below after them.
+    client.app.state.worker.pause("oai.render")
     works_ = [corpus.work(f"Obra {n}") for n in range(3)]
     _drain(corpus)
     with database.session() as session:

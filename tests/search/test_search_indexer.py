@@ -198,8 +198,8 @@ def test_crash_after_backend_write_before_outbox_commit(settings, database, cloc
 
 def test_check_reports_each_kind_of_drift_and_repairs_it(client, make, database, backend, cli):
     works = [make(f"Obra {i} sobre cooperativas") for i in range(5)]
-    flush(client)  # the in-process worker indexes in the background: wait for it, then keep it off
-    client.app.state.worker.pause("search.outbox")  # so that the drift below stays until repaired
+    client.app.state.worker.pause("search.outbox")  # the drift made below must stay until repaired,
+    flush(client)  # so the in-process worker is stopped (after its cycle) and the test drains
     missing, stale, wrong, extra_from = works[0], works[1], works[2], works[3]
     assert cli("index", "check")[0] == 0
     backend.delete([missing])

@@ -221,9 +221,11 @@ def test_recordings_play_videos_have_captions_images_show(shared_room: Room, cli
     assert image.xpath("//img[@class='picture']/@alt") == ["Mercado de la Merced, 1968"]
     ranged = client.get(f"/works/{shared_room['sound']}/files/grabacion.wav", headers={"Range": "bytes=0-43"})
     assert ranged.status_code == 206 and ranged.content[:4] == b"RIFF"
-    # thumbnails in lists: the photograph in its collection, the PDF's first page on the home page
+    # thumbnails in lists: the photograph's derived thumbnail (a WebP) in its collection
     listed = tree_of(get(client, "/collections/fotografia"))
-    assert f"{base}/works/{shared_room['image']}/files/fotografia.png" in listed.xpath("//img[@class='list-thumb']/@src")
+    thumb = f"{base}/works/{shared_room['image']}/files/fotografia.png/thumbnail"
+    assert thumb in listed.xpath("//img[@class='list-thumb']/@src")
+    assert client.get(thumb).headers["content-type"] == "image/webp"
 
 
 def test_main_file_leads_and_pdfs_open_in_the_browser(shared_room: Room, client: TestClient) -> None:

@@ -24,7 +24,7 @@ from repo.context import Context
 from repo.errors import NotFound, ProblemError, RangeNotSatisfiable, problem_response
 from repo.files.models import File
 from repo.files.service import storage_of
-from repo.files.storage import FileStore, blob_key, thumbnail_key
+from repo.files.storage import FileStore, blob_key, thumbnail_key, thumbnail_type
 from repo.works import visibility
 from repo.works.models import Work
 
@@ -204,10 +204,11 @@ def file_response(store: FileStore, key: str, *, name: str, size: int, media_typ
 
 
 def thumbnail_response(store: FileStore, key: str, *, size: int, name: str, sha256: str, public: bool,
-                       request_headers: Mapping[str, str], method: str) -> FileStream:
+                       request_headers: Mapping[str, str], method: str, media_type: str = "image/png") -> FileStream:
     stem = name.rpartition(".")[0] or name
-    headers = {"Content-Disposition": content_disposition("inline", f"{stem}.thumbnail.png"), **_cache_headers(public)}
-    return FileStream(store, key, size=size, media_type="image/png", etag=f'"thumb-{sha256}"',
+    suffix = media_type.rpartition("/")[2]
+    headers = {"Content-Disposition": content_disposition("inline", f"{stem}.thumbnail.{suffix}"), **_cache_headers(public)}
+    return FileStream(store, key, size=size, media_type=media_type, etag=f'"thumb-{sha256}"',
                       headers=headers, request_headers=request_headers, method=method)
 
 
@@ -248,7 +249,8 @@ def serve(request: Request, ctx: Context, work: Work, file: File, part: str) -> 
         size = storage.size(key) if file.has_thumbnail else None
         if size is None:
             raise NotFound(f"{file.name!r} has no thumbnail (extraction: {file.text_state}).")
-        return thumbnail_response(storage, key, size=size, name=file.name, sha256=file.sha256, **common)
+        return thumbnail_response(storage, key, size=size, name=file.name, sha256=file.sha256,
+                                  media_type=thumbnail_type(file.media_type), **common)
     if part == "text":
         if file.text_state != "done" or file.text is None:
             raise NotFound(f"{file.name!r} has no extracted text (extraction: {file.text_state}"

@@ -115,7 +115,7 @@ def delete_file(work_id: int, name: str, if_match: IfMatch = None, ctx: Context 
     return Response(status_code=204)
 
 
-@public.get("/{name}/thumbnail", summary="First-page thumbnail (PNG); HEAD too")
+@public.get("/{name}/thumbnail", summary="Thumbnail: a PDF's first page (PNG), a picture (WebP); HEAD too")
 @public.head("/{name}/thumbnail", include_in_schema=False)
 def thumbnail(work_id: int, name: str, request: Request, ctx: Context = Depends(get_context)) -> Response:
     return _in_work(ctx, work_id, download.serve(request, ctx, *service.readable(ctx, work_id, name), part="thumbnail"))

@@ -11,6 +11,12 @@ are never resolved). EPUB text is the spine's XHTML read by lxml without DTDs, e
 each part capped (zip bombs fail). Plain text is decoded in process (bounded, cheap). When a file's text is
 stored, an outbox row (reason ``file_text``) makes search reindex its work.
 
+Pictures (JPEG, PNG, GIF, WebP, TIFF) have no text (``skipped``) but get a thumbnail — a WebP of at
+most 400 pixels a side, made by Pillow in the same child process under the same limits, so lists
+never ship a multi-megabyte photograph as a thumbnail and no request decodes an image. A picture
+Pillow cannot read, or one of more pixels than the child allows (a decompression bomb), is
+``failed`` with the reason; its bytes still serve.
+
 Extraction is the worker job ``files.extract`` (:mod:`repo.files.jobs`): each run claims
 (:func:`claim`) one pending file — a short claim, renewed while the extraction runs, so a worker
 killed mid-extraction leaves the file to another as soon as its claim expires — and processes it.
@@ -33,7 +39,7 @@ import sqlalchemy as sa
 
 from repo.db import Database
 from repo.files.models import File
-from repo.files.sniff import EPUB, PDF, TEXT
+from repo.files.sniff import EPUB, GIF, JPEG, PDF, PNG, TEXT, TIFF, WEBP
 from repo.files.storage import FileStore, blob_key, thumbnail_key
 from repo.search import outbox
 
@@ -41,6 +47,8 @@ PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
 #: How long a worker's claim on a file lasts unless renewed (:func:`renew_claim`).
 CLAIM_SECONDS = 30.0
 CHILD = Path(__file__).with_name("_extract_child.py")
+#: Pictures the child makes a thumbnail of (Pillow).
+PICTURES = (JPEG, PNG, GIF, WEBP, TIFF)
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,8 @@ class Outcome:
 
 
 def extract(storage: FileStore, sha256: str, media_type: str, limits: Limits = Limits()) -> Outcome:
-    """Extract the text (and, for PDFs, a thumbnail stored beside the blob) of one stored blob."""
-    if media_type not in (TEXT, PDF, EPUB):
+    """Extract the text (and, for PDFs and pictures, a thumbnail stored beside the blob) of one stored blob."""
+    if media_type not in (TEXT, PDF, EPUB, *PICTURES):
         return Outcome(SKIPPED)
     try:
         if media_type == TEXT:
@@ -72,7 +80,8 @@ def extract(storage: FileStore, sha256: str, media_type: str, limits: Limits = L
                 data += chunk
             return Outcome(DONE, text=data.decode("utf-8", errors="replace")[: limits.max_chars])
         with storage.local_copy(blob_key(sha256)) as source:  # the child reads a local file
-            return _extract_in_child("pdf" if media_type == PDF else "epub", storage, source, sha256, limits)
+            kind = "image" if media_type in PICTURES else "pdf" if media_type == PDF else "epub"
+            return _extract_in_child(kind, storage, source, sha256, limits)
     except FileNotFoundError:
         return Outcome(FAILED, error="the stored file is missing")
 
@@ -95,6 +104,8 @@ def _extract_in_child(kind: str, storage: FileStore, source: Path, sha256: str, 
         has_thumbnail = thumbnail.stat().st_size > 0
         if has_thumbnail:
             storage.put_file(thumbnail, thumbnail_key(sha256))
+        if kind == "image":  # a picture has no text
+            return Outcome(SKIPPED, thumbnail=has_thumbnail)
         return Outcome(DONE, text=done.stdout.decode("utf-8", errors="replace"), thumbnail=has_thumbnail)
     finally:
         thumbnail.unlink(missing_ok=True)

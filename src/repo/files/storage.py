@@ -47,7 +47,14 @@ def blob_key(sha256: str) -> str:
 
 
 def thumbnail_key(sha256: str) -> str:
+    """One thumbnail per blob; the key keeps its first ``.png`` whatever :func:`thumbnail_type` says."""
     return f"thumbnails/{sha256[:2]}/{sha256}.png"
+
+
+def thumbnail_type(media_type: str) -> str:
+    """The media type of the thumbnail derived from a blob of ``media_type``: a PDF's first page is
+    a greyscale PNG; a picture's thumbnail is a WebP (its colours at a tenth of a PNG's size)."""
+    return "image/webp" if media_type.startswith("image/") else "image/png"
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ FORMATS: dict[str, str] = {
 }
 #: Images every browser shows in an ``<img>`` (TIFF is listed and downloaded, not shown).
 SHOWN_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
-#: An image small enough to stand in as its own thumbnail in lists (no thumbnail is derived from it).
+#: A picture small enough to stand for the work itself (OpenGraph, JSON-LD); larger ones are
+#: represented by their derived thumbnail (a WebP of at most 400 pixels a side, made by extraction).
 THUMBNAIL_MAX_BYTES = 1 << 20
 
 
@@ -59,7 +60,8 @@ class FileView:
     access: str | None  # effective access right now
     embargo_end: date | None
     readable: bool  # the public may read the bytes now
-    thumbnail: str | None = None  # first-page preview, when there is one and the file is readable
+    thumbnail: str | None = None  # a PDF's first page or a picture, small; when there is one and the file is readable
+    unreadable: bool = False  # extraction could not read it (a broken picture, a decompression bomb)
 
     @property
     def format(self) -> str:
@@ -76,7 +78,7 @@ class FileView:
             return "pdf"
         if self.media_type.startswith(("audio/", "video/")):
             return self.media_type.split("/")[0]
-        if self.media_type in SHOWN_IMAGES:
+        if self.media_type in SHOWN_IMAGES and not self.unreadable:  # never an <img> of a bomb
             return "image"
         return "captions" if self.media_type == "text/vtt" else "other"
 
@@ -170,9 +172,13 @@ class Record:
 
     @property
     def picture(self) -> str | None:
-        """An image that shows the work (OpenGraph, JSON-LD): its first open image, else a preview."""
-        image = next((f for f in self.files if f.readable and f.kind == "image"), None)
-        return image.url if image is not None else next((f.thumbnail for f in self.files if f.thumbnail), None)
+        """An image that shows the work (OpenGraph, JSON-LD): its first open picture that extraction
+        has read (it has a thumbnail) — itself when small, else its thumbnail —, else a preview (a
+        PDF's first page)."""
+        image = next((f for f in self.files if f.readable and f.kind == "image" and f.thumbnail), None)
+        if image is not None:
+            return image.url if image.size <= THUMBNAIL_MAX_BYTES else image.thumbnail
+        return next((f.thumbnail for f in self.files if f.thumbnail), None)
 
     @property
     def captions(self) -> list[FileView]:
@@ -203,6 +209,7 @@ def file_view(work: Work, file: File, base_url: str, now: datetime) -> FileView:
         embargo_end=embargo_end if access == "embargoed" else None,
         readable=readable,
         thumbnail=f"{url}/thumbnail" if readable and file.has_thumbnail else None,
+        unreadable=file.text_state == "failed",
     )
 
 

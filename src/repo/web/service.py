@@ -22,7 +22,7 @@ from repo.errors import Gone, NotFound
 from repo.files.models import File
 from repo.web import exports
 from repo.web.cache import data_version
-from repo.web.record import SHOWN_IMAGES, THUMBNAIL_MAX_BYTES, Record, build
+from repo.web.record import Record, build
 from repo.works import counts, repository, visibility
 from repo.works.models import Work, work_collections
 from repo.works.vocabularies import Status
@@ -131,22 +131,22 @@ def summary(work: Work, lang3: str, ctx: Context, thumbnail: str | None = None) 
 
 def thumbnails(ctx: Context, works: list[Work]) -> dict[int, str]:
     """A small picture for each listed work that has one the public may see now (one query for
-    the whole list): the preview of its main or first PDF, else a small image file of its own."""
+    the whole list): the thumbnail derived from its main or first file that has one (a PDF's first
+    page, a picture made small by extraction). Never a picture itself: no list ships a photograph's
+    megabytes, nor a picture extraction has not read (a decompression bomb)."""
     by_id = {w.id: w for w in works}
     if not by_id:
         return {}
     rows = ctx.session.scalars(sa.select(File).options(sa.orm.load_only(
         File.work_id, File.name, File.media_type, File.size, File.has_thumbnail, File.access_right,
-        File.embargo_end)).where(File.work_id.in_(by_id), sa.or_(File.has_thumbnail, sa.and_(
-            File.media_type.in_(SHOWN_IMAGES), File.size <= THUMBNAIL_MAX_BYTES))).order_by(File.work_id, File.name)).all()
+        File.embargo_end)).where(File.work_id.in_(by_id), File.has_thumbnail).order_by(File.work_id, File.name)).all()
     found: dict[int, str] = {}
     for file in rows:
         work = by_id[file.work_id]
         main = getattr(work, "main_file", None)
         if (file.work_id in found and file.name != main) or not visibility.file_is_open(work, file, ctx.now):
             continue
-        url = f"{ctx.settings.base_url}/works/{work.id}/files/{quote(file.name, safe='')}"
-        found[file.work_id] = f"{url}/thumbnail" if file.has_thumbnail else url
+        found[file.work_id] = f"{ctx.settings.base_url}/works/{work.id}/files/{quote(file.name, safe='')}/thumbnail"
     return found
 
 

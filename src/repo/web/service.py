@@ -28,6 +28,7 @@ from repo.works.models import Work, work_collections
 from repo.works.vocabularies import Status
 
 PAGE_SIZE = 20
+FEED_SIZE = 50  # entries of an Atom feed
 MAX_ID = repository.MAX_ID  # work ids are 64-bit
 MAX_PAGE = 10_000
 LATEST = 10
@@ -295,11 +296,31 @@ def collection_by_slug(ctx: Context, slug: str) -> Collection:
     return found
 
 
-def in_tree(ctx: Context, collection: Collection) -> Any:
-    """Works filed in ``collection`` or below it. The subtree's ids are looked up first, so the
-    planner sees a literal list (PostgreSQL chose a full scan for the nested subquery: 400 ms)."""
+def in_tree(ctx: Context, collection: Collection, rows: int, total: int | None = None) -> Any:
+    """Works filed in ``collection`` or below it, for a page that needs the newest ``rows`` of
+    them (``total``: how many public works the subtree holds, when the caller knows it).
+
+    Two plans, chosen so that the cost follows the page, not the subtree:
+
+    * a large subtree (a fair share of all works): walk the public works newest first on their
+      index (status, published_at, id) and keep those with a membership row in the subtree — a
+      correlated EXISTS answered by the membership's primary key (work_id, collection_id). The walk
+      stops after about ``rows × all / total`` works: 40 for page 1 of a subtree holding half of
+      them, where listing the subtree's 50,000 members first took 150 ms at 100,000 works;
+    * a small subtree: its members first (the membership index by collection), then sorted —
+      ``total`` rows, fewer than the walk would read.
+
+    The subtree's ids are looked up first, so either plan sees a literal list (PostgreSQL chose a
+    full scan for a nested subquery: 400 ms).
+    """
     subtree = ctx.session.scalars(sa.select(Collection.id).where(sa.or_(
         Collection.id == collection.id, Collection.path.startswith(collection.path + ":", autoescape=True)))).all()
+    if total is None:
+        total = counts.read(ctx.session, "collection").get(collection.path, 0)
+    everything = counts.read(ctx.session, "total").get("", 0)
+    if rows * everything <= total * total:  # the walk reads fewer rows than the subtree holds
+        return sa.exists().where(work_collections.c.work_id == Work.id,
+                                 work_collections.c.collection_id.in_(subtree))
     members = sa.select(work_collections.c.work_id).where(work_collections.c.collection_id.in_(subtree))
     return Work.id.in_(members)
 
@@ -309,20 +330,21 @@ def collection(ctx: Context, slug: str, lang3: str, raw_page: str | None) -> dic
     slugs = found.path.split(":")[:-1]
     ancestors = {c.slug: c for c in ctx.session.scalars(sa.select(Collection).where(Collection.slug.in_(slugs)))}
     total = next((c.count for c in _all_collection_counts(ctx) if c.slug == found.slug), 0)
+    rows = parse_page(raw_page) * PAGE_SIZE
     return {
         "collection": found,
         "ancestors": [ancestors[s] for s in slugs if s in ancestors],
         "children": [c for c in collection_counts(ctx, found) if c.depth == 0],
-        "listing": listing(ctx, in_tree(ctx, found), lang3, raw_page, total=total),
+        "listing": listing(ctx, in_tree(ctx, found, rows, total), lang3, raw_page, total=total),
     }
 
 
 def collection_works(ctx: Context, slug: str, lang3: str) -> tuple[Collection, list[Work]]:
     found = collection_by_slug(ctx, slug)
-    return found, feed_works(ctx, in_tree(ctx, found))
+    return found, feed_works(ctx, in_tree(ctx, found, FEED_SIZE), limit=FEED_SIZE)
 
 
-def feed_works(ctx: Context, condition: Any = None, limit: int = 50) -> list[Work]:
+def feed_works(ctx: Context, condition: Any = None, limit: int = FEED_SIZE) -> list[Work]:
     query = sa.select(Work).where(visibility.public_record())
     if condition is not None:
         query = query.where(condition)

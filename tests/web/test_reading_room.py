@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 import brotli
 import extruct
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from lxml import etree, html
 
 from conftest import Room
 
 from repo.web import i18n
+from repo.works.models import Work
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
@@ -312,3 +314,13 @@ def test_authors_and_subjects_in_alphabetical_indexes_with_counts(shared_room: R
     for odd in ("?letter=%3Cx%3E", "?letter=", "?page=999", "?letter=zz&page=abc"):
         response = get(client, "/browse/authors" + odd)
         assert response.status_code in (200, 404) and "<x>" not in response.text, odd
+
+
+def test_a_conference_paper_names_its_conference_for_scholar_and_zotero(shared_room: Room, client: TestClient) -> None:
+    """Highwire's citation_conference_title (Google Scholar, Zotero) from the model's conference."""
+    with shared_room.app.state.db.session() as session:
+        work = session.scalar(sa.select(Work.id).where(Work.type == "conference_paper", Work.status == "published"))
+    tree = tree_of(get(client, f"/works/{work}"))
+    meta = [(m.get("name"), m.get("content")) for m in tree.xpath("//meta[starts-with(@name, 'citation_')]")]
+    assert ("citation_conference_title", "Congreso de la Asociación Latinoamericana de Sociología") in meta, meta
+    assert [n for n, _ in meta].count("citation_conference_title") == 1

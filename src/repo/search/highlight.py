@@ -239,17 +239,19 @@ def distinct(candidates: dict[str, list[str]], shown: Iterable[str] = ()) -> dic
     abstracts — or of the abstract fragment."""
     out: dict[str, list[str]] = {}
     seen: set[tuple[str, ...]] = set()
-    if candidates.get("fulltext"):
+    compare = bool(candidates.get("fulltext"))  # passages matter only to drop a full-text one
+    if compare:
         for text in shown:
             seen |= _shingles(text)
     for field in ("title", "abstract", "fulltext"):
         for fragment in candidates.get(field, []):
             if not marked(fragment):
                 continue
-            own = _shingles(fragment)
-            if field == "fulltext" and own & seen:
-                continue  # a passage shown already
+            if compare:
+                own = _shingles(fragment)
+                if field == "fulltext" and own & seen:
+                    continue  # a passage shown already
+                seen |= own
             out[field] = [fragment]
-            seen |= own
             break
     return out

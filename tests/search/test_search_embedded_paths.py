@@ -125,6 +125,37 @@ def test_many_matches_rank_title_matches_first(client, corpus, monkeypatch, text
     assert [h["id"] for h in _walk(client, None, q="vivienda")] == [h["id"] for h in hits]
 
 
+#: Queries of terms and ORs (matched and scored in one walk when few are allowed) and others.
+_RANKED = [{"q": "vivienda"}, {"q": "vivienda", "year_from": 1987, "year_to": 2011}, {"q": "vivienda", "type": "book"},
+           {"q": "vivienda OR ciudad"}, {"q": "title:vivienda OR barrios"}, {"q": "fulltext:vivienda OR norte"},
+           {"q": "vivienda ciudad"}, {"q": "vivienda -ciudad"}]
+
+
+@pytest.mark.parametrize("text_ranked_max", [2000, 0], ids=["text-scored", "text-unscored"])
+def test_matching_and_scoring_in_one_walk_changes_nothing(client, auth, corpus, monkeypatch, text_ranked_max):
+    """Below SCORED_MATCH_MAX allowed documents, a query of terms and ORs is matched and scored
+    in one walk: the same totals, order, scores and cursor pages as matching, then ranking."""
+    monkeypatch.setattr("repo.search.embedded.backend.TEXT_RANKED_MAX", text_ranked_max)
+    flush(client)
+
+    def answers() -> list[Any]:
+        out = []
+        for params in _RANKED:
+            for headers in (None, auth.admin):
+                result = search(client, headers, size=100, **params)
+                out.append((result["total"], [(h["id"], h["score"]) for h in result["hits"]],
+                            [h["id"] for h in _walk(client, headers, **params)]))
+        return out
+
+    together = answers()  # the corpus is small: every search here is below the threshold
+    monkeypatch.setattr("repo.search.embedded.backend.SCORED_MATCH_MAX", -1)
+    apart = answers()
+    assert together == apart
+    assert together[0][0] == 7 and together[1][0] == 9  # anonymous; the administrator sees 2 more
+    assert together[0][2] == [i for i, _ in together[0][1]]  # the cursor walk agrees with the page
+    assert {i for i, _ in together[12][1]} == {corpus["c"], corpus["d"]}  # vivienda ciudad
+
+
 def _downgrade(path: Any) -> None:
     """Turn an index into layout 1, as the previous version wrote it: stems not tagged, full text
     alone in ``text_fts`` (the inverse of the conversion under test)."""

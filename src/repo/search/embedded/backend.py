@@ -36,7 +36,9 @@ filters come from in-memory bitmaps (``bitmaps.py``); the whole query is compile
 expression, answered over the metadata for every allowed document, then over metadata and text
 (``text_fts``) for the few with open full text that the first did not match, and only then is
 the page ranked (bm25 computed for allowed documents only, top-k in SQLite) or walked in index
-order. Scoring is the dominant cost, about 1.3 µs per scored match.
+order. Scoring is the dominant cost, about 1.3 µs per scored match; every ranking statement also
+pays FTS5's pass over each phrase's whole doclist for bm25's IDF. So when a filter leaves few
+documents (``SCORED_MATCH_MAX``) and the query is terms and ORs, one walk both matches and scores.
 """
 
 from __future__ import annotations
@@ -104,6 +106,10 @@ TEXT_RANKED_MAX = 2000
 #: title weighs 5 times an abstract anyway); the others follow by id. Scoring 40,000 matches of a
 #: common word would cost more than the rest of the search.
 META_RANKED_MAX = 5000
+#: Up to this many allowed documents (a filter), a query of terms and ORs is matched and scored in
+#: one walk of ``meta_fts`` (see _text); at most META_RANKED_MAX, so no more rows are scored than
+#: the ranking would score anyway.
+SCORED_MATCH_MAX = META_RANKED_MAX
 _NO_YEAR_NEWEST = -1
 _NO_YEAR_OLDEST = 99_999
 #: Rows of the ``changes`` log kept (readers further behind rebuild their bitmaps).
@@ -200,6 +206,11 @@ def _nodes(node: Node) -> Iterable[Node]:
     elif isinstance(node, (And, Or)):
         for child in node.children:
             yield from _nodes(child)
+
+
+def _alternation(node: Node) -> bool:
+    """Whether ``node`` is a term or an OR of terms (so its positive terms are the whole query)."""
+    return isinstance(node, Term) or (isinstance(node, Or) and all(map(_alternation, node.children)))
 
 
 def _any(expressions: Iterable[str | None]) -> str | None:
@@ -549,7 +560,7 @@ class EmbeddedBackend:
         if matches.bit_count() <= _LISTED_MAX:  # few: look them up by id (a walk may pass them all by)
             where = [f"d.id IN ({','.join(map(str, self._bitmaps.members(matches)))})"]
             return self._page(conn, g, sort, where, params, query.after, None)
-        params["m"] = self._bitmaps.digits(matches)
+        params["m"] = self._bitmaps.digits_of(matches)
         return self._page(conn, g, sort, [_member("d.id", "m")], params, query.after,
                           self._statuses(query.viewer, matches))
 
@@ -575,9 +586,19 @@ class EmbeddedBackend:
         negated = any(isinstance(n, Not) for n in _nodes(tree))
         by_metadata = allowed & ~opened if negated else allowed
         matched = 0
+        scores: list[tuple[float, int]] | None = None
         try:
             expression = _expression(tree) if by_metadata else None
-            if expression is not None:
+            if (expression is not None and sort == "relevance" and _alternation(tree)
+                    and by_metadata.bit_count() <= min(SCORED_MATCH_MAX, META_RANKED_MAX)):
+                # Few allowed (a filter) and the query's terms are what ranks: match and score in
+                # one walk (the ranking would walk the same rows again, after FTS5's pass over
+                # every phrase for bm25's IDF). No more rows are scored than _ranked would score.
+                scores = [(r, i) for i, r in conn.execute(
+                    f"SELECT rowid, rank FROM meta_fts_{g} WHERE meta_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
+                    {"e": expression, "m": bitmaps.digits_of(by_metadata)})]
+                matched = bitmaps.from_ids([i for _, i in scores])
+            elif expression is not None:
                 matched = self._matching(conn, f"meta_fts_{g}", expression, by_metadata)
             rest = readable & ~matched
             expression = _expression(tree, _anywhere) if rest else None
@@ -593,7 +614,7 @@ class EmbeddedBackend:
         if sort != "relevance":
             hits = self._walk(conn, g, sort, allowed, query)
         else:
-            ranked = self._ranked(conn, g, query, positive, allowed, opened, None)
+            ranked = self._ranked(conn, g, query, positive, allowed, opened, None, scores)
             displays = dict(conn.execute(
                 f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(i) for _, i in ranked) or 'NULL'})"))
             hits = [BackendHit(id=i, display=json.loads(displays[i]), sort_key=[rank, i], score=-rank)
@@ -641,12 +662,20 @@ class EmbeddedBackend:
         The membership test runs in SQL, so ids of documents filtered out anyway never reach
         Python; the rest arrive as one ``group_concat`` string (a row per id costs twice as much).
         """
-        found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH :e AND "
-                             f"{_member('rowid', 'm')}", {"e": expression, "m": Bitmaps.digits(within)}).fetchone()[0]
-        return self._bitmaps.from_list(found)
+        if table.startswith("meta_fts") and self._bitmaps.most(within):
+            # a set of most documents (no filter, say): testing each matching row costs more
+            # (~75 ns a row) than listing the few others and dropping them here (~170 ns a row)
+            found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH :e",
+                                 {"e": expression}).fetchone()[0]
+        else:
+            found = conn.execute(f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH :e AND "
+                                 f"{_member('rowid', 'm')}",
+                                 {"e": expression, "m": self._bitmaps.digits_of(within)}).fetchone()[0]
+        return self._bitmaps.from_list(found) & within
 
     def _ranked(self, conn: sqlite3.Connection, g: int, query: BackendQuery, positive: list[Term],
-                allowed: int, opened: int, texts: int | None) -> list[tuple[float, int]]:
+                allowed: int, opened: int, texts: int | None,
+                scores: list[tuple[float, int]] | None = None) -> list[tuple[float, int]]:
         """The page of ``allowed`` (all matching) by relevance: ``(rank, id)`` ascending, lower is better.
 
         A document's rank is the smaller of its metadata bm25 over all positive terms and, for
@@ -663,6 +692,8 @@ class EmbeddedBackend:
         ``rank + 0.0`` (the same double) is an expression, so FTS5 does not take the ORDER BY on
         itself (it would score every match first), and it is computed once per row. The cursor
         bound sits in a ``CASE`` so that it is only tested (scoring) after the membership test.
+        ``scores``: ``(rank, id)`` of every metadata match in ``allowed`` (at most
+        ``META_RANKED_MAX``), when the match already scored them (see :meth:`_text`).
         """
         wanted = query.offset + query.limit
         bound = (float(query.after[0]), int(query.after[1])) if query.after is not None else None
@@ -671,17 +702,22 @@ class EmbeddedBackend:
         tiered = expression is not None and allowed.bit_count() > META_RANKED_MAX
         if tiered:  # score title matches only, by their titles' bm25 (in a table of titles: cheaper)
             expression, table = _any(map(_titled, positive)), f"title_fts_{g}"
-        params: dict[str, Any] = {"e": expression, "m": Bitmaps.digits(allowed), "n": wanted}
-        condition = _member("rowid", "m")
-        if bound is not None:
-            params.update(a0=bound[0], a1=bound[1])
-            condition = f"CASE WHEN {condition} THEN rank > :a0 OR (rank = :a0 AND rowid > :a1) ELSE 0 END"
-        ranked: list[tuple[float, int]] = [(r, i) for i, r in conn.execute(
-            f"SELECT rowid, rank + 0.0 AS r FROM {table} WHERE {table} MATCH :e AND {condition} "
-            f"ORDER BY r, rowid LIMIT :n", params)] if expression is not None else []
-        # Without a cursor, fewer rows than asked for are every match of ``expression``: the
-        # documents it matches are known without another walk.
-        scored = self._bitmaps.from_ids([i for _, i in ranked]) if bound is None and len(ranked) < wanted else None
+        scored: int | None
+        if scores is not None:  # every metadata match is scored already
+            ranked = sorted(entry for entry in scores if bound is None or entry > bound)[:wanted]
+            scored = self._bitmaps.from_ids([i for _, i in scores])
+        else:
+            params: dict[str, Any] = {"e": expression, "m": self._bitmaps.digits_of(allowed), "n": wanted}
+            condition = _member("rowid", "m")
+            if bound is not None:
+                params.update(a0=bound[0], a1=bound[1])
+                condition = f"CASE WHEN {condition} THEN rank > :a0 OR (rank = :a0 AND rowid > :a1) ELSE 0 END"
+            ranked = [(r, i) for i, r in conn.execute(
+                f"SELECT rowid, rank + 0.0 AS r FROM {table} WHERE {table} MATCH :e AND {condition} "
+                f"ORDER BY r, rowid LIMIT :n", params)] if expression is not None else []
+            # Without a cursor, fewer rows than asked for are every match of ``expression``: the
+            # documents it matches are known without another walk.
+            scored = self._bitmaps.from_ids([i for _, i in ranked]) if bound is None and len(ranked) < wanted else None
         text_expression = _any(map(_body, positive))
         text: dict[int, float] = {}
         readable = allowed & opened
@@ -694,11 +730,11 @@ class EmbeddedBackend:
                 texts = conn.execute(
                     f"SELECT count(*) FROM (SELECT 1 FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND "
                     f"{_member('rowid', 'm')} LIMIT {TEXT_RANKED_MAX + 1})",
-                    {"e": text_expression, "m": Bitmaps.digits(opened)}).fetchone()[0]
+                    {"e": text_expression, "m": self._bitmaps.digits_of(opened)}).fetchone()[0]
             if texts <= TEXT_RANKED_MAX:
                 text = {i: r * TEXT_WEIGHT for i, r in conn.execute(
                     f"SELECT rowid, rank FROM text_fts_{g} WHERE text_fts_{g} MATCH :e AND {_member('rowid', 'm')}",
-                    {"e": text_expression, "m": Bitmaps.digits(readable)})}
+                    {"e": text_expression, "m": self._bitmaps.digits_of(readable)})}
                 ranks = {i: r for r, i in ranked}
                 # A text-matching document outside the metadata top may still win by its text, by
                 # the better of its two ranks. Without a cursor, its metadata rank cannot matter:
@@ -706,7 +742,10 @@ class EmbeddedBackend:
                 # text rank decides whether it enters the top. With one, a metadata rank before
                 # the cursor means the document was shown already: score those documents' metadata.
                 others = [i for i in text if i not in ranks] if bound is not None else []
-                if others and expression is not None:
+                if others and scores is not None:
+                    known = {i: r for r, i in scores}
+                    ranks.update((i, known[i]) for i in others if i in known)
+                elif others and expression is not None:
                     ranks.update(conn.execute(
                         f"SELECT rowid, rank FROM {table} WHERE {table} MATCH :e AND {_member('rowid', 'm')}",
                         {"e": expression, "m": Bitmaps.digits(self._bitmaps.from_ids(others))}))

@@ -17,6 +17,12 @@ p50 <= 20 ms, p95 <= 60 ms for both query sets; reindex >= 2,000 works/s.
     .venv/bin/python bench/search_bench.py                          # 100k works, embedded + osmem
     .venv/bin/python bench/search_bench.py --works 1000000 --backends embedded
     .venv/bin/python bench/search_bench.py --backends embedded --dir /tmp/sb --no-reindex   # queries only
+    .venv/bin/python bench/search_bench.py --backends osmem --budget 600   # stop a query set after 10 min
+
+An out-of-process server's CPU time (osmem-server's, from ``/proc``) is reported beside the
+client's, for the reindex and per query set. ``--budget`` bounds the wall time of each query set:
+past it, the set stops and the figures say how many queries ran (a server too slow to finish is
+a finding, reported as such).
 """
 
 from __future__ import annotations
@@ -144,13 +150,24 @@ def kind(params: dict) -> str:  # type: ignore[type-arg]
     return "+".join([shape, *sorted(k for k in params if k != "q")])
 
 
+def server_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system) a server process has used so far (Linux ``/proc``), or None."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load() -> str:
     """The machine's load average (1, 5, 15 min): reported with every figure."""
     return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def run(backend, database, label: str, mixed: list[dict], ranged: list[dict],  # type: ignore[no-untyped-def, type-arg]
-        cpu_kinds: bool) -> None:
+        cpu_kinds: bool, budget: float | None = None, server_pid: int | None = None) -> None:
     from repo.clock import Clock
     from repo.config import Settings
     from repo.context import Context
@@ -160,9 +177,12 @@ def run(backend, database, label: str, mixed: list[dict], ranged: list[dict],  #
 
     settings = Settings(data_dir=Path(tempfile.gettempdir()), secret_key="bench-secret")
 
-    def measure(batch: list[dict]) -> tuple[list[float], list[float], list[int]]:  # type: ignore[type-arg]
+    def measure(batch: list[dict], budget: float | None = None) -> tuple[list[float], list[float], list[int]]:  # type: ignore[type-arg]
         times, cpu, totals = [], [], []
+        begun = time.perf_counter()
         for params in batch:
+            if budget is not None and time.perf_counter() - begun > budget:
+                break
             with database.session() as session:
                 ctx = Context(session, ANONYMOUS, Clock().now(), settings)
                 started, started_cpu = time.perf_counter(), time.process_time()
@@ -172,15 +192,29 @@ def run(backend, database, label: str, mixed: list[dict], ranged: list[dict],  #
                 totals.append(result.total)
         return times, cpu, totals
 
-    measure(mixed[:20])  # warm caches
+    measure(mixed[:20], budget)  # warm caches
     for name, batch in (("mixed queries + facets", mixed), ("free text + year range + facets", ranged)):
-        times, cpu, totals = measure(batch)
+        before = server_cpu(server_pid)
+        begun = time.perf_counter()
+        times, cpu, totals = measure(batch, budget)
+        elapsed = time.perf_counter() - begun
+        used = server_cpu(server_pid)
+        if len(times) < len(batch):
+            print(f"  [{label}] {name}: budget of {budget:.0f} s spent after {len(times)} of {len(batch)} queries "
+                  f"({elapsed:.0f} s); figures below are over those {len(times)}")
+        if len(times) < 2:
+            print(f"  [{label}] {name}: too few queries for percentiles "
+                  f"({', '.join(f'{t:.0f} ms' for t in times)}) [{load()}]")
+            continue
         q, qc = statistics.quantiles(times, n=100), statistics.quantiles(cpu, n=100)
         print(f"  [{label}] {name}: n={len(times)} p50={statistics.median(times):.1f} ms p95={q[94]:.1f} ms "
               f"mean={statistics.fmean(times):.1f} ms max={max(times):.1f} ms (median hits {statistics.median(totals):,.0f}) "
               f"[{load()}]")
         print(f"      CPU time of this process (in-process backends: the query's own work; osmem: the client's): "
               f"p50={statistics.median(cpu):.1f} ms p95={qc[94]:.1f} ms mean={statistics.fmean(cpu):.1f} ms")
+        if before is not None and used is not None:
+            print(f"      CPU time of the server process: {(used - before) * 1000 / len(times):.1f} ms per query "
+                  f"(mean over {len(times)} queries, {used - before:.1f} s)")
         by_kind: dict[str, list[float]] = {}
         for params, ms in zip(batch, cpu if cpu_kinds else times):
             by_kind.setdefault(kind(params), []).append(ms)
@@ -199,6 +233,8 @@ def main() -> None:
     parser.add_argument("--text-share", type=float, default=0.1, help="Share of works with extracted text")
     parser.add_argument("--backends", default="embedded,osmem")
     parser.add_argument("--dir", type=Path, default=None, help="Keep the corpus here (reused when present)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="Stop each query set after this many seconds (wall) and report what ran")
     parser.add_argument("--no-reindex", action="store_true",
                         help="Embedded: query the index already in --dir instead of rebuilding it")
     args = parser.parse_args()
@@ -216,6 +252,7 @@ def main() -> None:
     print(f"corpus: {indexer.total_works(database):,} works in {directory}")
     for kind in args.backends.split(","):
         server = None
+        server_pid: int | None = None
         if kind == "embedded":
             from repo.search.embedded.backend import EmbeddedBackend
 
@@ -227,18 +264,23 @@ def main() -> None:
             from repo.search.opensearch.backend import OpenSearchBackend
 
             server = OsmemServer.start(japanese=False)
+            server_pid = server.pid
             backend = OpenSearchBackend(server.url, "bench-works")
             label = "osmem-server (OpenSearch-compatible, in memory)"
         backend.ensure()
         if args.no_reindex and kind == "embedded" and backend.count():
             print(f"[{label}] reindex skipped: {backend.count():,} works already indexed")
         else:
-            started, started_cpu = time.perf_counter(), time.process_time()
+            started, started_cpu, before = time.perf_counter(), time.process_time(), server_cpu(server_pid)
             count = indexer.reindex(database, backend, Clock())
             seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
             print(f"[{label}] reindex: {count:,} works in {seconds:.1f} s = {count / seconds:,.0f} works/s; "
                   f"CPU time of this process {cpu:.1f} s = {count / cpu:,.0f} works per CPU-second [{load()}]")
-        run(backend, database, label, mixed, ranged, kind == "embedded")
+            used = server_cpu(server_pid)
+            if before is not None and used is not None:
+                print(f"      CPU time of the server process {used - before:.1f} s; this process and the server "
+                      f"together: {count / (cpu + used - before):,.0f} works per CPU-second")
+        run(backend, database, label, mixed, ranged, kind == "embedded", args.budget, server_pid)
         backend.close()
         if server is not None:
             server.close()

@@ -7,9 +7,9 @@ separate process (what an operator runs):
 
 1. ``repo import FILE --centre bench --publish``: works/s from the import's own times in SQL
    (started → finished), the command's wall time, its CPU time and its peak RSS (VmHWM);
-2. ``repo export -o FILE``: works/s over the command's wall time (process start included), and
-   without the wall time of an empty export (the start-up: imports, migration check), its CPU
-   time and its peak RSS.
+2. ``repo export -o FILE`` (JSON Lines) and ``repo export --format csv``: works/s over the
+   command's wall time (process start included), and without the wall time of an empty export
+   (the start-up: imports, migration check); the same per CPU second; peak RSS.
 
 Printed, never asserted; the machine's load is printed beside each line (2 shared cores: compare
 ratios, not absolute figures). Search indexing is not part of it (works reach the search outbox;
@@ -103,12 +103,17 @@ def once(corpus: Path, count: int, database_url: str | None, workdir: Path) -> d
     if created != count:  # the synthetic ISBN pool repeats: a few rows are linked, not created
         raise SystemExit(f"the import created or linked {created} works of {count}:\n{output[-3000:]}")
     out = workdir / "export.jsonl"
-    empty_wall, _, _, _ = run([repo, "export", "--centre", "nowhere", "-o", str(out)], env)  # start-up alone
+    empty_wall, empty_cpu, _, _ = run([repo, "export", "--centre", "nowhere", "-o", str(out)], env)  # start-up
     export_wall, export_cpu, export_rss, _ = run([repo, "export", "-o", str(out)], env)
-    lines = sum(1 for _ in out.open("rb"))
+    lines = sum(1 for _ in out.open("rb"))  # works exported (the linked rows made no work of their own)
+    csv_wall, csv_cpu, csv_rss, _ = run([repo, "export", "--format", "csv", "-o", str(workdir / "export.csv")], env)
     return {"rate": count / seconds, "seconds": seconds, "wall": wall, "cpu": cpu, "cpu_rate": count / cpu,
             "rss": rss, "export_rate": lines / export_wall, "export_wall": export_wall, "export_rss": export_rss,
-            "export_net": lines / max(export_wall - empty_wall, 1e-3), "export_cpu": export_cpu}
+            "export_net": lines / max(export_wall - empty_wall, 1e-3), "export_cpu": export_cpu,
+            "export_cpu_rate": lines / export_cpu, "export_net_cpu": lines / max(export_cpu - empty_cpu, 1e-3),
+            "csv_rate": lines / csv_wall, "csv_net": lines / max(csv_wall - empty_wall, 1e-3),
+            "csv_cpu_rate": lines / csv_cpu, "csv_net_cpu": lines / max(csv_cpu - empty_cpu, 1e-3),
+            "csv_rss": csv_rss, "startup_cpu": empty_cpu}
 
 
 def main() -> None:
@@ -139,8 +144,12 @@ def main() -> None:
                       f"{r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} works per CPU s), peak RSS "
                       f"{r['rss']:.0f} MiB; export {r['export_rate']:,.0f} works/s ({r['export_wall']:.1f} s, "
                       f"{r['export_net']:,.0f} works/s without the start-up of an empty export, "
-                      f"{r['export_cpu']:.1f} CPU s, "
-                      f"peak RSS {r['export_rss']:.0f} MiB); load {os.getloadavg()[0]:.1f}", flush=True)
+                      f"{r['export_cpu']:.1f} CPU s = {r['export_cpu_rate']:,.0f} works per CPU s, "
+                      f"{r['export_net_cpu']:,.0f} without the start-up's {r['startup_cpu']:.1f} CPU s; "
+                      f"peak RSS {r['export_rss']:.0f} MiB); export CSV {r['csv_rate']:,.0f} works/s "
+                      f"({r['csv_net']:,.0f} without the start-up; {r['csv_cpu_rate']:,.0f} works per CPU s, "
+                      f"{r['csv_net_cpu']:,.0f} without the start-up; peak RSS {r['csv_rss']:.0f} MiB); "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         print(f"{size:>9,}: median import {statistics.median(r['rate'] for r in results):,.0f} works/s, export "

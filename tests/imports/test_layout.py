@@ -23,7 +23,8 @@ def test_every_field_of_the_deposit_record_has_a_column():
 def test_cells_and_records_are_inverse_for_awkward_values():
     record = {"type": "book", "metadata": {
         "titles": [{"value": "a@b || c\\d", "lang": "spa"}, {"value": "sin idioma", "type": "translated"}],
-        "creators": [{"family": "X|Y", "affiliations": [{"name": "A"}, {"name": "B|C"}]}, {"name": "Org"}]}}
+        "creators": [{"family": "X|Y||Z\\", "affiliations": [{"name": "A"}, {"name": "B|C"}]}, {"name": "Org|"}],
+        "isbn": ["1||2", "3|", "\\"], "journal": {"title": "a||b"}}}
     header = list(layout.COLUMNS)
     cells = layout.cells(record, header)
     assert layout.record_of(header, cells) == record

@@ -51,7 +51,8 @@ class Filters:
 
 
 def _time(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    """``2026-11-27T23:53:29Z`` (the columns are UTC; isoformat is several times quicker than strftime)."""
+    return value.isoformat(timespec="seconds")[:19] + "Z" if value else None
 
 
 def records(db: Database, settings: Settings, filters: Filters, files_dir: Path | None = None,
@@ -149,10 +150,12 @@ def stream(db: Database, settings: Settings, format: str, filters: Filters, file
     out.write(BOM)
     writer.writerow(header)
     count = 0
+    cells = layout.cell_maker(layout_columns)
+    neutralise = layout.neutralise
+    times = layout.EXPORT_ONLY[1:]
     for record in source:
-        cells = [str(record["id"]), *layout.cells(record, layout_columns),
-                 *(record.get(k) or "" for k in layout.EXPORT_ONLY[1:])]
-        writer.writerow([layout.neutralise(c) for c in cells])
+        row = [str(record["id"]), *cells(record), *(record.get(k) or "" for k in times)]
+        writer.writerow([neutralise(c) if c else c for c in row])
         count += 1
         if count % PAGE == 0:
             yield out.getvalue().encode()

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
@@ -175,40 +175,133 @@ _LANG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 
 
 def _escape(text: str, tagged: bool) -> str:
-    text = text.replace("\\", "\\\\").replace("|", "\\|")
-    return text.replace("@", "\\@") if tagged else text
+    if "\\" in text or "|" in text:
+        text = text.replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("@", "\\@") if tagged and "@" in text else text
 
 
-def _extract(value: Any, parts: Sequence[Part], column: Column) -> Any:
-    """The column's values in ``value``: a string (or None) per item, nested one list per list level."""
-    if not parts:
-        if column.tagged:
+def _leaf(column: Column) -> Callable[[Any], str | None]:
+    """How the column writes one value it reaches (None: nothing there)."""
+    if column.tagged:  # the item of a list of language-tagged values: value@lang
+        def tagged(value: Any) -> str | None:
             if not isinstance(value, dict) or value.get("value") is None:
                 return None
-            return _escape(str(value["value"]), True) + (f"@{value['lang']}" if value.get("lang") else "")
-        if value is None:
-            return None
-        return str(value) if column.depth == 0 else _escape(str(value), False)
-    part = parts[0]
-    found = value.get(part.key) if isinstance(value, dict) else None
-    if part.is_list:
-        return [_extract(item, parts[1:], column) for item in (found or [])]
-    return _extract(found, parts[1:], column)
+            lang = value.get("lang")
+            return _escape(str(value["value"]), True) + (f"@{lang}" if lang else "")
+        return tagged
+    return lambda value: None if value is None else _escape(str(value), False)
+
+
+def _getter(keys: Sequence[str], leaf: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """``leaf`` of the value at ``keys`` (plain keys, no list among them) under an item."""
+    if not keys:
+        return leaf
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda item: leaf(item.get(key)) if isinstance(item, dict) else None
+
+    def get(item: Any) -> str | None:
+        for key in keys:
+            if not isinstance(item, dict):
+                return None
+            item = item.get(key)
+        return leaf(item)
+    return get
+
+
+def _joined(values: list[Any]) -> str:
+    """A depth-1 cell of plain values: escaped, empty for None, trailing empties trimmed, ``||``."""
+    texts = ["" if value is None else value if type(value) is str else str(value) for value in values]
+    joined = "".join(texts)
+    if "|" in joined or "\\" in joined:
+        texts = [_escape(text, False) for text in texts]
+    return LIST.join(_trim(texts))
+
+
+def _list_cell(column: Column, at: int) -> Callable[[list[Any]], str]:
+    """A repeated column's cell from the items of its (first) list, ``column.parts[at]``."""
+    rest = column.parts[at + 1:]
+    leaf = _leaf(column)
+    if column.depth == 1 and not column.tagged and len(rest) <= 1:  # the common case, made quick
+        if not rest:
+            return _joined
+        key = rest[0].key
+        return lambda items: _joined([item.get(key) if isinstance(item, dict) else None for item in items])
+    if column.depth == 1:
+        get = _getter([p.key for p in rest], leaf)
+
+        def cell(items: list[Any]) -> str:
+            return LIST.join(_trim([get(item) or "" for item in items]))
+        return cell
+    inner_at = next(i for i, p in enumerate(rest) if p.is_list)
+    middle = [p.key for p in rest[:inner_at]]
+    inner_key = rest[inner_at].key
+    get_inner = _getter([p.key for p in rest[inner_at + 1:]], leaf)
+
+    def nested(items: list[Any]) -> str:
+        outer = []
+        for item in items:
+            for key in middle:
+                item = item.get(key) if isinstance(item, dict) else None
+            found = item.get(inner_key) if isinstance(item, dict) else None
+            outer.append(INNER.join(_trim([get_inner(x) or "" for x in (found or [])])))
+        return LIST.join(_trim(outer))
+    return nested
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Columns read from one place of a record: the dict at ``keys`` (one value each, ``(index, key)``
+    in ``plain``) or the list at ``keys`` (``(index, cell of the list)`` in ``lists``)."""
+
+    keys: tuple[str, ...]
+    plain: tuple[tuple[int, str], ...] = ()
+    lists: tuple[tuple[int, Callable[[list[Any]], str]], ...] = ()
+
+
+def cell_maker(layout: Sequence[Column] = COLUMNS) -> Callable[[dict[str, Any]], list[str]]:
+    """The function giving a record's CSV cells in ``layout``'s order (see :func:`cells`), made once
+    for an export: the columns are grouped by the place of the record they read, so that a record
+    is walked once per place and a place it does not have (no journal, no funding…) costs one lookup."""
+    width = len(layout)
+    plain: dict[tuple[str, ...], list[tuple[int, str]]] = {}
+    lists: dict[tuple[str, ...], list[tuple[int, Callable[[list[Any]], str]]]] = {}
+    for index, column in enumerate(layout):
+        keys = [p.key for p in column.parts]
+        if column.depth == 0:
+            plain.setdefault(tuple(keys[:-1]), []).append((index, keys[-1]))
+            continue
+        at = next(i for i, p in enumerate(column.parts) if p.is_list)
+        lists.setdefault(tuple(keys[:at + 1]), []).append((index, _list_cell(column, at)))
+    groups = (*(_Group(k, plain=tuple(v)) for k, v in plain.items()),
+              *(_Group(k, lists=tuple(v)) for k, v in lists.items()))
+
+    def make(record: dict[str, Any]) -> list[str]:
+        out = [""] * width
+        for group in groups:
+            value: Any = record
+            for key in group.keys:
+                value = value.get(key) if isinstance(value, dict) else None
+                if value is None:
+                    break
+            if value is None:
+                continue
+            if group.plain:
+                if isinstance(value, dict):
+                    for index, key in group.plain:
+                        found = value.get(key)
+                        if found is not None:
+                            out[index] = str(found)
+            else:
+                for index, cell in group.lists:
+                    out[index] = cell(value)
+        return out
+    return make
 
 
 def cells(record: dict[str, Any], layout: Sequence[Column] = COLUMNS) -> list[str]:
     """The CSV cells of a record (deposit record plus import keys), in ``layout``'s order."""
-    out = []
-    for column in layout:
-        values = _extract(record, column.parts, column)
-        if column.depth == 2:
-            outer = ["" if inner is None else INNER.join(_trim([v or "" for v in inner])) for inner in values]
-            out.append(LIST.join(_trim(outer)))
-        elif column.depth == 1:
-            out.append(LIST.join(_trim([v or "" for v in values])))
-        else:
-            out.append(values or "")
-    return out
+    return cell_maker(layout)(record)
 
 
 def _trim(items: list[str]) -> list[str]:
@@ -306,9 +399,13 @@ def record_of(header: Sequence[Column | None], row: Sequence[str]) -> dict[str, 
 
 # -- formulas --------------------------------------------------------------------------------------------
 
+_NEUTRALISED = "".join(DANGEROUS) + "'"  # first characters that get the apostrophe
+assert all(len(start) == 1 for start in DANGEROUS)
+
+
 def neutralise(cell: str) -> str:
     """A cell a spreadsheet shows as text: a leading ``'`` before ``= + - @``, tab, CR (and ``'``)."""
-    return "'" + cell if cell.startswith(DANGEROUS) or cell.startswith("'") else cell
+    return "'" + cell if cell and cell[0] in _NEUTRALISED else cell
 
 
 def restore(cell: str) -> tuple[str, str | None]:

@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from stdnum import isbn as stdnum_isbn
 
+from repo.db import insert_many
 from repo.ingest.models import WorkIdentifier
 from repo.works.models import Work
 from repo.works.vocabularies import Status
@@ -113,8 +114,7 @@ def _track(session: Session, _context: Any) -> None:
 def index(session: Session, works: Iterable[tuple[int, dict[str, Any]]]) -> None:
     """Index works inserted without the ORM unit of work (ingest's batch insert)."""
     rows = [{"work_id": work_id, "scheme": s, "value": v} for work_id, doc in works for s, v in sorted(keys(doc))]
-    if rows:
-        session.execute(sa.insert(WorkIdentifier), rows)
+    insert_many(session, WorkIdentifier.__table__, rows)  # type: ignore[arg-type]  # declarative: a Table
 
 
 def rebuild(session: Session) -> int:

@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from repo.context import Context
-from repo.db import lock_for_write
+from repo.db import insert_many, lock_for_write
 from repo.errors import ProblemError, field_path
 from repo.ingest import matching
 from repo.ingest.mapping.common import MAX_UNMAPPED, MAX_VALUE, Draft
@@ -459,8 +459,7 @@ def _apply(ctx: Context, feed: Feed, plan: _Plan, outcome: Outcome, run_id: int 
         _seen(record, p, now, run_id, deleted=True)
     for p, record in plan.touches:
         _seen(record, p, now, run_id, deleted=p.incoming.deleted)
-    if new_records:
-        session.execute(sa.insert(IngestRecord), new_records)
+    insert_many(session, IngestRecord.__table__, new_records)  # type: ignore[arg-type]  # declarative: a Table
     if feed.after_write is not None and written:
         feed.after_write(ctx, written)
     session.flush()

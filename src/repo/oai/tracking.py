@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 
 from repo.centres.models import Collection
 from repo.clock import utcnow
+from repo.db import insert_many
 from repo.oai import sets
 from repo.oai.models import RenderRequest, SetCount
 from repo.works import counts
@@ -109,10 +110,9 @@ def count_inserted(session: Session, works: Iterable[tuple[Any, ...]]) -> None:
 
 def enqueue(session: Session, work_ids: Iterable[int], now: datetime | None = None) -> None:
     """Queue works for rendering, in ``session``'s transaction."""
-    ids = sorted(set(work_ids))
-    if ids:
-        at = now or utcnow()
-        session.execute(sa.insert(RenderRequest), [{"work_id": i, "queued_at": at} for i in ids])
+    at = now or utcnow()
+    insert_many(session, RenderRequest.__table__,  # type: ignore[arg-type]  # declarative: a Table
+                [{"work_id": i, "queued_at": at} for i in sorted(set(work_ids))])
 
 
 def recount(session: Session) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from repo.centres.models import Collection, MemberCentre
 from repo.config import Settings
-from repo.db import after_commit
+from repo.db import after_commit, insert_many
 from repo.context import Context
 from repo.errors import (
     BadRequest,
@@ -440,7 +440,7 @@ def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]],
         (row["status"], row["type"], row["centre_id"], [c.path for c in collections], row["access_right"],
          row["embargo_end"], row["embargo_pending"], row["issn_l"]) for row, (_, collections) in zip(rows, filings)])
     matching.index(ctx.session, [(work_id, row["doc"]) for work_id, row in zip(ids, rows)])
-    ctx.session.execute(sa.insert(Revision), [
+    insert_many(ctx.session, Revision.__table__, [  # type: ignore[arg-type]  # declarative: a Table
         {"work_id": work_id, "version": 1, "at": ctx.now, "actor": ctx.principal.name, "action": "create",
          "changes": [*([{"field": "status", "old": None, "new": Status.published}]
                        if row["status"] == Status.published else []),
@@ -465,13 +465,16 @@ def _insert_works(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     new row max(rowid) + 1, and nobody else can write between the insert and the read (our
     transaction holds SQLite's single write lock from its first write), so the new ids are the
     ``len(rows)`` consecutive ids ending at max(id)."""
+    table: sa.Table = Work.__table__  # type: ignore[assignment]  # declarative: a Table
+    columns = [(Work.doc.prop.columns[0].name if key == "doc" else key) for key in rows[0]]  # doc is "metadata"
     if session.get_bind().dialect.name != "sqlite":
         sequence = sa.func.pg_get_serial_sequence(Work.__tablename__, "id")
         ids = list(session.scalars(sa.select(sa.func.nextval(sequence)).select_from(
             sa.func.generate_series(1, len(rows)))))
-        session.execute(sa.insert(Work), [{**row, "id": work_id} for row, work_id in zip(rows, ids)])
+        insert_many(session, table, [{"id": work_id, **dict(zip(columns, row.values()))}
+                                     for row, work_id in zip(rows, ids)])
         return ids
-    session.execute(sa.insert(Work), rows)
+    insert_many(session, table, [dict(zip(columns, row.values())) for row in rows])
     last = session.scalar(sa.select(sa.func.max(Work.id)))
     assert last is not None
     return list(range(last - len(rows) + 1, last + 1))

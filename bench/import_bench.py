@@ -40,7 +40,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harvest_bench import peak_rss_mib, reset_postgres  # noqa: E402  (the same measures as the harvest bench)
+from harvest_bench import peak_rss_mib, postgres_cpu, reset_postgres  # noqa: E402  (the same measures as the harvest bench)
 
 
 def write_corpus(path: Path, count: int, seed: int) -> None:
@@ -98,7 +98,10 @@ def once(corpus: Path, count: int, database_url: str | None, workdir: Path) -> d
     url = database_url or f"sqlite:///{workdir / 'repo.sqlite3'}"
     repo = str(BIN / "repo")
     subprocess.run([repo, "centre", "add", "bench", "Bench centre"], env=env, check=True, stdout=subprocess.DEVNULL)
+    server_before = postgres_cpu(database_url)
     wall, cpu, rss, output = run([repo, "import", str(corpus), "--centre", "bench", "--publish"], env)
+    server_after = postgres_cpu(database_url)
+    server_cpu = server_after - server_before if server_before is not None and server_after is not None else None
     seconds, created = import_seconds(url.replace("postgresql://", "postgresql+psycopg://", 1))
     if created != count:  # the synthetic ISBN pool repeats: a few rows are linked, not created
         raise SystemExit(f"the import created or linked {created} works of {count}:\n{output[-3000:]}")
@@ -113,7 +116,7 @@ def once(corpus: Path, count: int, database_url: str | None, workdir: Path) -> d
             "export_cpu_rate": lines / export_cpu, "export_net_cpu": lines / max(export_cpu - empty_cpu, 1e-3),
             "csv_rate": lines / csv_wall, "csv_net": lines / max(csv_wall - empty_wall, 1e-3),
             "csv_cpu_rate": lines / csv_cpu, "csv_net_cpu": lines / max(csv_cpu - empty_cpu, 1e-3),
-            "csv_rss": csv_rss, "startup_cpu": empty_cpu}
+            "csv_rss": csv_rss, "startup_cpu": empty_cpu, "server_cpu": server_cpu}
 
 
 def main() -> None:
@@ -141,7 +144,11 @@ def main() -> None:
                     shutil.rmtree(workdir, ignore_errors=True)
                 r = results[-1]
                 print(f"  {size:>7,} works: import {r['rate']:,.0f} works/s ({r['seconds']:.1f} s in SQL; command "
-                      f"{r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} works per CPU s), peak RSS "
+                      f"{r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} works per CPU s"
+                      + (f"; PostgreSQL server {r['server_cpu']:.1f} CPU s, together "
+                         f"{size / (r['cpu'] + r['server_cpu']):,.0f} works per CPU s" if r["server_cpu"] is not None
+                         else "")
+                      + f"), peak RSS "
                       f"{r['rss']:.0f} MiB; export {r['export_rate']:,.0f} works/s ({r['export_wall']:.1f} s, "
                       f"{r['export_net']:,.0f} works/s without the start-up of an empty export, "
                       f"{r['export_cpu']:.1f} CPU s = {r['export_cpu_rate']:,.0f} works per CPU s, "

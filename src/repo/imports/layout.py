@@ -55,6 +55,9 @@ class FileRef(FileAccessIn):
     path: str = Field(min_length=1, max_length=1000, description="Path under --files DIR; the file keeps its name")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class ImportKeys(Model):
     """What an import record says besides the deposit record."""
 
@@ -68,7 +71,7 @@ class ImportKeys(Model):
     @field_validator("external_id")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
-        if value is not None and any(ord(c) < 32 or c == "\x7f" for c in value):
+        if value is not None and _CONTROL.search(value):
             raise ValueError("an external id has no control characters")
         return value
 

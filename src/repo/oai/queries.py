@@ -8,6 +8,7 @@ so changing it leaves stored records fresh.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache, partial
 from typing import Any
@@ -97,30 +98,89 @@ def instant(raw: Any) -> datetime:
     return value.replace(tzinfo=UTC)
 
 
-@lru_cache(maxsize=512)
-def _keyset_query(membership: sa.ColumnElement[bool], lower: bool, after: bool, stored: bool,
-                  probe: bool) -> Any:
-    """The keyset query of a list, built once per shape (values are bound at execution)."""
+#: Columns that lead an index ``(column, datestamp, id)`` (migration 1002): a list whose records
+#: all have one value of such a column (a journal's, a centre's or a type's set; a format's types)
+#: walks that index, so that it reads its own records, not the rest of the repository.
+DRIVING_COLUMNS = ("issn_l", "type", "centre_id")
+
+
+@dataclass(frozen=True, eq=False)
+class Membership:
+    """Which works are records of a list, datestamps aside (``condition``), and how the keyset
+    walk finds them: along ``ix_works_datestamp_id`` when ``driver`` is ``None``, else along the
+    index ``(driver, datestamp, id)`` once per value in ``values``, the walks merged.
+
+    Walking the datestamp index visits every work and keeps those in the list: a page of a list
+    holding a fraction *f* of the works reads about 1/*f* rows per record (a format for articles
+    only, a journal's set of ten works: the whole table for one page). Walking the driver's index
+    reads only the rows of its values. One object per list (compared by identity): the list's
+    query is built once per shape (:func:`keyset`).
+    """
+
+    condition: sa.ColumnElement[bool]
+    driver: str | None = None
+    values: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        assert (self.driver is None) == (not self.values) and self.driver in (None, *DRIVING_COLUMNS)
+
+
+def equality(condition: sa.ColumnElement[bool] | None) -> tuple[str, Any] | None:
+    """``(column, value)`` when ``condition`` is ``Work.<column> == value`` on a driving column."""
+    if not isinstance(condition, sa.BinaryExpression) or condition.operator is not sa.sql.operators.eq:
+        return None
+    column, value = condition.left, condition.right
+    if (getattr(column, "table", None) is not Work.__table__ or column.key not in DRIVING_COLUMNS
+            or not isinstance(value, sa.BindParameter) or value.value is None):
+        return None
+    return column.key, value.value
+
+
+def _walk(membership: Membership, columns: Sequence[Any], value: Any, lower: bool, after: bool,
+          ordered: bool) -> Any:
+    """One keyset walk: the list's rows from ``after`` in ``(datestamp, id)`` order, up to ``limit``."""
     at = partial(sa.bindparam, type_=UTCDateTime())
-    due = (DUE,) if probe else ()
-    if stored:
-        query = (sa.select(Work.id, _RAW_DATESTAMP, CachedRecord.xml.label("stored"), *due).select_from(Work)
-                 .outerjoin(CachedRecord, cache_module.fresh(sa.bindparam("prefix"), sa.bindparam("variant"), at("now"))))
-    else:
-        query = sa.select(*HEADER_COLUMNS, *due)
-    query = query.where(not_indexed(membership), Work.datestamp <= at("upper"))
+    query = sa.select(*columns).where(not_indexed(membership.condition), Work.datestamp <= at("upper"))
+    if membership.driver is not None:
+        # plain (indexable): the driving term; the membership above repeats it, checked per row
+        query = query.where(getattr(Work, membership.driver) == sa.literal(value))
     if lower:
         query = query.where(Work.datestamp >= at("lower"))
     if after:
         # A row-value comparison: both SQLite and PostgreSQL seek the index with it (the expanded
         # ``a > x OR (a = x AND b > y)`` form makes SQLite merge two scans and sort).
         query = query.where(sa.tuple_(Work.datestamp, Work.id) > sa.tuple_(at("after_at"), sa.bindparam("after_id")))
+    return query.order_by(Work.datestamp, Work.id).limit(sa.bindparam("limit")) if ordered else query
+
+
+@lru_cache(maxsize=512)
+def _keyset_query(membership: Membership, lower: bool, after: bool, stored: bool, probe: bool) -> Any:
+    """The keyset query of a list, built once per shape (values are bound at execution)."""
+    at = partial(sa.bindparam, type_=UTCDateTime())
+    due = (DUE,) if probe else ()
+    if stored:
+        columns: tuple[Any, ...] = (Work.id, _RAW_DATESTAMP, CachedRecord.xml.label("stored"), *due)
+    else:
+        columns = (*HEADER_COLUMNS, *due)
+    if len(membership.values) > 1:
+        # One walk per value, each at most a page long, merged: the page is the first ``limit``
+        # of their union (every walk is a range seek of its own index).
+        walks = [_walk(membership, (Work.id.label("id"),), value, lower, after, True).subquery()
+                 for value in membership.values]
+        keys = sa.union_all(*(sa.select(walk.c.id) for walk in walks)).subquery("keys")
+        query = sa.select(*columns).select_from(keys).join(Work, Work.id == keys.c.id)
+    else:
+        value = membership.values[0] if membership.values else None
+        query = _walk(membership, columns, value, lower, after, False).select_from(Work)
+    if stored:
+        query = query.outerjoin(CachedRecord, cache_module.fresh(sa.bindparam("prefix"), sa.bindparam("variant"),
+                                                                 at("now")))
     return query.order_by(Work.datestamp, Work.id).limit(sa.bindparam("limit"))
 
 
 def keyset(
     connection: Session | sa.Connection,
-    membership: sa.ColumnElement[bool],
+    membership: Membership,
     lower: datetime | None,
     upper: datetime,
     after: tuple[datetime, int] | None,
@@ -131,7 +191,8 @@ def keyset(
     probe: bool = False,
 ) -> Sequence[sa.Row[Any]]:
     """Up to ``limit`` records after ``after`` in ``(datestamp, id)`` order: a range scan on
-    ``ix_works_datestamp_id`` whatever the depth (never OFFSET).
+    ``ix_works_datestamp_id``, or on the membership's driving index, whatever the depth (never
+    OFFSET).
 
     Without ``stored``: the header columns (:func:`load` makes records of them). With ``stored``
     (prefix, variant, now): ``id``, ``raw_datestamp`` (:func:`instant`) and ``stored``, the bytes of

@@ -28,6 +28,11 @@ class Work(Base):
     __tablename__ = "works"
     __table_args__ = (
         sa.Index("ix_works_datestamp_id", "datestamp", "id"),
+        # OAI lists of a journal, a centre, a type, or a format for some types only (JATS): keyset
+        # walks over their own works (repo.oai.queries.Membership, migration 1002).
+        sa.Index("ix_works_issn_l_datestamp_id", "issn_l", "datestamp", "id"),
+        sa.Index("ix_works_centre_id_datestamp_id", "centre_id", "datestamp", "id"),
+        sa.Index("ix_works_type_datestamp_id", "type", "datestamp", "id"),
         # OAI completeListSize: a covering count of records in a datestamp window.
         sa.Index("ix_works_status_datestamp", "status", "datestamp"),
         sa.Index("ix_works_updated_at_id", "updated_at", "id"),
@@ -47,8 +52,8 @@ class Work(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # active_history: the browse counts (counts.py) need the value a change replaces.
     status: Mapped[str] = mapped_column(sa.String(16), index=True, active_history=True)
-    type: Mapped[str | None] = mapped_column(sa.String(32), index=True, active_history=True)
-    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("member_centres.id", ondelete="RESTRICT"), index=True,
+    type: Mapped[str | None] = mapped_column(sa.String(32), active_history=True)
+    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("member_centres.id", ondelete="RESTRICT"),
                                            active_history=True)
     # active_history here too: the OAI open sets' counters (repo.oai.tracking) need the old values.
     access_right: Mapped[str | None] = mapped_column(sa.String(16), active_history=True)
@@ -58,7 +63,7 @@ class Work(Base):
     publication_year: Mapped[int | None] = mapped_column(sa.Integer, index=True, active_history=True)
     # The host journal's ISSN-L (schemas.linking_issn): the OAI set journal:<ISSN-L>, and whether
     # the JATS format applies (migration 1001).
-    issn_l: Mapped[str | None] = mapped_column(sa.String(9), index=True, active_history=True)
+    issn_l: Mapped[str | None] = mapped_column(sa.String(9), active_history=True)
     # The name of the work's main file (its full text), when the editor chose one (migration 1001).
     main_file: Mapped[str | None] = mapped_column(sa.String(1024))
     doc: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument, active_history=True)  # authors, subjects

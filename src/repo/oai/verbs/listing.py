@@ -39,32 +39,63 @@ from repo.oai.service import Provider, Reply
 from repo.oai.tokens import Position
 from repo.operations.metrics import OAI_RECORDS
 from repo.works import visibility
+from repo.works.models import Work
 
 CHUNK = 250  # rows fetched per query while a page streams
 
 
-_MEMBERSHIPS: dict[tuple[str, str | None], sa.ColumnElement[bool]] = {}
+_MEMBERSHIPS: dict[tuple[str, str | None], queries.Membership] = {}
 
 
-def _membership(connection: sa.Connection, position: Position, now: datetime) -> sa.ColumnElement[bool]:
+def _membership(connection: sa.Connection, position: Position, now: datetime) -> queries.Membership:
     """Which works are records of this list, datestamps aside: public (or tombstones), of a type
-    the format applies to, in the set. One object per format and set, made once: the list's
+    the format applies to, in the set; and the index its keyset walk drives (see
+    :class:`repo.oai.queries.Membership`). One object per format and set, made once: the list's
     query is then built once too (:func:`repo.oai.queries.keyset`)."""
     found = _MEMBERSHIPS.get((position.prefix, position.set_spec))
     if found is not None:
         return found
-    conditions = [visibility.public_or_tombstone()]
-    if (applies := REGISTRY[position.prefix].condition()) is not None:
-        conditions.append(applies)
+    fmt = REGISTRY[position.prefix]
+    in_set = None
     if position.set_spec is not None:
         in_set = sets.condition(connection, position.set_spec, now)
         if in_set is None:
             # A well-formed setSpec naming no set: an empty list (OAI-PMH.md §1.4, a choice).
             raise NoRecordsMatch(f"There is no set {position.set_spec!r}.")
+    driver, values = _driver(connection, position.set_spec, queries.equality(in_set), fmt)
+    conditions = [visibility.public_or_tombstone()]
+    if driver == "type" and fmt.types is not None:
+        # The walks read works of the format's types only (_driver): the rest of its condition
+        # (MetadataFormat.condition). Repeating the types would make PostgreSQL take them for a
+        # second, independent filter, misjudge the rows and sort instead of walking the index.
+        if fmt.needs_issn_l:
+            conditions.append(Work.issn_l.is_not(None))
+    elif (applies := fmt.condition()) is not None:
+        conditions.append(applies)
+    if in_set is not None:
         conditions.append(in_set)
     # (Set names are never renamed nor deleted, so what a set holds is fixed but for the day.)
-    found = _MEMBERSHIPS[(position.prefix, position.set_spec)] = sa.and_(*conditions)
+    found = _MEMBERSHIPS[(position.prefix, position.set_spec)] = queries.Membership(sa.and_(*conditions), driver,
+                                                                                     values)
     return found
+
+
+def _driver(connection: sa.Connection, spec: str | None, by_set: tuple[str, Any] | None,
+            fmt: MetadataFormat) -> tuple[str | None, tuple[Any, ...]]:
+    """The index a list's keyset walk drives: the set's own (a journal, a centre, a type) or the
+    format's types, whichever holds fewer works by the counters; the datestamp index when neither
+    narrows the list."""
+    by_format = ("type", tuple(sorted(fmt.types))) if fmt.types is not None else None
+    if by_set is None or by_format is None:
+        return (by_set[0], (by_set[1],)) if by_set is not None else by_format or (None, ())
+    if by_set[0] == "type":
+        if by_set[1] not in by_format[1]:
+            raise NoRecordsMatch(f"No work of the set {spec!r} has a record in this format.")
+        return by_set[0], (by_set[1],)
+    in_set = sets.count_key(connection, spec)
+    set_size = tracking.size(connection, in_set, None) if in_set is not None else 0
+    format_size = tracking.size(connection, ("all", ""), fmt.types)
+    return (by_set[0], (by_set[1],)) if set_size <= format_size else by_format
 
 
 def _counted(key: sets.CountKey | None, fmt: MetadataFormat) -> sets.CountKey | None:
@@ -127,7 +158,7 @@ class _Item(NamedTuple):
 class _Page:
     """One page of a list: fetched in chunks of keyset rows, each on a connection of its own."""
 
-    def __init__(self, provider: Provider, position: Position, condition: sa.ColumnElement[bool], now: datetime,
+    def __init__(self, provider: Provider, position: Position, condition: queries.Membership, now: datetime,
                  with_metadata: bool) -> None:
         self.provider, self.position, self.condition = provider, position, condition
         self.context = RenderContext(provider.settings, now)

@@ -14,12 +14,16 @@ Prints medians and ratios (never asserts), each with the machine's load average:
    full harvest;
 5. with --formats: full ListRecords harvests in each metadata format beside oai_dc, against the same
    server in the same run (--runs each, after one unmeasured request per format), each format's
-   median records/s and its ratio to oai_dc's.
+   median records/s and its ratio to oai_dc's;
+6. with --small-journal N: a journal of N articles added to the corpus (through the services, once),
+   then the first page of its set (oai_dc and JATS), of JATS and of `set=openaire` beside the
+   plain first page, wall (interleaved medians) and server CPU per request.
 
     .venv/bin/python bench/oai_bench.py                                     # 100k works, SQLite
     .venv/bin/python bench/oai_bench.py --latency-sizes 100000,1000000 --rss-sizes 1000000 --keep /tmp/oai
     .venv/bin/python bench/oai_bench.py --database-url postgresql://postgres@127.0.0.1:5432 --workers 2
     .venv/bin/python bench/oai_bench.py --formats all --latency-sizes '' --rss-sizes ''   # every format
+    .venv/bin/python bench/oai_bench.py --small-journal 10 --skip-throughput --latency-sizes '' --rss-sizes ''
 
 With --database-url (a PostgreSQL server) each corpus gets its own database, ``oai_bench_<N>``,
 created and loaded when missing (and kept). The side-by-side comparison with other OAI-PMH servers
@@ -252,6 +256,72 @@ def timed(client: httpx.Client, url: str, requests: dict[str, dict[str, str]], r
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+SMALL_JOURNAL = "0034-8597"
+
+
+def ensure_small_journal(corpus: Corpus, size: int) -> None:
+    """Deposit ``size`` journal articles in a journal of their own (ISSN-L :data:`SMALL_JOURNAL`)
+    through the services, unless the corpus has them: the synthetic corpus's journals are few and
+    large, a portal's journal is often a few dozen articles among a repository's 100,000 works."""
+    import sqlalchemy as sa
+
+    from repo.cli import unit_of_work
+    from repo.works import service as works
+    from repo.works.models import Work
+    from repo.works.schemas import WorkIn
+
+    saved = dict(os.environ)
+    os.environ.update(corpus.env())
+    try:
+        with unit_of_work(migrate=False) as ctx:
+            have = ctx.session.scalar(sa.select(sa.func.count()).select_from(Work).where(Work.issn_l == SMALL_JOURNAL))
+            centre = ctx.session.scalar(sa.text("SELECT slug FROM member_centres ORDER BY id LIMIT 1"))
+            for n in range(have or 0, size):
+                work = works.create(ctx, WorkIn.model_validate({
+                    "type": "journal_article", "centre": centre, "access_right": "open", "metadata": {
+                        "titles": [{"value": f"Artículo {n + 1} de una revista pequeña", "lang": "spa"}],
+                        "creators": [{"family": "Freire", "given": "Paulo"}], "languages": ["spa"],
+                        "publication_date": "2024-05-04", "version": "publishedVersion",
+                        "journal": {"title": "Revista Pequeña", "issn": SMALL_JOURNAL, "volume": "1"}}}))
+                works.publish(ctx, work.id, None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def compare_first_pages(corpus: Corpus, args: argparse.Namespace) -> None:
+    """The first page of lists of a subset (the small journal's set, JATS, set=openaire) beside the
+    plain first page: wall medians interleaved, then server CPU per request, kind by kind."""
+    kinds = {
+        "plain": {"verb": "ListRecords", "metadataPrefix": "oai_dc"},
+        "journal": {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": f"journal:{SMALL_JOURNAL}"},
+        "journal jats": {"verb": "ListRecords", "metadataPrefix": "jats", "set": f"journal:{SMALL_JOURNAL}"},
+        "jats": {"verb": "ListRecords", "metadataPrefix": "jats"},
+        "openaire": {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "openaire"},
+    }
+    server = Server(corpus, args.page_size, args.workers)
+    try:
+        with httpx.Client(timeout=300) as client:
+            for name, params in kinds.items():
+                root = etree.fromstring(client.get(server.url, params=params).content)
+                count = len(root.findall(f"{OAI}ListRecords/{OAI}record"))
+                assert count, f"{name}: no records"
+            wall = timed(client, server.url, kinds, args.repeats)
+            cpu = {}
+            for name, params in kinds.items():
+                before = server.cpu_seconds()
+                for _ in range(args.repeats):
+                    client.get(server.url, params=params).raise_for_status()
+                cpu[name] = (server.cpu_seconds() - before) / args.repeats
+    finally:
+        server.stop()
+    for name in kinds:
+        print(f"  first page, {name}: {wall[name] * 1000:.1f} ms ({wall[name] / wall['plain']:.2f} of plain), "
+              f"server CPU {cpu[name] * 1000:.1f} ms/request ({cpu[name] / cpu['plain']:.2f} of plain)")
+    print(f"{corpus.size:,} works: first pages of subsets / plain first page, wall "
+          + ", ".join(f"{n} {wall[n] / wall['plain']:.2f}" for n in kinds if n != "plain") + f" ({load()})")
+
+
 def _prefixes(value: str) -> list[str]:
     """oai_dc, then the prefixes --formats names (``all``: every format of the registry)."""
     from repo.oai.formats import REGISTRY
@@ -289,6 +359,32 @@ def compare_formats(corpus: Corpus, prefixes: list[str], args: argparse.Namespac
         f"{p} {medians[p]:,.0f} ({medians[p] / medians['oai_dc']:.2f})" for p in prefixes))
 
 
+def throughput(corpus: Corpus, args: argparse.Namespace) -> None:
+    """Step 1: the first full oai_dc harvest after the server starts, then the later ones;
+    GetRecord and Identify."""
+    server = Server(corpus, args.page_size, args.workers)
+    rates, per_cpu = [], []
+    with httpx.Client(timeout=300) as client:
+        for run in range(args.runs):
+            cpu = server.cpu_seconds()
+            records, seconds = harvest(server.url, client)
+            cpu = server.cpu_seconds() - cpu
+            rates.append(records / seconds)
+            per_cpu.append(records / cpu if cpu else float("nan"))
+            print(f"  harvest {run + 1}{' (first)' if run == 0 else ''}: {records:,} records in {seconds:.1f} s"
+                  f" = {rates[-1]:,.0f} records/s; {per_cpu[-1]:,.0f} records per server CPU-second ({load()})")
+        identifier = middle_identifier(corpus)
+        latency = timed(client, server.url, {
+            "GetRecord": {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": identifier},
+            "Identify": {"verb": "Identify"}}, args.repeats)
+        get_record, identify = latency["GetRecord"], latency["Identify"]
+    server.stop()
+    later = rates[1:] or rates
+    print(f"{corpus.size:,} works: first harvest {rates[0]:,.0f} records/s, later harvests median "
+          f"{statistics.median(later):,.0f} records/s; GetRecord {get_record * 1000:.2f} ms, "
+          f"Identify {identify * 1000:.2f} ms ({load()})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--works", type=int, default=100_000, help="corpus for the throughput runs")
@@ -302,6 +398,11 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep corpora here (reused when present)")
     parser.add_argument("--formats", default="",
                         help="also harvest these metadata prefixes beside oai_dc (comma-separated, or 'all')")
+    parser.add_argument("--small-journal", type=int, default=0, metavar="N",
+                        help="add a journal of N articles to the --works corpus (when missing) and time the "
+                             "first pages of its set, of JATS and of set=openaire beside the plain first page")
+    parser.add_argument("--skip-throughput", action="store_true",
+                        help="leave out the oai_dc throughput runs and GetRecord/Identify (step 1)")
     args = parser.parse_args()
     prefixes = _prefixes(args.formats) if args.formats else []
     root = args.keep or Path(tempfile.mkdtemp(prefix="oai-bench-"))
@@ -318,27 +419,11 @@ def main() -> None:
     try:
         # 1. throughput: the first harvest after the server starts, then the later ones
         corpus = corpora[args.works]
-        server = Server(corpus, args.page_size, args.workers)
-        rates, per_cpu = [], []
-        with httpx.Client(timeout=300) as client:
-            for run in range(args.runs):
-                cpu = server.cpu_seconds()
-                records, seconds = harvest(server.url, client)
-                cpu = server.cpu_seconds() - cpu
-                rates.append(records / seconds)
-                per_cpu.append(records / cpu if cpu else float("nan"))
-                print(f"  harvest {run + 1}{' (first)' if run == 0 else ''}: {records:,} records in {seconds:.1f} s"
-                      f" = {rates[-1]:,.0f} records/s; {per_cpu[-1]:,.0f} records per server CPU-second ({load()})")
-            identifier = middle_identifier(corpus)
-            latency = timed(client, server.url, {
-                "GetRecord": {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": identifier},
-                "Identify": {"verb": "Identify"}}, args.repeats)
-            get_record, identify = latency["GetRecord"], latency["Identify"]
-        server.stop()
-        later = rates[1:] or rates
-        print(f"{corpus.size:,} works: first harvest {rates[0]:,.0f} records/s, later harvests median "
-              f"{statistics.median(later):,.0f} records/s; GetRecord {get_record * 1000:.2f} ms, "
-              f"Identify {identify * 1000:.2f} ms ({load()})")
+        if args.small_journal:
+            ensure_small_journal(corpus, args.small_journal)
+            compare_first_pages(corpus, args)
+        if not args.skip_throughput:
+            throughput(corpus, args)
 
         # 2. deep page / first page, and the first page of set=openaire / the plain first page
         for size in latency_sizes:

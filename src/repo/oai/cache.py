@@ -25,6 +25,7 @@ import hashlib
 import importlib
 import inspect
 import pkgutil
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -41,6 +42,10 @@ from repo.oai.models import CachedRecord
 RENDERING_MODULES = ("repo.oai.envelope", "repo.oai.records", "repo.oai.sets", "repo.oai.render",
                      "repo.oai.provenance", "repo.works.visibility", "repo.works.vocabularies")
 FORMATS = "repo.oai.formats"
+# CPython 3.11 keeps ast.parse's recursion depth in state shared by every thread: two parses at
+# once (a request's and the in-process renderer's first variant) may fail with "SystemError: AST
+# constructor recursion depth mismatch" (python/cpython#106905). Seen once in tests/oai.
+_PARSING = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +66,9 @@ def _imported_formats(name: str, source: bytes, modules: set[str]) -> set[str]:
     absolutely or relatively; ``from package import module`` imports the module, not the package."""
     package = name if name == FORMATS else name.rsplit(".", 1)[0]
     found = set()
-    for node in ast.walk(ast.parse(source)):
+    with _PARSING:
+        tree = ast.parse(source)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

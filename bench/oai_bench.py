@@ -281,7 +281,7 @@ def ensure_small_journal(corpus: Corpus, size: int) -> None:
                     "type": "journal_article", "centre": centre, "access_right": "open", "metadata": {
                         "titles": [{"value": f"Artículo {n + 1} de una revista pequeña", "lang": "spa"}],
                         "creators": [{"family": "Freire", "given": "Paulo"}], "languages": ["spa"],
-                        "publication_date": "2024-05-04", "version": "publishedVersion",
+                        "publication_date": "2024-05-04", "version": "VoR",
                         "journal": {"title": "Revista Pequeña", "issn": SMALL_JOURNAL, "volume": "1"}}}))
                 works.publish(ctx, work.id, None)
     finally:

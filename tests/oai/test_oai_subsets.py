@@ -4,7 +4,7 @@ on SQLite and PostgreSQL.
 
 * paged with small pages, ListIdentifiers and ListRecords give exactly the subset's records in
   ``(datestamp, id)`` order, with or without ``from``, tombstones included and drafts left out,
-  whichever index drives the walk (one value, or several merged);
+  whichever index drives the walk (one value, several merged, the works in a journal);
 * the query plans: each such list seeks its own index and needs no sort of the list (the
   datestamp index for the whole repository), so a page costs what its records cost however
   large the repository is.
@@ -12,6 +12,7 @@ on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,9 +29,12 @@ from repo.works.models import Work
 
 
 @pytest.fixture
-def subsets(corpus: Corpus, clock: Any) -> Corpus:
-    """Two journals (one of three works, one a tombstone), articles without a journal, a draft,
-    and a synthetic corpus of every type around them."""
+def subsets(corpus: Corpus, clock: Any, monkeypatch: Any) -> Corpus:
+    """A journal of five records (one a tombstone, one a report) and a draft, an article without a journal,
+    a synthetic corpus of every type around them (with its own journals); and a format for two
+    types, ``texts`` (one walk per type, merged)."""
+    monkeypatch.setitem(REGISTRY, "texts", replace(REGISTRY["oai_dc"], prefix="texts",
+                                                   types=frozenset({"book", "report"})))
     corpus.synthetic(60, seed=5)
     small = {"title": "Revista Pequeña", "issn": "0034-8597"}
     for n in range(3):
@@ -39,6 +43,7 @@ def subsets(corpus: Corpus, clock: Any) -> Corpus:
     corpus.withdraw(gone)
     corpus.work("Borrador", centre="centre-b", journal=small, publish=False)
     corpus.work("Sin revista", centre="centre-b")
+    corpus.work("Informe en una revista", centre="centre-b", journal=small, type="report")  # not JATS
     corpus.synthetic(40, seed=6)
     return corpus
 
@@ -56,7 +61,7 @@ def _expected(database: Any, prefix: str, spec: str | None, now: datetime, lower
     return [identifier(row.id) for row in rows if fmt.applies_to(row)]  # type: ignore[arg-type]
 
 
-LISTS = [("jats", None), ("oai_dc", "journal:0034-8597"), ("jats", "journal:0034-8597"), ("oai_dc", "centre:centre-b"),
+LISTS = [("jats", None), ("texts", None), ("texts", "openaire"), ("oai_dc", "journal:0034-8597"), ("jats", "journal:0034-8597"), ("oai_dc", "centre:centre-b"),
          ("jats", "centre:centre-b"), ("oai_dc", "type:book"), ("mods", "type:review"), ("jats", "type:review"),
          ("jats", "openaire"), ("oai_dc", None)]
 
@@ -108,7 +113,9 @@ def _plan(connection: sa.Connection, membership: queries.Membership, after: tupl
     ("oai_dc", "journal:0034-8597", "ix_works_issn_l_datestamp_id"),
     ("oai_dc", "centre:centre-b", "ix_works_centre_id_datestamp_id"),
     ("oai_dc", "type:book", "ix_works_type_datestamp_id"),
-    ("jats", None, "ix_works_type_datestamp_id"),
+    ("jats", "type:review", "ix_works_type_datestamp_id"),
+    ("jats", None, "ix_works_in_journal_datestamp_id"),
+    ("texts", None, "ix_works_type_datestamp_id"),
     ("jats", "journal:0034-8597", "ix_works_issn_l_datestamp_id"),
 ])
 def test_each_list_walks_an_index_of_its_own_records(subsets: Corpus, database: Any, clock: Any, prefix: str,

@@ -102,19 +102,24 @@ def instant(raw: Any) -> datetime:
 #: all have one value of such a column (a journal's, a centre's or a type's set; a format's types)
 #: walks that index, so that it reads its own records, not the rest of the repository.
 DRIVING_COLUMNS = ("issn_l", "type", "centre_id")
+#: The driver of the works in a journal (``issn_l`` set): the partial index
+#: ``ix_works_in_journal_datestamp_id`` (migration 1002), for the formats that need one (JATS).
+IN_JOURNAL = "in_journal"
 
 
 @dataclass(frozen=True, eq=False)
 class Membership:
     """Which works are records of a list, datestamps aside (``condition``), and how the keyset
-    walk finds them: along ``ix_works_datestamp_id`` when ``driver`` is ``None``, else along the
-    index ``(driver, datestamp, id)`` once per value in ``values``, the walks merged.
+    walk finds them: along ``ix_works_datestamp_id`` when ``driver`` is ``None``; along the
+    index ``(driver, datestamp, id)`` once per value in ``values``, the walks merged; or, for
+    :data:`IN_JOURNAL`, along the datestamp index of the works in a journal.
 
     Walking the datestamp index visits every work and keeps those in the list: a page of a list
     holding a fraction *f* of the works reads about 1/*f* rows per record (a format for articles
     only, a journal's set of ten works: the whole table for one page). Walking the driver's index
-    reads only the rows of its values. One object per list (compared by identity): the list's
-    query is built once per shape (:func:`keyset`).
+    reads only the rows of its values. ``condition`` need not repeat what the driver implies.
+    One object per list (compared by identity): the list's query is built once per shape
+    (:func:`keyset`).
     """
 
     condition: sa.ColumnElement[bool]
@@ -122,7 +127,10 @@ class Membership:
     values: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
-        assert (self.driver is None) == (not self.values) and self.driver in (None, *DRIVING_COLUMNS)
+        if self.driver in (None, IN_JOURNAL):
+            assert not self.values
+        else:
+            assert self.driver in DRIVING_COLUMNS and self.values
 
 
 def equality(condition: sa.ColumnElement[bool] | None) -> tuple[str, Any] | None:
@@ -141,8 +149,10 @@ def _walk(membership: Membership, columns: Sequence[Any], value: Any, lower: boo
     """One keyset walk: the list's rows from ``after`` in ``(datestamp, id)`` order, up to ``limit``."""
     at = partial(sa.bindparam, type_=UTCDateTime())
     query = sa.select(*columns).where(not_indexed(membership.condition), Work.datestamp <= at("upper"))
-    if membership.driver is not None:
-        # plain (indexable): the driving term; the membership above repeats it, checked per row
+    if membership.driver == IN_JOURNAL:
+        query = query.where(Work.issn_l.is_not(None))  # plain: it selects the partial index
+    elif membership.driver is not None:
+        # plain (indexable): the driving term
         query = query.where(getattr(Work, membership.driver) == sa.literal(value))
     if lower:
         query = query.where(Work.datestamp >= at("lower"))
@@ -165,9 +175,13 @@ def _keyset_query(membership: Membership, lower: bool, after: bool, stored: bool
     if len(membership.values) > 1:
         # One walk per value, each at most a page long, merged: the page is the first ``limit``
         # of their union (every walk is a range seek of its own index).
-        walks = [_walk(membership, (Work.id.label("id"),), value, lower, after, True).subquery()
-                 for value in membership.values]
-        keys = sa.union_all(*(sa.select(walk.c.id) for walk in walks)).subquery("keys")
+        walks = [_walk(membership, (Work.id.label("id"), Work.datestamp.label("at")), value, lower, after,
+                       True).subquery() for value in membership.values]
+        merged = sa.union_all(*(sa.select(walk.c.id, walk.c.at) for walk in walks)).subquery("merged")
+        # the page's keys first, then their rows and stored bytes (a LIMIT keeps SQLite from
+        # pushing the joins into every walk: each would read a page of bytes)
+        keys = (sa.select(merged.c.id).order_by(merged.c.at, merged.c.id).limit(sa.bindparam("limit"))
+                .subquery("keys"))
         query = sa.select(*columns).select_from(keys).join(Work, Work.id == keys.c.id)
     else:
         value = membership.values[0] if membership.values else None

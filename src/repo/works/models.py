@@ -28,11 +28,13 @@ class Work(Base):
     __tablename__ = "works"
     __table_args__ = (
         sa.Index("ix_works_datestamp_id", "datestamp", "id"),
-        # OAI lists of a journal, a centre, a type, or a format for some types only (JATS): keyset
-        # walks over their own works (repo.oai.queries.Membership, migration 1002).
+        # OAI lists of a journal, a centre, a type, of the works in a journal (JATS) or a format for
+        # some types only: keyset walks over their own works (repo.oai.queries.Membership, 1002).
         sa.Index("ix_works_issn_l_datestamp_id", "issn_l", "datestamp", "id"),
         sa.Index("ix_works_centre_id_datestamp_id", "centre_id", "datestamp", "id"),
         sa.Index("ix_works_type_datestamp_id", "type", "datestamp", "id"),
+        sa.Index("ix_works_in_journal_datestamp_id", "datestamp", "id", sqlite_where=sa.text("issn_l IS NOT NULL"),
+                 postgresql_where=sa.text("issn_l IS NOT NULL")),
         # OAI completeListSize: a covering count of records in a datestamp window.
         sa.Index("ix_works_status_datestamp", "status", "datestamp"),
         sa.Index("ix_works_updated_at_id", "updated_at", "id"),

@@ -64,11 +64,14 @@ def _membership(connection: sa.Connection, position: Position, now: datetime) ->
             raise NoRecordsMatch(f"There is no set {position.set_spec!r}.")
     driver, values = _driver(connection, position.set_spec, queries.equality(in_set), fmt)
     conditions = [visibility.public_or_tombstone()]
-    if driver == "type" and fmt.types is not None:
-        # The walks read works of the format's types only (_driver): the rest of its condition
-        # (MetadataFormat.condition). Repeating the types would make PostgreSQL take them for a
-        # second, independent filter, misjudge the rows and sort instead of walking the index.
-        if fmt.needs_issn_l:
+    if driver in ("type", queries.IN_JOURNAL) and fmt.types is not None:
+        # What the walk does not imply of the format's condition (MetadataFormat.condition): the
+        # types along the journals' index, the journal along the types' (_driver). Repeating an
+        # implied term would make PostgreSQL take it for a second, independent filter, misjudge
+        # the rows and sort instead of walking the index.
+        if driver == queries.IN_JOURNAL:
+            conditions.append(Work.type.in_([sa.literal(t) for t in sorted(fmt.types)]))
+        elif fmt.needs_issn_l:
             conditions.append(Work.issn_l.is_not(None))
     elif (applies := fmt.condition()) is not None:
         conditions.append(applies)
@@ -83,18 +86,23 @@ def _membership(connection: sa.Connection, position: Position, now: datetime) ->
 def _driver(connection: sa.Connection, spec: str | None, by_set: tuple[str, Any] | None,
             fmt: MetadataFormat) -> tuple[str | None, tuple[Any, ...]]:
     """The index a list's keyset walk drives: the set's own (a journal, a centre, a type) or the
-    format's types, whichever holds fewer works by the counters; the datestamp index when neither
-    narrows the list."""
-    by_format = ("type", tuple(sorted(fmt.types))) if fmt.types is not None else None
+    format's (the works in a journal for JATS, else its types), whichever holds fewer works by
+    the counters; the datestamp index when neither narrows the list."""
+    if fmt.needs_issn_l:
+        by_format: tuple[str, tuple[Any, ...]] | None = (queries.IN_JOURNAL, ())
+    else:
+        by_format = ("type", tuple(sorted(fmt.types))) if fmt.types is not None else None
     if by_set is None or by_format is None:
         return (by_set[0], (by_set[1],)) if by_set is not None else by_format or (None, ())
     if by_set[0] == "type":
-        if by_set[1] not in by_format[1]:
+        if fmt.types is not None and by_set[1] not in fmt.types:
             raise NoRecordsMatch(f"No work of the set {spec!r} has a record in this format.")
-        return by_set[0], (by_set[1],)
+        if by_format[0] == "type":
+            return by_set[0], (by_set[1],)
     in_set = sets.count_key(connection, spec)
     set_size = tracking.size(connection, in_set, None) if in_set is not None else 0
-    format_size = tracking.size(connection, ("all", ""), fmt.types)
+    walked = ("journal", "") if by_format[0] == queries.IN_JOURNAL else ("all", "")
+    format_size = tracking.size(connection, walked, None if walked[0] == "journal" else fmt.types)
     return (by_set[0], (by_set[1],)) if set_size <= format_size else by_format
 
 

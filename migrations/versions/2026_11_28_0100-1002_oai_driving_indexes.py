@@ -1,8 +1,8 @@
 """works: indexes (issn_l | centre_id | type, datestamp, id) and (datestamp, id) of the works in a journal, for the OAI keyset walks of a subset
 
 Revision ID: 1002
-Revises: 1601
-Create Date: 2026-11-27 23:55:00
+Revises: 1503
+Create Date: 2026-11-28 01:00:00
 
 A list of a journal's, a centre's or a type's set, in a format for the works in a journal (JATS)
 or for some types only, walks the index of its own works instead of the datestamp index of every
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1002"
-down_revision: str | None = "1601"
+down_revision: str | None = "1503"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

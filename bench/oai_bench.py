@@ -13,8 +13,9 @@ Prints medians and ratios (never asserts), each with the machine's load average:
 4. at each size in --rss-sizes: the server's peak RSS (VmHWM, the largest of its processes) over a
    full harvest;
 5. with --formats: full ListRecords harvests in each metadata format beside oai_dc, against the same
-   server in the same run (--runs each, after one unmeasured request per format), each format's
-   median records/s and its ratio to oai_dc's;
+   server in the same run (--runs each, the formats interleaved, after one unmeasured request per
+   format), each format's median records/s and records per server CPU-second, and their ratios to
+   oai_dc's;
 6. with --small-journal N: a journal of N articles added to the corpus (through the services, once),
    then the first page of its set (oai_dc and JATS), of JATS and of `set=openaire` beside the
    plain first page, wall (interleaved medians) and server CPU per request.
@@ -341,18 +342,28 @@ def compare_formats(corpus: Corpus, prefixes: list[str], args: argparse.Namespac
         with httpx.Client(timeout=300) as client:
             for prefix in prefixes:  # one unmeasured request each: the server's first use of a format
                 client.get(server.url, params={"verb": "ListRecords", "metadataPrefix": prefix}).raise_for_status()
-            for prefix in prefixes:
-                rates, per_cpu = [], []
-                for _ in range(args.runs):
+            # the formats interleaved, run by run: a load that drifts over the minutes of the
+            # comparison (other processes on the machine) weighs on every format alike
+            rates: dict[str, list[float]] = {prefix: [] for prefix in prefixes}
+            per_cpu: dict[str, list[float]] = {prefix: [] for prefix in prefixes}
+            sizes: dict[str, int] = {}
+            for _ in range(args.runs):
+                for prefix in prefixes:
                     cpu = server.cpu_seconds()
-                    records, seconds = harvest(server.url, client, prefix)
+                    sizes[prefix], seconds = harvest(server.url, client, prefix)
                     cpu = server.cpu_seconds() - cpu
-                    rates.append(records / seconds)
-                    per_cpu.append(records / cpu if cpu else float("nan"))
-                medians[prefix] = statistics.median(rates)
+                    rates[prefix].append(sizes[prefix] / seconds)
+                    per_cpu[prefix].append(sizes[prefix] / cpu if cpu else float("nan"))
+                print(f"  run {len(rates['oai_dc'])}: " + ", ".join(
+                    f"{p} {rates[p][-1]:,.0f}/s {per_cpu[p][-1]:,.0f}/CPU-s" for p in prefixes) + f" ({load()})")
+            cpu_medians = {prefix: statistics.median(per_cpu[prefix]) for prefix in prefixes}
+            for prefix in prefixes:
+                medians[prefix] = statistics.median(rates[prefix])
                 ratio = "" if prefix == "oai_dc" else f", {medians[prefix] / medians['oai_dc']:.0%} of oai_dc's (target >= 80 %)"
-                print(f"  {prefix}: {records:,} records, median {medians[prefix]:,.0f} records/s{ratio}; median "
-                      f"{statistics.median(per_cpu):,.0f} records per server CPU-second ({load()})")
+                print(f"  {prefix}: {sizes[prefix]:,} records, median {medians[prefix]:,.0f} records/s{ratio}; median "
+                      f"{cpu_medians[prefix]:,.0f} records per server CPU-second "
+                      f"({cpu_medians[prefix] / cpu_medians['oai_dc']:.2f} of oai_dc's)")
+            print(f"  ({load()})")
     finally:
         server.stop()
     print(f"{corpus.size:,} works, formats beside oai_dc (median records/s, ratio): " + ", ".join(

@@ -116,8 +116,10 @@ def test_bombs_and_broken_pictures_are_contained_and_recorded(client: TestClient
         assert client.get(f"/works/{work}/files/{name}").content == data  # the bytes still serve
     bomb_record = client.get(f"/api/works/{work}/files/bomba.png", headers=auth.editor_a).json()
     assert "decompression bomb" in bomb_record["text_error"], bomb_record
-    # pages that list or show the work render without a thumbnail of them
-    assert client.get(f"/works/{work}").status_code == 200
+    # pages that list or show the work render without a thumbnail of them, and without an <img> of them
+    landing = client.get(f"/works/{work}")
+    assert landing.status_code == 200 and "bomba.png" in landing.text
+    assert html.fromstring(landing.content).xpath("//img/@src") == []
     assert f"/works/{work}/files/bomba.png" not in client.get("/").text
     assert client.get("/health").status_code == 200
 
@@ -190,6 +192,8 @@ def test_pictures_stored_before_1503_are_queued_for_their_thumbnail(app: Any, cl
     with database.session() as session:
         states = dict(session.execute(sa.select(File.name, File.text_state)).all())
     assert states == {"foto.jpg": "pending", "notas.txt": "done"}
+    pictures = "//img[@class='picture']/@src"
+    assert html.fromstring(client.get(f"/works/{work}").content).xpath(pictures) == []  # not read yet: no <img>
     from repo.files.jobs import extract_next
 
     assert extract_next(app.state.worker.resources) == 1  # the job's own function, in this thread
@@ -197,3 +201,5 @@ def test_pictures_stored_before_1503_are_queued_for_their_thumbnail(app: Any, cl
     record = client.get(f"/api/works/{work}/files/foto.jpg", headers=auth.editor_a).json()
     assert (record["text_state"], record["has_thumbnail"]) == ("skipped", True)
     assert thumbnail_of(client, work, "foto.jpg").size == (400, 300)
+    assert html.fromstring(client.get(f"/works/{work}").content).xpath(pictures) == [
+        f"http://testserver/works/{work}/files/foto.jpg"]

@@ -61,7 +61,7 @@ class FileView:
     embargo_end: date | None
     readable: bool  # the public may read the bytes now
     thumbnail: str | None = None  # a PDF's first page or a picture, small; when there is one and the file is readable
-    unreadable: bool = False  # extraction could not read it (a broken picture, a decompression bomb)
+    unread: bool = False  # a picture extraction has not read (yet, or ever: broken, a decompression bomb)
 
     @property
     def format(self) -> str:
@@ -78,7 +78,7 @@ class FileView:
             return "pdf"
         if self.media_type.startswith(("audio/", "video/")):
             return self.media_type.split("/")[0]
-        if self.media_type in SHOWN_IMAGES and not self.unreadable:  # never an <img> of a bomb
+        if self.media_type in SHOWN_IMAGES and not self.unread:  # never an <img> of a bomb
             return "image"
         return "captions" if self.media_type == "text/vtt" else "other"
 
@@ -209,7 +209,9 @@ def file_view(work: Work, file: File, base_url: str, now: datetime) -> FileView:
         embargo_end=embargo_end if access == "embargoed" else None,
         readable=readable,
         thumbnail=f"{url}/thumbnail" if readable and file.has_thumbnail else None,
-        unreadable=file.text_state == "failed",
+        # Shown in an <img> only once extraction has read it (made its thumbnail): what the page
+        # shows then depends on has_thumbnail alone, which the page's validator already holds.
+        unread=file.media_type in SHOWN_IMAGES and not file.has_thumbnail,
     )
 
 

@@ -218,11 +218,10 @@ def insert_many(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]
         return
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    converters = [_converter(table.c[name].type, dialect) for name in names]
+    converters = [(name, _converter(table.c[name].type, dialect)) for name in names]
     plain = sa.table(table.name, *(sa.column(name) for name in names))
     session.execute(sa.insert(plain), [
-        {name: value if convert is None else convert(value)
-         for name, convert, value in zip(names, converters, row.values())} for row in rows])
+        {name: row[name] if convert is None else convert(row[name]) for name, convert in converters} for row in rows])
 
 
 def _converter(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:

@@ -28,3 +28,14 @@ def test_cells_and_records_are_inverse_for_awkward_values():
     header = list(layout.COLUMNS)
     cells = layout.cells(record, header)
     assert layout.record_of(header, cells) == record
+
+
+def test_the_json_lines_export_writes_what_the_json_module_writes():
+    # the export writes its lines with pydantic-core (quicker): byte for byte json.dumps's compact form
+    import json
+
+    import pydantic_core
+
+    record = {"id": 2**63 - 1, "text": "".join(map(chr, range(0x80))) + "\u2028\u2029\ufeff😀\"\\/é«»",
+              "values": [True, False, None, 0, -5, {"nested": ["x"]}], "empty": {}}
+    assert pydantic_core.to_json(record).decode() == json.dumps(record, ensure_ascii=False, separators=(",", ":"))

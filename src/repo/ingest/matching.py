@@ -12,6 +12,7 @@ deposits, harvested and imported works alike — normalised, so a lookup is an i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -28,8 +29,11 @@ from repo.works.vocabularies import Status
 Key = tuple[str, str]  # (scheme, normalised value)
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(scheme: str, value: str) -> str | None:
-    """The form an identifier is indexed and looked up in; ``None`` when it is not one."""
+    """The form an identifier is indexed and looked up in; ``None`` when it is not one. (Cached: a
+    batch normalises each new record's identifiers twice, to match them and to index them, and
+    an ISBN's check through stdnum is the costly part.)"""
     value = value.strip()
     if not value:
         return None

@@ -150,6 +150,21 @@ def kind(params: dict) -> str:  # type: ignore[type-arg]
     return "+".join([shape, *sorted(k for k in params if k != "q")])
 
 
+def bounded_reindex(database, backend, budget: float) -> int:  # type: ignore[no-untyped-def]
+    """``repo reindex``'s rebuild, stopped after ``budget`` seconds: the works written so far."""
+    from repo.search import documents
+
+    deadline = time.perf_counter() + budget
+    with database.session() as session:
+        def produce():  # type: ignore[no-untyped-def]
+            for batch in documents.batches(session, 1000):
+                yield batch
+                if time.perf_counter() > deadline:
+                    return
+
+        return int(backend.rebuild(produce()))
+
+
 def server_cpu(pid: int | None) -> float | None:
     """CPU seconds (user + system) a server process has used so far (Linux ``/proc``), or None."""
     if pid is None:
@@ -194,6 +209,8 @@ def run(backend, database, label: str, mixed: list[dict], ranged: list[dict],  #
 
     measure(mixed[:20], budget)  # warm caches
     for name, batch in (("mixed queries + facets", mixed), ("free text + year range + facets", ranged)):
+        if not batch:
+            continue
         before = server_cpu(server_pid)
         begun = time.perf_counter()
         times, cpu, totals = measure(batch, budget)
@@ -235,6 +252,12 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="Keep the corpus here (reused when present)")
     parser.add_argument("--budget", type=float, default=None,
                         help="Stop each query set after this many seconds (wall) and report what ran")
+    parser.add_argument("--reindex-budget", type=float, default=None,
+                        help="Stop the reindex after this many seconds (wall): the index then holds the first works "
+                             "(by id) written so far, and the queries run on those")
+    parser.add_argument("--parts", action="store_true",
+                        help="osmem: run the mixed set again without highlighting, without aggregations (facets) "
+                             "and without both, to see what the server's time goes to")
     parser.add_argument("--no-reindex", action="store_true",
                         help="Embedded: query the index already in --dir instead of rebuilding it")
     args = parser.parse_args()
@@ -272,8 +295,14 @@ def main() -> None:
             print(f"[{label}] reindex skipped: {backend.count():,} works already indexed")
         else:
             started, started_cpu, before = time.perf_counter(), time.process_time(), server_cpu(server_pid)
-            count = indexer.reindex(database, backend, Clock())
+            if args.reindex_budget is None:
+                count = indexer.reindex(database, backend, Clock())
+            else:
+                count = bounded_reindex(database, backend, args.reindex_budget)
             seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+            if args.reindex_budget is not None and count < indexer.total_works(database):
+                print(f"[{label}] reindex budget of {args.reindex_budget:.0f} s spent: {count:,} of "
+                      f"{indexer.total_works(database):,} works indexed; the queries run on those")
             print(f"[{label}] reindex: {count:,} works in {seconds:.1f} s = {count / seconds:,.0f} works/s; "
                   f"CPU time of this process {cpu:.1f} s = {count / cpu:,.0f} works per CPU-second [{load()}]")
             used = server_cpu(server_pid)
@@ -281,6 +310,16 @@ def main() -> None:
                 print(f"      CPU time of the server process {used - before:.1f} s; this process and the server "
                       f"together: {count / (cpu + used - before):,.0f} works per CPU-second")
         run(backend, database, label, mixed, ranged, kind == "embedded", args.budget, server_pid)
+        if args.parts and server is not None:
+            original = backend.client.search
+            for dropped in (("highlight",), ("aggs",), ("highlight", "aggs")):
+                def without(*a, body, dropped=dropped, **k):  # type: ignore[no-untyped-def]
+                    return original(*a, body={key: v for key, v in body.items() if key not in dropped}, **k)
+
+                backend.client.search = without
+                run(backend, database, f"{label}, requests without {' and '.join(dropped)}", mixed, [], False,
+                    args.budget, server_pid)
+            backend.client.search = original
         backend.close()
         if server is not None:
             server.close()

@@ -47,10 +47,11 @@ BIN = Path(sys.executable).parent
 def prepare(directory: Path, count: int, seed: int, text_share: float) -> None:
     """The corpus: synthetic works (the shared generator) and extracted texts for some of them."""
     marker = directory / f"corpus-{count}-{seed}-{text_share}"
-    if marker.exists():
-        return
     env = {**os.environ, "REPO_DATA_DIR": str(directory), "REPO_SECRET_KEY": "bench-secret"}
     env.pop("REPO_DATABASE_URL", None)
+    if marker.exists():  # a corpus kept from an older version: bring its schema up to date
+        subprocess.run([str(BIN / "repo"), "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+        return
     started = time.perf_counter()
     subprocess.run([str(BIN / "repo"), "demo", "--synthetic", str(count), "--seed", str(seed)], env=env,
                    check=True, stdout=subprocess.DEVNULL)

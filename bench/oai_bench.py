@@ -363,7 +363,13 @@ def compare_formats(corpus: Corpus, prefixes: list[str], args: argparse.Namespac
                 print(f"  {prefix}: {sizes[prefix]:,} records, median {medians[prefix]:,.0f} records/s{ratio}; median "
                       f"{cpu_medians[prefix]:,.0f} records per server CPU-second "
                       f"({cpu_medians[prefix] / cpu_medians['oai_dc']:.2f} of oai_dc's)")
-            print(f"  ({load()})")
+            # each run's ratio to that run's oai_dc (the same minute's load), their median
+            paired = {prefix: statistics.median(r / d for r, d in zip(rates[prefix], rates["oai_dc"], strict=True))
+                      for prefix in prefixes}
+            paired_cpu = {prefix: statistics.median(r / d for r, d in zip(per_cpu[prefix], per_cpu["oai_dc"],
+                                                                          strict=True)) for prefix in prefixes}
+            print("  ratio to oai_dc in the same run, median over runs (records/s; per server CPU-second): " + ", ".join(
+                f"{p} {paired[p]:.2f}; {paired_cpu[p]:.2f}" for p in prefixes if p != "oai_dc") + f" ({load()})")
     finally:
         server.stop()
     print(f"{corpus.size:,} works, formats beside oai_dc (median records/s, ratio): " + ", ".join(

@@ -135,6 +135,15 @@ def test_sitemaps_split_by_id_blocks(room: Room, database: Any, clock: Any) -> N
     assert abs((lastmod - now).total_seconds()) < 1
     for missing in ("works-5", "works-4", "works-x", "works-99999999999999", "works--1"):
         assert room.client.get(f"/sitemaps/{missing}.xml").status_code == 404
+    # the index's blocks and their lastmod: what a plain GROUP BY of the public works gives
+    from repo.web.feeds import _blocks
+
+    with database.session() as session:
+        block = (Work.id // SITEMAP_BLOCK).label("block")
+        expected = session.execute(sa.select(block, sa.func.max(Work.updated_at))
+                                   .where(Work.status == "published").group_by(block).order_by(block)).all()
+        assert _blocks(session) == [(int(number), moment) for number, moment in expected]
+        assert [number for number, _ in expected] == [0, 3]
 
 
 def test_atom_feeds(room: Room, database: Any) -> None:

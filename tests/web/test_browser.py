@@ -117,5 +117,5 @@ def test_pages_run_under_their_policy_without_a_violation(page: Any, room: Room)
     page.evaluate("""() => { const s = document.createElement('script');
         s.textContent = 'window.inlineRan = true'; document.body.appendChild(s); }""")
     assert page.evaluate("window.inlineRan === undefined")
-    page.wait_for_function("window.violations.length > 0")
+    page.wait_for_function("() => window.violations.length > 0")  # a function: see test_room_in_browser
     assert any(v.startswith("script-src") for v in page.evaluate("window.violations"))

@@ -51,7 +51,10 @@ def test_audio_and_video_play_from_a_range_served_file(tab: Any, shared_room: Ro
     tab.on("request", lambda r: ranges.append(r.headers.get("range", "")) if "/files/" in r.url else None)
     for key, selector in (("sound", "audio"), ("video", "video")):
         tab.goto(f"/works/{shared_room[key]}")
-        tab.wait_for_function(f"document.querySelector('{selector}').readyState >= 3", timeout=15_000)  # canplay
+        # A function, not an expression: Playwright evals the string once (allowed, through the
+        # debugger) and polls the cached function; an expression would be eval'd on every poll,
+        # which the page's policy (no 'unsafe-eval') refuses when the first check is false.
+        tab.wait_for_function(f"() => document.querySelector('{selector}').readyState >= 3", timeout=15_000)  # canplay
         state = tab.evaluate(f"""() => {{ const m = document.querySelector('{selector}');
             return {{error: m.error, duration: m.duration, source: m.currentSrc}}; }}""")
         assert state["error"] is None and state["duration"] > 1, (key, state)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from datetime import UTC
 
 import sqlalchemy as sa
 
@@ -89,3 +91,24 @@ def test_export_filters_and_rights(client, auth, database):
     assert len(lines) == 1 and '"draft"' in lines[0]
     with database.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Work)) == 3
+
+
+def test_export_times_and_dates_are_the_works_own(client, auth, database):
+    """The database formats the times (UTC, to the second, ``Z``) and dates: on both databases they
+    are the values the ORM reads, written as ISO 8601."""
+    _deposit(client, auth)
+    embargoed = sample(access_right="embargoed", embargo_end="2031-02-03")
+    assert client.post("/api/works", json=embargoed, headers=auth.editor_a).status_code == 201
+    exported = [json.loads(line) for line in client.get("/api/export", headers=auth.admin).text.splitlines()]
+    with database.session() as session:
+        works = {w.id: w for w in session.scalars(sa.select(Work))}
+    assert len(exported) == len(works) == 4
+    for record in exported:
+        work = works[record["id"]]
+        for key, value in (("created", work.created_at), ("updated", work.updated_at),
+                           ("published", work.published_at), ("withdrawn", work.withdrawn_at)):
+            expected = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+            assert record.get(key) == expected, (key, record.get(key), value)
+        assert record.get("embargo_end") == (work.embargo_end.isoformat() if work.embargo_end else None)
+    assert sorted(r.get("embargo_end", "") for r in exported)[-1] == "2031-02-03"
+    assert sum("withdrawn" in r for r in exported) == 1 and sum("published" in r for r in exported) == 2

@@ -19,7 +19,6 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +49,23 @@ class Filters:
     collection: str | None = None
 
 
-def _time(value: datetime | None) -> str | None:
-    """``2026-11-27T23:53:29Z`` (the columns are UTC; isoformat is several times quicker than strftime)."""
-    return value.isoformat(timespec="seconds")[:19] + "Z" if value else None
+def _text_columns(postgres: bool) -> list[Any]:
+    """The columns an export record takes as text, made so by the database: the deposit record as
+    its JSON text (parsed by pydantic-core, several times quicker than the driver's ``json.loads``)
+    and the times as ``2026-11-27T23:53:29Z`` (UTC columns, to the second), so that no ``datetime``
+    is made, moved to UTC and formatted again in Python for each of them."""
+    if postgres:
+        def instant(column: Any) -> Any:
+            return sa.func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        doc = sa.cast(Work.doc, sa.Text)
+        embargo_end = sa.func.to_char(Work.embargo_end, "YYYY-MM-DD")
+    else:  # SQLite keeps both as ISO 8601 text already
+        def instant(column: Any) -> Any:
+            return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+        doc = sa.type_coerce(Work.doc, sa.Text)
+        embargo_end = sa.type_coerce(Work.embargo_end, sa.Text)
+    return [doc.label("doc"), embargo_end.label("embargo_end"),
+            *(instant(c).label(c.key) for c in (Work.created_at, Work.updated_at, Work.published_at, Work.withdrawn_at))]
 
 
 def records(db: Database, settings: Settings, filters: Filters, files_dir: Path | None = None,
@@ -60,6 +73,8 @@ def records(db: Database, settings: Settings, filters: Filters, files_dir: Path 
     """Every work matching ``filters`` as an export record (see :func:`layout.export_record`), by
     id; with ``files_dir``, the works' files are copied there from ``storage``."""
     last = 0
+    text_columns = _text_columns(db.engine.dialect.name == "postgresql")
+    from_json = pydantic_core.from_json
     while True:
         with db.session() as session:
             conditions: list[Any] = [Work.id > last]
@@ -71,10 +86,8 @@ def records(db: Database, settings: Settings, filters: Filters, files_dir: Path 
                 found = works_repository.collection_by_slug(session, filters.collection)
                 conditions.append(works_repository.in_collection_tree(found.path) if found else sa.false())
             page = session.execute(
-                sa.select(Work.id, Work.status, Work.type, MemberCentre.slug, Work.access_right, Work.embargo_end,
-                          Work.main_file,
-                          Work.doc, Work.withdrawal_reason, Work.created_at, Work.updated_at, Work.published_at,
-                          Work.withdrawn_at)
+                sa.select(Work.id, Work.status, Work.type, MemberCentre.slug, Work.access_right, Work.main_file,
+                          Work.withdrawal_reason, *text_columns)
                 .join(MemberCentre, MemberCentre.id == Work.centre_id)
                 .where(*conditions).order_by(Work.id).limit(PAGE)).all()
             if not page:
@@ -102,11 +115,10 @@ def records(db: Database, settings: Settings, filters: Filters, files_dir: Path 
                 "id": row.id, "external_id": external.get(row.id) or oai_identifier(settings, row.id),
                 "status": row.status, "type": row.type, "centre": row.slug,
                 "collections": collections.get(row.id, []), "access_right": row.access_right,
-                "embargo_end": row.embargo_end.isoformat() if row.embargo_end else None,
-                "main_file": row.main_file, "metadata": row.doc,
+                "embargo_end": row.embargo_end, "main_file": row.main_file, "metadata": from_json(row.doc),
                 "withdrawal_reason": row.withdrawal_reason, "files": attached.get(row.id),
-                "created": _time(row.created_at), "updated": _time(row.updated_at),
-                "published": _time(row.published_at), "withdrawn": _time(row.withdrawn_at)})
+                "created": row.created_at, "updated": row.updated_at,
+                "published": row.published_at, "withdrawn": row.withdrawn_at})
         last = ids[-1]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -117,9 +118,9 @@ def export_command(
     collection: Annotated[Optional[str], typer.Option(help="Only this collection's works (and its sub-collections')")] = None,
     files: Annotated[Optional[Path], typer.Option("--files", help="Copy the works' files into this directory")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here (default: standard output)")] = None,
+    jobs: Annotated[int, typer.Option(help="Processes making a large export (default: one per core, at most 4)")] = 0,
 ) -> None:
     """Export every work (every field; importable again) as JSON Lines or CSV."""
-    from repo.app import open_file_store
     from repo.config import Settings
     from repo.db import Database, upgrade
     from repo.imports import export
@@ -133,11 +134,18 @@ def export_command(
     settings = Settings()
     upgrade(settings.resolved_database_url)
     database = Database(settings.resolved_database_url)
+    storage = None
     if files is not None:
+        from repo.app import open_file_store  # the web application's module: imported only when needed
+
         files.mkdir(parents=True, exist_ok=True)
+        storage = open_file_store(settings)
     try:
-        chunks = export.stream(database, settings, format, export.Filters(status, centre, collection), files,
-                               open_file_store(settings) if files is not None else None)
+        filters = export.Filters(status, centre, collection)
+        if files is None:  # several processes when it is worth it; copying files stays in one
+            chunks = export.parallel_stream(database, settings, format, filters, jobs or min(os.cpu_count() or 1, 4))
+        else:
+            chunks = export.stream(database, settings, format, filters, files, storage)
         if output is None:
             for chunk in chunks:
                 sys.stdout.buffer.write(chunk)

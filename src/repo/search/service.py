@@ -141,36 +141,51 @@ def _hit(ctx: Context, hit: BackendHit, sort: str) -> SearchHit:
 
 
 _FULLTEXT_LABELS = {"true": "with full text", "false": "without full text"}
+#: Labels of the fixed vocabularies (type, language, country, access, full text), kept once made.
+_labels: dict[tuple[str, str], str] = {}
+_CENTRE_NAMES = sa.select(MemberCentre.__table__.c.slug, MemberCentre.__table__.c.name).where(
+    MemberCentre.__table__.c.slug.in_(sa.bindparam("slugs", expanding=True)))
+_COLLECTION_NAMES = sa.select(Collection.__table__.c.slug, Collection.__table__.c.name).where(
+    Collection.__table__.c.slug.in_(sa.bindparam("slugs", expanding=True)))
+
+
+def _label(dimension: str, value: str) -> str:
+    """The label of a value of a fixed vocabulary (centres and collections are named in SQL)."""
+    found = _labels.get((dimension, value))
+    if found is None:
+        if dimension == "type":
+            found = WorkType(value).info.label if value in WorkType.__members__ else value
+        elif dimension == "language":
+            found = language_name(value)
+        elif dimension == "country":
+            found = country_name(value)
+        elif dimension == "access":
+            found = AccessRight(value).info.label if value in AccessRight.__members__ else value
+        elif dimension == "has_fulltext":
+            found = _FULLTEXT_LABELS.get(value, value)
+        else:
+            found = value
+        if len(_labels) < 10_000:
+            _labels[(dimension, value)] = found
+    return found
 
 
 def _facets(ctx: Context, facets: dict[str, list[tuple[str, int]]]) -> dict[str, list[FacetValue]]:
-    centres = {v for v, _ in facets.get("centre", [])}
-    collections = {v for v, _ in facets.get("collection", [])}
-    centre_names = dict(ctx.session.execute(
-        sa.select(MemberCentre.slug, MemberCentre.name).where(MemberCentre.slug.in_(centres))
-    ).all()) if centres else {}
-    collection_names = dict(ctx.session.execute(
-        sa.select(Collection.slug, Collection.name).where(Collection.slug.in_(collections))
-    ).all()) if collections else {}
-
-    def label(dimension: str, value: str) -> str:
-        if dimension == "type":
-            return WorkType(value).info.label if value in WorkType.__members__ else value
-        if dimension == "language":
-            return language_name(value)
-        if dimension == "country":
-            return country_name(value)
-        if dimension == "access":
-            return AccessRight(value).info.label if value in AccessRight.__members__ else value
-        if dimension == "centre":
-            return centre_names.get(value, value)
-        if dimension == "collection":
-            return collection_names.get(value, value)
-        if dimension == "has_fulltext":
-            return _FULLTEXT_LABELS.get(value, value)
-        return value
-
-    return {
-        dimension: [FacetValue(value=v, count=c, label=label(dimension, v)) for v, c in values]
-        for dimension, values in facets.items()
-    }
+    """The backend's counts with labels. Names of centres and collections are read by two Core
+    statements on the session's connection (the ORM's execution path cost more than the rest of
+    this function)."""
+    names: dict[str, dict[str, str]] = {}
+    for dimension, statement in (("centre", _CENTRE_NAMES), ("collection", _COLLECTION_NAMES)):
+        slugs = [v for v, _ in facets.get(dimension, [])]
+        if slugs:
+            names[dimension] = dict(ctx.session.connection().execute(statement, {"slugs": slugs}).all())
+    out: dict[str, list[FacetValue]] = {}
+    for dimension, values in facets.items():
+        named = names.get(dimension)
+        if named is not None:
+            out[dimension] = [FacetValue(value=v, count=c, label=named.get(v, v)) for v, c in values]
+        elif dimension == "year":
+            out[dimension] = [FacetValue(value=v, count=c, label=v) for v, c in values]
+        else:
+            out[dimension] = [FacetValue(value=v, count=c, label=_label(dimension, v)) for v, c in values]
+    return out

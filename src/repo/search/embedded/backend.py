@@ -587,6 +587,7 @@ class EmbeddedBackend:
         by_metadata = allowed & ~opened if negated else allowed
         matched = 0
         scores: list[tuple[float, int]] | None = None
+        texts: int | None = None  # open texts matching a positive term, when known (see _ranked)
         try:
             expression = _expression(tree) if by_metadata else None
             if (expression is not None and sort == "relevance" and _alternation(tree)
@@ -603,7 +604,13 @@ class EmbeddedBackend:
             rest = readable & ~matched
             expression = _expression(tree, _anywhere) if rest else None
             if expression is not None:
-                matched |= self._matching(conn, f"text_fts_{g}", expression, rest)
+                by_text = self._matching(conn, f"text_fts_{g}", expression, rest)
+                matched |= by_text
+                if not negated and by_text.bit_count() > TEXT_RANKED_MAX:
+                    # Without a negation, a document matched here and not by its metadata
+                    # matches some positive term in its full text: more than TEXT_RANKED_MAX open
+                    # texts match, which is all the ranking needs to know (no count of them).
+                    texts = by_text.bit_count()
         except _Inexpressible:  # a negation alone: evaluate it as sets
             matched = self._eval(conn, g, tree, allowed, readable)
         allowed = matched
@@ -614,7 +621,7 @@ class EmbeddedBackend:
         if sort != "relevance":
             hits = self._walk(conn, g, sort, allowed, query)
         else:
-            ranked = self._ranked(conn, g, query, positive, allowed, opened, None, scores)
+            ranked = self._ranked(conn, g, query, positive, allowed, opened, texts, scores)
             displays = dict(conn.execute(
                 f"SELECT id, display FROM docs_{g} WHERE id IN ({','.join(str(i) for _, i in ranked) or 'NULL'})"))
             hits = [BackendHit(id=i, display=json.loads(displays[i]), sort_key=[rank, i], score=-rank)
@@ -681,7 +688,8 @@ class EmbeddedBackend:
         A document's rank is the smaller of its metadata bm25 over all positive terms and, for
         its full text open now, ``TEXT_WEIGHT`` × the full text's bm25 — or 0.0 (after every
         metadata match, by id) when more than ``TEXT_RANKED_MAX`` open texts match at all
-        (``texts``: how many match some positive term, whatever the filters; None: count them).
+        (``texts``: how many match some positive term, whatever the filters, or any number past
+        the threshold when more are known to match; None: count them).
         Beyond ``META_RANKED_MAX`` matches, only those matching in a title are scored, by the bm25
         of ``title_fts`` (the titles alone: a row there costs a third less to score than in
         ``meta_fts``); the others rank 0.0 too.

@@ -85,9 +85,28 @@ def _variants() -> dict[str, str]:
 _PROBE = 4
 
 
-def _probe(prefix: str) -> str:
-    variants = _variants()
+@lru_cache(maxsize=1)
+def _latin1_variants() -> dict[str, str]:
+    """:func:`_variants` within Latin-1 (a tenth of the letters: ten times cheaper to compile)."""
+    return {k: "[" + "".join(c for c in v[1:-1] if ord(c) < 0x100) + "]" for k, v in _variants().items()}
+
+
+def _probe(prefix: str, variants: dict[str, str] | None = None) -> str:
+    variants = _variants() if variants is None else variants
     return "".join(variants.get(c, re.escape(c)) for c in prefix)
+
+
+def _candidates(long: Sequence[str], short: Sequence[str], variants: dict[str, str]) -> re.Pattern[str] | None:
+    parts = [_probe(p, variants) + r"[^\W_]*" for p in long] + [_probe(p, variants) + r"(?![^\W_])" for p in short]
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(parts) + ")") if parts else None
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _Matcher:
@@ -110,8 +129,19 @@ class _Matcher:
         self._stems: dict[str, str] = {}
         short = [p for p in probes if len(p) < 3]
         long = sorted(p for p in probes if len(p) >= 3)  # stems and truncations: any ending
-        parts = [_probe(p) + r"[^\W_]*" for p in long] + [_probe(p) + r"(?![^\W_])" for p in short]
-        self.candidates = re.compile(r"(?<![^\W_])(?:" + "|".join(parts) + ")") if parts else None
+        self._probes = (long, short)
+        # Word starts worth a look: a probe with any letter that folds to its letters. Most texts
+        # are Latin-1, and their regex is compiled from Latin-1 letters only (compiling every
+        # variant of each letter cost ~1 ms a query); the full one only when a text needs it.
+        self.candidates_latin1 = _candidates(long, short, _latin1_variants())
+        self._candidates: re.Pattern[str] | None = None
+
+    @property
+    def candidates(self) -> re.Pattern[str] | None:
+        """The candidates regex for any text."""
+        if self._candidates is None:
+            self._candidates = _candidates(*self._probes, _variants())
+        return self._candidates
 
     def _stem(self, lowered: str) -> str | None:
         if self.lang not in LANGS:
@@ -125,10 +155,13 @@ class _Matcher:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of every matched word or phrase in ``text``, in order, not overlapping."""
-        if self.candidates is None:
+        if self.candidates_latin1 is None:
+            return []
+        candidates = self.candidates_latin1 if _latin1(text) else self.candidates
+        if candidates is None:
             return []
         found: list[tuple[int, int]] = []
-        for candidate in self.candidates.finditer(text):
+        for candidate in candidates.finditer(text):
             if found and candidate.start() < found[-1][1]:
                 continue
             span = self._match_at(text, candidate.start())

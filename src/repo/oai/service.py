@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,7 +29,7 @@ from lxml import etree
 
 from repo.clock import Clock
 from repo.config import Settings
-from repo.db import Database
+from repo.db import Database, retried
 from repo.oai import arguments, envelope, queries
 from repo.oai.errors import OAIError
 from repo.oai.tokens import TokenCodec
@@ -81,16 +80,12 @@ class Provider:
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """A connection for the reads of one request: no ORM session (nothing to flush), each
-        statement reading what is committed when it runs. SQLite's driver opens no transaction for
-        reads anyway; on PostgreSQL autocommit saves the BEGIN and ROLLBACK round trips around a
-        request's one or two queries."""
-        with self.reader.connect() as connection:
+        statement reading what is committed when it runs, from :attr:`repo.db.Database.reader`
+        (on PostgreSQL: autocommit, no pre-ping). A read that meets a connection the database cut
+        since it was pooled (a restart) is run again by :func:`respond` (or, for the later chunks
+        of a page, by :func:`repo.db.retried`)."""
+        with self.db.reader.connect() as connection:
             yield connection
-
-    @cached_property
-    def reader(self) -> sa.Engine:
-        engine = self.db.engine
-        return engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
 
     def lifted(self, connection: sa.Connection, now: datetime, read: Callable[[], Sequence[Any]]) -> Sequence[Any]:
         """What ``read`` returns once every embargo ended by ``now`` is lifted.
@@ -142,6 +137,6 @@ def respond(provider: Provider, pairs: list[tuple[str, str]] | None) -> Reply:
         request = arguments.parse(pairs)
         echo = request.echo
         handler: Callable[[Provider, arguments.ParsedRequest], Reply] = HANDLERS[request.verb]
-        return handler(provider, request)
+        return retried(lambda: handler(provider, request))  # a read: run again once on a cut connection
     except OAIError as exc:
         return error_reply(provider, exc, echo)

@@ -22,11 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from lxml import etree
 
+from repo.db import retried
 from repo.oai import cache, envelope, queries, records, sets, tracking
 from repo.oai.arguments import ListArguments, ParsedRequest
 from repo.oai.envelope import oai
@@ -191,6 +193,10 @@ class _Page:
         return [_Item(entry[1], entry[0], entry[2] if entry[2] is not None else loaded.get(entry[0]), due)
                 for entry in entries]
 
+    def _fetch_alone(self, after: tuple[datetime, int] | None, limit: int) -> list[Any]:
+        with self.provider.read() as connection:
+            return self.fetch(connection, after, limit)
+
     def items(self, chunk: Sequence[Any], requested: int) -> Iterator[etree._Element | bytes]:
         page_size = self.provider.settings.oai_page_size
         context = self.context
@@ -210,8 +216,7 @@ class _Page:
             if more or len(chunk) < requested:
                 break
             requested = min(CHUNK, page_size - sent + 1)
-            with self.provider.read() as connection:
-                chunk = self.fetch(connection, _resume(last), requested)
+            chunk = retried(partial(self._fetch_alone, _resume(last), requested))
         OAI_RECORDS.labels(self.position.verb).inc(sent)  # /metrics: records and headers served
         token = _token(self.provider, self.position, _resume(last), sent, more, context.now)
         if token is not None:

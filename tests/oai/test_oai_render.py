@@ -221,11 +221,14 @@ def statements(app: Any) -> Iterator[list[str]]:
         if not background(threading.current_thread()):
             seen.append(" ".join(statement.split()))
 
-    sa.event.listen(app.state.db.engine, "before_cursor_execute", listen)
+    engines = {app.state.db.engine, app.state.db.reader}  # (on PostgreSQL, requests read through a pool of their own)
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", listen)
     try:
         yield seen
     finally:
-        sa.event.remove(app.state.db.engine, "before_cursor_execute", listen)
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", listen)
 
 
 def writes(seen: list[str]) -> list[str]:

@@ -2,15 +2,17 @@
 # The interleaved side-by-side run of issue 14: this repository beside the two peer servers of
 # ../shared/peers (oai_repo, pyoai), all three serving the same 100,000 records, from kept corpora.
 #
-#   bench/peers_bench.sh sqlite|postgresql
+#   bench/peers_bench.sh prepare sqlite|postgresql   # after a code change: seconds, or minutes if stale
+#   bench/peers_bench.sh sqlite|postgresql           # the run: about 4-5 min on a quiet 2-core machine
 #
-# Steps: (PostgreSQL: start the kept cluster, migrate) -> `repo oai render --all` (only what the
-# current code made stale; timed apart, not part of the run) -> the peers' table of the same
-# records, harvested from this repository once (`corpus.py --from-oai`, kept) -> PostgreSQL
+# prepare: (PostgreSQL: start the kept cluster) migrate, `repo oai render --all` (what the current
+# code made stale: every format, up to ~15 min of CPU after a crosswalk change), and the peers'
+# table of the same records, harvested from this repository once (`corpus.py --from-oai`, kept).
+# The run: (the same prepare, which should find nothing to do) -> PostgreSQL
 # restarted and every server's files evicted from the page cache, so run 1 is each server's first
 # harvest -> ../shared/peers/run.sh: 3 full ListRecords oai_dc harvests per server interleaved
 # (A B C A B C ...), first and ~90 % page latency, GetRecord, Identify, peak RSS; every saved
-# response validated against the official schemas. About 4-5 min on a quiet 2-core machine.
+# response validated against the official schemas.
 #
 # Read: the table at the end (also in $BENCH/out-<kind>/table.md): records/s of run 1 (cold) and
 # runs 2-3 (warm) for repo against the faster peer; GetRecord and Identify ms.
@@ -21,7 +23,9 @@
 # made when missing) and the peers' tables peers-<kind>.sqlite (made when missing).
 # PORT (8601), PGPORT (55433), PGBIN (the newest /usr/lib/postgresql/*/bin).
 set -euo pipefail
-KIND="${1:?usage: bench/peers_bench.sh sqlite|postgresql}"
+PREPARE_ONLY=0
+if [ "${1:-}" = prepare ]; then PREPARE_ONLY=1; shift; fi
+KIND="${1:?usage: bench/peers_bench.sh [prepare] sqlite|postgresql}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 REPO="${REPO_BIN:-$ROOT/.venv/bin/repo}"
 PY="$ROOT/.venv/bin/python"
@@ -97,6 +101,7 @@ if [ ! -f "$PEERDB" ]; then
   kill "$SERVER"; wait "$SERVER" || true
   mv "$PEERDB.part" "$PEERDB"
 fi
+[ "$PREPARE_ONLY" = 1 ] && { echo "== $(date -u +%T) prepared"; exit 0; }
 
 echo "== $(date -u +%T) cold start: caches dropped"
 if [ "$KIND" = postgresql ]; then pg_stop; evict "${FILES[@]}" "$PEERDB"; pg_start; else evict "${FILES[@]}" "$PEERDB"; fi

@@ -13,15 +13,18 @@ the Library of Congress DC-to-MARC crosswalk and MARC 21 practice for online res
   (``s``/``n``), form of item ``o`` (online) and the MARC language code.
 * 001 control number (the work id), 005 last change (the OAI datestamp), 007 ``cr`` (online).
 * 020 ISBN, 024 DOI and handle, 041 languages, 082 DDC; 100/110 the first creator (700/710 the
-  others and the contributors) with relator term and code, affiliation (``$u``) and ORCID (``$1``);
+  others and the contributors) with relator code, affiliation (``$u``) and ORCID (``$1``);
   245 with the nonfiling characters of the title's initial article; 246 translated and
-  alternative titles; 250 edition; 264 publication; 300/306 extent and duration; 336–338 RDA
-  content, media and carrier types; 490 series; 500 notes; **502 thesis** (degree, granting
-  institution, year); 506 access as it is now; 520 abstracts; 536 funding; 540 licence;
+  alternative titles; 250 edition; 264 publication; 300/306 extent (pages) and duration;
+  490 series; 500 notes; **502 thesis** (degree, granting institution, year); 506 access as it is now; 520 abstracts; 536 funding; 540 licence;
   650/653 subjects (by scheme) and 651 countries; 655 COAR genre; 711 conference;
   **773 host item** (the journal with ISSN and volume/issue/pages, or the book — a chapter's host —
   with ISBN and pages); 787 related identifiers; 856 the landing page and each file the public
   may read now (the main file labelled full text).
+
+Only fields that carry data of the work: what every record would repeat (an online resource, its
+RDA content, media and carrier types, a relator's label beside its code) is said once by the
+Leader, 007 and 008 or by the code, as MARC allows, and left for catalogues to derive.
 """
 
 from __future__ import annotations
@@ -47,9 +50,6 @@ LEADER, CONTROLFIELD, DATAFIELD, SUBFIELD = (f"{{{MARC_NS}}}{name}" for name in
                                              ("leader", "controlfield", "datafield", "subfield"))
 
 THESES = {"doctoral_thesis": "Doctoral", "master_thesis": "Master's", "bachelor_thesis": "Bachelor's"}
-# RDA content type (336) of each kind of record: term, code.
-CONTENT = {"a": ("text", "txt"), "i": ("spoken word", "spw"), "g": ("two-dimensional moving image", "tdi"),
-           "k": ("still image", "sti")}
 
 # Initial articles skipped in filing (MARC 245 second indicator, MODS nonSort), by language:
 # the definite articles of the Library of Congress list of initial articles.
@@ -190,12 +190,14 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
         if not (family or name):
             continue
         role = common.key(person.get("role")) or ("author" if position < len(creators) else "other")
-        code, term = common.RELATORS.get(role, common.RELATORS["other"])
+        code, _ = common.RELATORS.get(role, common.RELATORS["other"])
         affiliations = "; ".join(a for a in (text(x.get("name")) for x in common.dicts(person, "affiliations")) if a)
         orcid = common.orcid(person)
         personal = bool(family)
         tag = ("1" if not main_entry else "7") + ("00" if personal else "10")
-        field(tag, "1" if personal else "2", " ", ("a", common.inverted(family, given, name)), ("e", term),
+        # the relator as its code ($4) alone: the term ($e) is the code's label in the MARC list
+        # of relators, which every catalogue holds (one subfield less per name)
+        field(tag, "1" if personal else "2", " ", ("a", common.inverted(family, given, name)),
               ("u", affiliations), ("4", code), ("1", common.ORCID_URI + orcid if orcid else None))
         main_entry = True
 
@@ -238,13 +240,13 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
     extent = common.obj(doc, "extent")
     count = extent.get("pages") if extent else None
     duration = common.key(extent.get("duration")) if extent else None
-    field("300", " ", " ", ("a", f"1 online resource ({count} pages)" if count.__class__ is int and count > 0
-                                 else "1 online resource"))
+    # Only fields with data of this work: that it is one online resource, text (or sound, video,
+    # images), on a computer, is said by Leader/06, 007 "cr" and 008's form of item "o", from
+    # which catalogues derive RDA's 336/337/338 (LoC's mapping); repeating the constants in every
+    # record made it a seventh longer to store, send and parse.
+    if count.__class__ is int and count > 0:
+        field("300", " ", " ", ("a", f"1 online resource ({count} pages)"))
     field("306", " ", " ", ("a", _hhmmss(duration)))
-    content, content_code = CONTENT[record_type]
-    field("336", " ", " ", ("a", content), ("b", content_code), ("2", "rdacontent"))
-    field("337", " ", " ", ("a", "computer"), ("b", "c"), ("2", "rdamedia"))
-    field("338", " ", " ", ("a", "online resource"), ("b", "cr"), ("2", "rdacarrier"))
 
     if series:
         field("490", "0", " ", ("a", text(series.get("title"))), ("v", text(series.get("number"))),
@@ -301,7 +303,7 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
         code = "z" if scheme == "ISBN" else "x" if scheme in ("ISSN", "EISSN", "LISSN") else "o"
         field("787", "0", "8", ("i", relation), (code, value if code != "o" else f"{scheme} {value}"))
 
-    field("856", "4", "0", ("u", context.landing_page(work)), ("z", "Landing page"))
+    field("856", "4", "0", ("u", context.landing_page(work)))  # the landing page: the one 856 without $3
     readable, main_file = common.open_files(work, context)
     for file in readable:
         field("856", "4", "0", ("3", "Full text" if file is main_file else text(file.name)),

@@ -45,8 +45,11 @@ from repo.works.vocabularies import ACCESS_RIGHTS, VERSIONS, AccessRight, effect
 OAIRE_NS = "http://namespace.openaire.eu/schema/oaire/"
 OAIRE_SCHEMA = "https://www.openaire.eu/schema/repo-lit/4.0/openaire.xsd"
 DC_NS = "http://purl.org/dc/elements/1.1/"
-# oaire as the default namespace, as in OpenAIRE's own samples (shorter records).
-NSMAP = {None: OAIRE_NS, "datacite": DATACITE_NS, "dc": DC_NS, "xsi": XSI_NS}
+# DataCite as the default namespace: most elements of a record are DataCite's (titles, creators,
+# dates, identifiers, rights, subjects...), so a "datacite:" prefix on each made a record an
+# eighth longer to store, send and parse than the same record with "oaire:" on the few of
+# OpenAIRE's (the namespaces, hence the record, are the same to any namespace-aware reader).
+NSMAP = {None: DATACITE_NS, "oaire": OAIRE_NS, "dc": DC_NS, "xsi": XSI_NS}
 ROOT_ATTRIBUTES = {SCHEMA_LOCATION: f"{OAIRE_NS} {OAIRE_SCHEMA}"}
 
 

@@ -487,3 +487,29 @@ def test_stored_documents_of_any_shape_never_break_a_record(schemas: ModuleType)
             if fmt.applies_to(work):
                 element = render(schemas, prefix, work)
                 assert "\x01" not in etree.tostring(element, encoding="unicode")
+
+
+def test_records_carry_the_works_data_once(schemas: ModuleType) -> None:
+    """What a harvester parses in every record is the work's data, each item once: no field of
+    constants that the MARC Leader, 007 and 008 already say, no relator label beside its code,
+    no namespace prefix repeated on every element where the record's default namespace does."""
+    work = make(PEOPLE, type="book")
+    record = render(schemas, "marcxml", work)
+    tags = x(record, "marc:datafield/@tag")
+    assert not {"300", "336", "337", "338"} & set(tags)  # no page count: an online resource, by 007 "cr"
+    assert x(record, "marc:datafield/marc:subfield[@code='e']") == []  # the relator's $4 code alone
+    assert x(record, "marc:controlfield[@tag='007']/text()") == ["cr |||||||||||"] and record.findtext(
+        f"{{{NS['marc']}}}leader")[6] == "a"  # what 336–338 said: text, computer, online resource
+    assert x(record, "marc:datafield[@tag='856']/marc:subfield/@code") == ["u"]
+    assert marc(render(schemas, "marcxml", make({**PEOPLE, "extent": {"pages": 312}}, type="book")), "300") == [
+        {"ind": "  ", "a": ["1 online resource (312 pages)"]}]
+
+    mods = render(schemas, "mods", work)
+    assert [len(role) for role in x(mods, "mods:name/mods:role")] == [1] * 5
+    assert x(mods, "mods:name/mods:role/mods:roleTerm/text()") == ["aut"] * 4 + ["edt"]
+
+    openaire = REGISTRY["oai_openaire"].to_element(work, RenderContext(SETTINGS, NOW))
+    data = etree.tostring(openaire)
+    assert b"<datacite:" not in data and data.startswith(b"<oaire:resource ")
+    assert data.count(b"xmlns") == 4  # declared once, on the root (DataCite's as the default)
+    assert len(x(render(schemas, "oai_openaire", work), "//datacite:creator")) == 4

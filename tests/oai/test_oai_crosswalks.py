@@ -501,6 +501,10 @@ def test_records_carry_the_works_data_once(schemas: ModuleType) -> None:
     assert x(record, "marc:controlfield[@tag='007']/text()") == ["cr |||||||||||"] and record.findtext(
         f"{{{NS['marc']}}}leader")[6] == "a"  # what 336–338 said: text, computer, online resource
     assert x(record, "marc:datafield[@tag='856']/marc:subfield/@code") == ["u"]
+    keywords = {**PEOPLE, "subjects": [{"value": "protesta", "lang": "spa"}, {"value": "protest", "lang": "eng"},
+                                       {"value": "Social movements", "scheme": "lcsh"}]}
+    assert marc(render(schemas, "marcxml", make(keywords, type="book")), "653") == [
+        {"ind": "  ", "a": ["protesta", "protest"]}]  # one field, a repeated $a per keyword
     assert marc(render(schemas, "marcxml", make({**PEOPLE, "extent": {"pages": 312}}, type="book")), "300") == [
         {"ind": "  ", "a": ["1 online resource (312 pages)"]}]
 

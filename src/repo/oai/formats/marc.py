@@ -17,7 +17,7 @@ the Library of Congress DC-to-MARC crosswalk and MARC 21 practice for online res
   245 with the nonfiling characters of the title's initial article; 246 translated and
   alternative titles; 250 edition; 264 publication; 300/306 extent (pages) and duration;
   490 series; 500 notes; **502 thesis** (degree, granting institution, year); 506 access as it is now; 520 abstracts; 536 funding; 540 licence;
-  650/653 subjects (by scheme) and 651 countries; 655 COAR genre; 711 conference;
+  650 subjects (by scheme), 653 the keywords (one field) and 651 countries; 655 COAR genre; 711 conference;
   **773 host item** (the journal with ISSN and volume/issue/pages, or the book — a chapter's host —
   with ISBN and pages); 787 related identifiers; 856 the landing page and each file the public
   may read now (the main file labelled full text).
@@ -202,13 +202,14 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
         main_entry = True
 
     # 082 / 650 / 653: subjects by scheme
+    uncontrolled = []
     for subject in common.dicts(doc, "subjects"):
         if not (value := text(subject.get("value"))):
             continue
         scheme = text(subject.get("scheme"))
         value_uri = common.uri(subject.get("uri"))
         if scheme is None:
-            field("653", " ", " ", ("a", value))
+            uncontrolled.append(("a", value))
         elif scheme == "DDC":
             field("082", "0", "4", ("a", value), ("2", None))
         elif scheme == "LCSH":
@@ -219,6 +220,9 @@ def crosswalk(work: Disseminated, context: RenderContext) -> etree._Element:
             known = SUBJECT_SCHEMES.get(scheme.lower())
             source = known.marc if known and known.marc else scheme.lower().replace(" ", "")
             field("650", " ", "7", ("a", value), ("2", source), ("0", value_uri))
+    # the keywords in one 653, a repeated $a each (MARC: "multiple uncontrolled terms may be
+    # recorded in one field"), not a field each
+    field("653", " ", " ", *uncontrolled)
     for code in common.strings(doc.get("countries")):
         field("651", " ", "4", ("a", common.country_name(code)))
 

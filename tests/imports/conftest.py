@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,12 @@ class Cli:
 
     database_url: str
     data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)  # more settings (REPO_…)
 
     def __call__(self, *args: str, code: int = 0) -> str:
         env = {"REPO_DATABASE_URL": self.database_url, "REPO_DATA_DIR": str(self.data_dir),
                "REPO_SECRET_KEY": "test-secret-key", "REPO_BASE_URL": "http://testserver",
-               "REPO_OAI_REPOSITORY_IDENTIFIER": "repo.example.org", "COLUMNS": "200"}
+               "REPO_OAI_REPOSITORY_IDENTIFIER": "repo.example.org", "COLUMNS": "200", **self.env}
         result = CliRunner().invoke(cli_app, list(args), env=env, catch_exceptions=False)
         assert result.exit_code == code, result.output
         return result.output

@@ -67,7 +67,8 @@ def import_command(
                 progress.update(task, completed=state.offset if state.format != "bibtex" else 0, rows=state.rows)
 
             try:
-                ImportRun(database, settings, Clock(), job_id, open_file_store(settings), on_batch=advance).run()
+                ImportRun(database, settings, Clock(), job_id, open_file_store(settings), on_batch=advance,
+                          parallel_from_bytes=settings.import_parallel_from_bytes).run()
             except Busy as exc:
                 console.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(1) from None

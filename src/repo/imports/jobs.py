@@ -20,13 +20,14 @@ An import run: rows of a stored file, in batches, through the ingest pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -87,6 +88,10 @@ class ImportRun:
     on_batch: Callable[[Import], None] | None = None  # after each committed batch (a progress bar)
     should_stop: Callable[[], bool] = lambda: False
     slice_seconds: float | None = None  # stop (resumably) after this long: background work in slices
+    # Validate in a second process (pipeline.Preparer) while this one writes, when what is left of
+    # the file is at least this many bytes; None: never (the server's background job, whose
+    # process serves requests too). ``repo import`` sets it.
+    parallel_from_bytes: int | None = None
     rows_read: int = field(default=0, init=False)
 
     def run(self) -> int:
@@ -108,15 +113,18 @@ class ImportRun:
         dry = pipeline.DryRun() if job.dry_run else None
         context = _Job(job.id, job.format, job.publish, job.dry_run, job.filename,
                        Path(job.files_dir) if job.files_dir else None, principal)
-        while True:
-            batch = list(islice(rows, self.settings.import_batch))
-            if not batch:
-                break
-            self._batch(context, feed, batch, dry)
-            self.rows_read += len(batch)
-            if self.should_stop() or (deadline is not None and time.monotonic() > deadline):
-                self._release()
-                return self.rows_read
+        batches = (self._read(context, batch) for batch in iter(lambda: list(islice(rows, self.settings.import_batch)), []))
+        left = max(job.size - job.offset, 0)
+        with (pipeline.Preparer() if self.parallel_from_bytes is not None and left >= self.parallel_from_bytes
+              else contextlib.nullcontext()) as preparer:
+            # With a preparer, batch n + 1 is read and validated (there) while batch n is written here.
+            ahead = _ahead(batches, feed, preparer)
+            for batch, prepared in ahead:
+                self._batch(context, feed, batch, dry, prepared())
+                self.rows_read += len(batch.rows)
+                if self.should_stop() or (deadline is not None and time.monotonic() > deadline):
+                    self._release()
+                    return self.rows_read
         self._finish()
         return self.rows_read
 
@@ -159,36 +167,43 @@ class ImportRun:
 
     # -- one batch -------------------------------------------------------------------------------------
 
-    def _batch(self, job: _Job, feed: pipeline.Feed, rows: list[Row], dry: pipeline.DryRun | None) -> None:
+    def _read(self, job: _Job, rows: list[Row]) -> _Batch:
+        """A batch's rows as the pipeline's incoming records (a record named twice fails here)."""
+        batch = _Batch(rows)
+        now = self.clock.now()
+        for row in rows:
+            if row.blank:
+                continue
+            item = self._incoming(job, row, now)
+            if item.external_id in batch.where:
+                batch.counts["seen"] += 1
+                batch.counts["failed"] += 1
+                batch.problems.append(_problem(job.id, row.number, item.external_id, "failed", "external_id",
+                                               f"row {batch.where[item.external_id]} has the same external id (or, "
+                                               "without one, the same DOI, handle, ISBN or content): each record once"))
+                continue
+            batch.where[item.external_id] = row.number
+            batch.items.append(item)
+        return batch
+
+    def _batch(self, job: _Job, feed: pipeline.Feed, batch: _Batch, dry: pipeline.DryRun | None,
+               prepared: list[pipeline._Prepared] | None) -> None:
+        rows, where, problems, counts = batch.rows, batch.where, batch.problems, batch.counts
         with self.db.session() as session:
             now = self.clock.now()
             ctx = Context(session, job.principal, now, self.settings, self.clock, self.files)
-            items: list[pipeline.Incoming] = []
-            where: dict[str, int] = {}  # external id → row number
-            problems: list[dict[str, Any]] = []
-            counts = {c: 0 for c in COUNTERS}
-            for row in rows:
-                if row.blank:
-                    continue
-                item = self._incoming(job, row, now)
-                if item.external_id in where:
-                    counts["seen"] += 1
-                    counts["failed"] += 1
-                    problems.append(_problem(job.id, row.number, item.external_id, "failed", "external_id",
-                                             f"row {where[item.external_id]} has the same external id (or, without "
-                                             "one, the same DOI, handle, ISBN or content): each record once"))
-                    continue
-                where[item.external_id] = row.number
-                items.append(item)
             again = set(_applied_before(session, feed.key, job.id, list(where)))
-            items = [i for i in items if i.external_id not in again]
+            kept = [n for n, item in enumerate(batch.items) if item.external_id not in again]
+            items = [batch.items[n] for n in kept]
+            if prepared is not None:
+                prepared = [prepared[n] for n in kept]
             for external_id in sorted(again):
                 counts["seen"] += 1
                 counts["failed"] += 1
                 problems.append(_problem(job.id, where[external_id], external_id, "failed", "external_id",
                                          "an earlier row has the same external id (or, without one, the same DOI, "
                                          "handle, ISBN or content): each record once"))
-            outcome = pipeline.ingest(ctx, feed, items, run_id=job.id, dry_run=dry)
+            outcome = pipeline.ingest(ctx, feed, items, run_id=job.id, dry_run=dry, prepared=prepared)
             for name, count in outcome.counts.items():
                 if name in counts:
                     counts[name] += count
@@ -294,6 +309,44 @@ class ImportRun:
                 work = ctx.session.get(Work, work_id)
                 if work is not None and work.main_file != main:
                     work.main_file = main
+
+
+@dataclass
+class _Batch:
+    """A batch of rows, read: its incoming records, and what already failed in the reading."""
+
+    rows: list[Row]
+    items: list[pipeline.Incoming] = field(default_factory=list)
+    where: dict[str, int] = field(default_factory=dict)  # external id → row number
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: {c: 0 for c in COUNTERS})
+
+
+def _ahead(batches: Iterator[_Batch], feed: pipeline.Feed, preparer: pipeline.Preparer | None,
+           ) -> Iterator[tuple[_Batch, Callable[[], list[pipeline._Prepared] | None]]]:
+    """Each batch with the call that gives its prepared records: without a preparer, none (the
+    pipeline prepares them); with one, the next batch is read and sent to it before this one is
+    handed out, so that it is prepared there while this one is written."""
+    if preparer is None:
+        for batch in batches:
+            yield batch, lambda: None
+        return
+    pending: tuple[_Batch, Callable[[], list[pipeline._Prepared] | None]] | None = None
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception:  # the file fails after the batch before: that one is written first, as without
+            if pending is not None:
+                yield pending
+            raise
+        if batch is None:
+            break
+        current = (batch, preparer.submit(feed, batch.items))
+        if pending is not None:
+            yield pending
+        pending = current
+    if pending is not None:
+        yield pending
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ also bumps the OAI ``datestamp``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -165,7 +166,7 @@ def get_editable(ctx: Context, work_id: int, if_match: str | None = None) -> Wor
 _RESTAMP = "repo.works.restamp"
 
 
-def _resolve(ctx: Context, data: WorkIn, lookups: Lookups) -> tuple[MemberCentre, list[Collection]]:
+def _resolve(ctx: Context, data: WorkIn | Planned, lookups: Lookups) -> tuple[MemberCentre, list[Collection]]:
     """The record's centre (which the principal must edit) and collections, or 422 naming the field."""
     centre = lookups.centre(data.centre)
     if centre is None:
@@ -395,7 +396,34 @@ def touch(ctx: Context, work: Work, action: str, changes: list[dict[str, Any]]) 
 # own feed is the one writer allowed to change a read-only (harvested) work.
 
 
-def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]],
+@dataclass(frozen=True)
+class Planned:
+    """A validated deposit record as plain values: what :func:`ingest_create` writes and checks.
+
+    Made by :meth:`of` wherever the record was validated — possibly another process (the ingest
+    pipeline's preparing processes): plain values cross a process boundary several times cheaper
+    than the pydantic model they come from (unpickling a ``WorkIn`` costs more than validating it)."""
+
+    type: str | None
+    centre: str
+    collections: list[str]  # slugs, each once, in the record's order
+    access_right: str | None
+    embargo_end: date | None
+    doc: dict[str, Any]  # the metadata as stored (``metadata.model_dump(mode="json", exclude_none=True)``)
+    publication_year: int | None
+    issn_l: str | None
+    missing: list[tuple[str, str]]  # what publishing requires and the record lacks
+
+    @classmethod
+    def of(cls, data: WorkIn) -> Planned:
+        fields = _fields(data)
+        return cls(str(data.type) if data.type is not None else None, data.centre,
+                   list(dict.fromkeys(data.collections)),
+                   str(data.access_right) if data.access_right is not None else None, data.embargo_end,
+                   fields["doc"], fields["publication_year"], fields["issn_l"], missing_for_publication(data))
+
+
+def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn | Planned, dict[str, Any]]],
                   statuses: Sequence[Status] | None = None) -> list[int]:
     """Create published works, one per ``(record, origin)``: what create + publish do for a
     deposit — the same centre, collection and publishing checks, one revision each (action
@@ -403,6 +431,7 @@ def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]],
     counts, the OAI set counters, the duplicate-identifier index — for a whole page in a few
     statements (a unit of work of ORM objects costs several times more per work; what its flush
     listeners do is done here explicitly, each by the function its module offers for this). Returns the new ids, in order.
+    A record is a ``WorkIn`` or the :class:`Planned` made of one.
     ``Unprocessable`` (nothing written) when a record lacks what publishing requires: callers
     check each record first with :func:`~repo.works.schemas.missing_for_publication`.
     ``statuses`` (one per item; imports) may make some of them drafts instead: what ``create``
@@ -415,20 +444,23 @@ def ingest_create(ctx: Context, items: Sequence[tuple[WorkIn, dict[str, Any]]],
         return []
     lookups = Lookups(ctx.session)
     rows, filings, keys = [], [], []
-    for n, (data, origin) in enumerate(items):
+    for n, (given, origin) in enumerate(items):
+        data = given if isinstance(given, Planned) else Planned.of(given)
         status = statuses[n] if statuses is not None else Status.published
         published = status == Status.published
-        if published:
-            _require_publishable(data)
+        if published and data.missing:
+            raise Unprocessable("The work lacks what publishing requires.",
+                                errors=[FieldError(f, m) for f, m in data.missing])
         centre, collections = _resolve(ctx, data, lookups)
-        fields = _fields(data)
-        rows.append({**fields, "status": status, "centre_id": centre.id, "version": 1,
+        rows.append({"type": data.type, "access_right": data.access_right, "embargo_end": data.embargo_end,
+                     "doc": data.doc, "publication_year": data.publication_year, "issn_l": data.issn_l,
+                     "status": status, "centre_id": centre.id, "version": 1,
                      "created_at": ctx.now, "updated_at": ctx.now, "published_at": ctx.now if published else None,
                      "datestamp": ctx.now if published else None,
                      "embargo_pending": _embargo_pending(status, data.access_right, data.embargo_end, ctx.now),
                      "origin": origin})
         filings.append((centre, collections))
-        keys.append(counts.keys(status, data.type, fields["publication_year"], centre.id,
+        keys.append(counts.keys(status, data.type, data.publication_year, centre.id,
                                 (c.path for c in collections)))
     ids = _insert_works(ctx.session, rows)
     links = [{"work_id": work_id, "collection_id": c.id} for work_id, (_, collections) in zip(ids, filings)

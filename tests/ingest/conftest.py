@@ -10,4 +10,5 @@ from ingest_support import (  # noqa: F401
     schemas,
     second_database_url,
     settings,
+    where,
 )

@@ -25,7 +25,7 @@ from repo.config import Settings  # noqa: E402
 from repo.context import Context  # noqa: E402
 from repo.db import Database  # noqa: E402
 from repo.deposit.auth import Principal, TokenRole  # noqa: E402
-from repo.ingest import service  # noqa: E402
+from repo.ingest import pipeline, service  # noqa: E402
 from repo.ingest.models import HarvestRun, IngestProblem  # noqa: E402
 from repo.works.models import Work  # noqa: E402
 
@@ -90,6 +90,27 @@ def harvester(database: Database, settings: Settings, clock: Clock) -> Harvester
         session.add(MemberCentre(slug="member", name="Centro Miembro", country="AR", created_at=clock.now(),
                                  updated_at=clock.now()))
     return Harvester(database, settings, Clock())
+
+
+@pytest.fixture(params=["here", "apart"])
+def where(request: pytest.FixtureRequest, harvester: Harvester, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Both ways of running the test's harvests: records mapped and validated here, or (``apart``)
+    in a second process from the first page on (``repo harvest run`` of a big source) — which the
+    test then must have used."""
+    if request.param == "here":
+        yield "here"
+        return
+    harvester.settings = harvester.settings.model_copy(update={"harvest_parallel_from_records": 0})
+    pages: list[int] = []
+    call = pipeline.Preparer.call
+
+    def counted(self: pipeline.Preparer, function: Callable[..., Any], *args: Any) -> Any:
+        pages.append(1)
+        return call(self, function, *args)
+
+    monkeypatch.setattr(pipeline.Preparer, "call", counted)
+    yield "apart"
+    assert pages, "no page was mapped and prepared in a second process"
 
 
 @pytest.fixture

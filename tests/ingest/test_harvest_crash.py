@@ -1,5 +1,6 @@
 """A harvest killed mid-run (SIGKILL, no chance to clean up) resumes from the last committed token:
-no gap and no duplicate, on SQLite and PostgreSQL."""
+no gap and no duplicate, on SQLite and PostgreSQL; also when its records are mapped and validated
+in a second process, which does not outlive it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from ingest_support import Harvester
@@ -20,14 +22,22 @@ from repo.works.models import Work
 COUNT = 20
 
 
-def test_a_killed_run_resumes_without_duplicates_or_gaps(harvester: Harvester, oai_source) -> None:
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie is gone
+    except FileNotFoundError:
+        return True
+
+
+def test_a_killed_run_resumes_without_duplicates_or_gaps(harvester: Harvester, oai_source, where: str) -> None:
     start = datetime(2024, 3, 1, tzinfo=UTC)
     source = oai_source([dc_item(n, start + timedelta(minutes=n)) for n in range(1, COUNT + 1)], page_size=5,
                         faults=Faults(page_delay=0.25))
     source_id = harvester.add(source.url)
     settings = harvester.settings
     env = {**os.environ, "REPO_DATABASE_URL": settings.resolved_database_url, "REPO_SECRET_KEY": "test-secret-key",
-           "REPO_DATA_DIR": str(settings.data_dir), "REPO_HARVEST_SCHEDULER_SECONDS": "0"}
+           "REPO_DATA_DIR": str(settings.data_dir), "REPO_HARVEST_SCHEDULER_SECONDS": "0",
+           "REPO_HARVEST_PARALLEL_FROM_RECORDS": str(settings.harvest_parallel_from_records)}
     command = [sys.executable, "-c", "from repo.cli import app; app()", "harvest", "run", str(source_id)]
     process = subprocess.Popen(command, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -40,11 +50,17 @@ def test_a_killed_run_resumes_without_duplicates_or_gaps(harvester: Harvester, o
                 break
             assert process.poll() is None and time.monotonic() < deadline, "the harvest ended too early"
             time.sleep(0.05)
+        children = [int(c) for c in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
+    assert bool(children) == (where == "apart")  # the second process (and multiprocessing's resource tracker)
+    deadline = time.monotonic() + 30
+    while not all(_gone(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(pid) for pid in children), "the second process outlived the harvest"
     with harvester.database.session() as session:
         killed = session.scalars(sa.select(HarvestRun)).one()
         assert killed.status == "running" and killed.token and killed.created < COUNT

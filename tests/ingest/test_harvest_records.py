@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from ingest_support import Harvester
 from oai_source import Item, dc_item
@@ -34,6 +35,7 @@ GOOD = (b"<dc:creator>Silva, Ana</dc:creator><dc:date>2019</dc:date><dc:language
         b"<dc:rights>info:eu-repo/semantics/openAccess</dc:rights>")
 
 
+@pytest.mark.usefixtures("where")
 def test_bad_records_fail_alone_with_their_reason(harvester: Harvester, oai_source) -> None:
     huge = b"<dc:title>Huge</dc:title>" + b"<dc:description>" + b"x" * 300_000 + b"</dc:description>" + GOOD
     xxe = (b"<dc:title>XXE &xxe; &c;</dc:title>" + GOOD)
@@ -77,6 +79,7 @@ def test_bad_records_fail_alone_with_their_reason(harvester: Harvester, oai_sour
     assert any(f == "dc:title" and "<script>" in v for f, v in kept)  # the original title, kept
 
 
+@pytest.mark.usefixtures("where")
 def test_values_that_do_not_fit_are_kept_not_dropped(harvester: Harvester, oai_source) -> None:
     body = (b"<dc:title xml:lang='es'>Con valores raros</dc:title>" + GOOD
             + b"<dc:identifier>urn:isbn:978-3-16-148410-9</dc:identifier>"  # bad check digit
@@ -101,6 +104,7 @@ def _deposit(harvester: Harvester, **overrides: object) -> int:
         return work.id
 
 
+@pytest.mark.usefixtures("where")
 def test_duplicates_of_deposits_and_across_sources_are_linked_not_duplicated(harvester: Harvester,
                                                                            oai_source) -> None:
     local = _deposit(harvester, metadata__doi="10.1234/shared.1")
@@ -124,6 +128,7 @@ def test_duplicates_of_deposits_and_across_sources_are_linked_not_duplicated(har
     assert any("10.1234/shared.1" in r and f"work {local}" in r for r in reasons)
 
 
+@pytest.mark.usefixtures("where")
 def test_updates_write_revisions_and_deletions_withdraw(harvester: Harvester, oai_source) -> None:
     source = oai_source([dc_item(n, at(n)) for n in range(1, 5)])
     source_id = harvester.add(source.url)
@@ -149,6 +154,7 @@ def test_updates_write_revisions_and_deletions_withdraw(harvester: Harvester, oa
     assert harvester.works()["oai:source.example.org:3"].status == "published"  # reported, not withdrawn
 
 
+@pytest.mark.usefixtures("where")
 def test_a_record_failing_later_damages_nothing_already_harvested(harvester: Harvester, oai_source) -> None:
     source = oai_source([dc_item(n, at(n)) for n in range(1, 4)])
     source_id = harvester.add(source.url)

@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -159,7 +160,7 @@ class PageContext:
     has_entities: bool  # the page holds entity references somewhere: look for them in each record
 
     @classmethod
-    def of(cls, source: HarvestSource, root: etree._Element | None, page_bytes: int, harvested_at: datetime,
+    def of(cls, source: HarvestSource | _Facts, root: etree._Element | None, page_bytes: int, harvested_at: datetime,
            settings: Settings) -> PageContext:
         return cls(source.id, source.base_url, source.metadata_prefix, source.metadata_namespace,
                    harvested_at.strftime("%Y-%m-%dT%H:%M:%SZ"), settings.harvest_max_record_bytes,
@@ -224,7 +225,12 @@ class Harvest:
     should_stop: Callable[[], bool] = lambda: False
     slice_seconds: float | None = None  # stop (resumably) after this long: background work in slices
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # Map and validate in a second process (pipeline.Preparer) while this one writes, from the
+    # moment the run has read, or the source announces (completeListSize), this many records;
+    # None: never (the server's scheduled harvests). ``repo harvest run`` sets it.
+    parallel_from_records: int | None = None
     records_read: int = field(default=0, init=False)  # by this invocation
+    _preparer: pipeline.Preparer | None = field(default=None, init=False, repr=False)
 
     def run(self) -> int:
         """Harvest until the range is done, the budget (or the slice) is used or the source fails;
@@ -247,7 +253,12 @@ class Harvest:
                 return run_id
             run_id = self._claim(identity)
             try:
-                self._windows(run_id, client, budget)
+                try:
+                    self._windows(run_id, client, budget)
+                finally:
+                    if self._preparer is not None:
+                        self._preparer.close()
+                        self._preparer = None
             except BudgetExceeded as exc:
                 self._stop(run_id, "stopped", str(exc))
             except (HarvestError, ResponseTooLarge) as exc:
@@ -328,6 +339,8 @@ class Harvest:
                 token = run.token
                 granularity = Granularity(source.granularity)
                 prefix, set_spec = source.metadata_prefix, source.set_spec
+                facts = _Facts(source.id, source.base_url, source.metadata_prefix, source.metadata_namespace,
+                               source.centre.slug, (source.collection.slug,) if source.collection else ())
             if token:
                 query = {"verb": "ListRecords", "resumptionToken": token}
             else:
@@ -341,12 +354,14 @@ class Harvest:
             seen_tokens: set[str] = {token} if token else set()
             empty = 0
             try:
-                for response in prefetched(lambda: OAIResponseIterator(client, query)):
+                pages = prefetched(lambda: OAIResponseIterator(client, query))
+                for response, prepared in self._ahead(pages, facts):
                     root = response.xml
                     records = root.findall(f"{OAI}ListRecords/{OAI}record")
                     element = resumption_token(root)
                     next_token = (element.text or "").strip() if element is not None else ""
-                    self._page(run_id, root, records, next_token or None, len(response.http_response.content), budget)
+                    self._page(run_id, root, records, next_token or None, len(response.http_response.content), budget,
+                               prepared)
                     # the page's records are good; a token that comes back, or pages that never end, are not
                     if next_token and next_token in seen_tokens:
                         raise HarvestError(f"resumption token loop: the source sent token {next_token[:80]!r} "
@@ -379,21 +394,67 @@ class Harvest:
                 if run is None or run.status != "running":
                     return
 
+    def _ahead(self, pages: Iterator[Any], facts: _Facts) -> Iterator[tuple[Any, Future[Any] | None]]:
+        """Each page with, once the run is big enough for a second process, the future of its
+        records mapped and prepared there: the next page is sent there before this one is handed
+        out (and written here). A page that cannot be fetched fails after the one before is written."""
+        if self.parallel_from_records is None:
+            for response in pages:
+                yield response, None
+            return
+        pending: tuple[Any, Future[Any] | None] | None = None
+        while True:
+            try:
+                response = next(pages, None)
+                current = (response, self._send(response, facts)) if response is not None else None
+            except Exception:
+                if pending is not None:
+                    yield pending
+                raise
+            if current is None:
+                break
+            if pending is not None:
+                yield pending
+            pending = current
+        if pending is not None:
+            yield pending
+
+    def _send(self, response: Any, facts: _Facts) -> Future[Any] | None:
+        """Send a page to the second process (started when the run is big enough), or not."""
+        assert self.parallel_from_records is not None
+        root = response.xml
+        if self._preparer is None:
+            element = resumption_token(root)
+            announced = element.get("completeListSize", "") if element is not None else ""
+            if max(self.records_read, int(announced) if announced.isdigit() else 0) < self.parallel_from_records:
+                return None
+            self._preparer = pipeline.Preparer()
+        content = response.http_response.content
+        page = PageContext.of(facts, root, len(content), self.clock.now(), self.settings)
+        return self._preparer.call(_prepare_page, content, page, facts.centre, facts.collections)
+
     def _page(self, run_id: int, root: etree._Element | None, records: list[etree._Element],
-              next_token: str | None, size: int, budget: Budget) -> None:
+              next_token: str | None, size: int, budget: Budget, prepared: Future[Any] | None = None) -> None:
         """Apply one page and move the position past it, in one transaction."""
         with self.db.session() as session:
             run = session.get(HarvestRun, run_id)
             assert run is not None
             source = run.source
             now = self.clock.now()
-            page = PageContext.of(source, root, size, now, self.settings)
-            items = [incoming(r, page) for r in records]
             feed = pipeline.Feed(source.feed, source.centre.slug,
                                  (source.collection.slug,) if source.collection else ())
+            ready: list[pipeline._Prepared] | None = None
+            if prepared is None:
+                page = PageContext.of(source, root, size, now, self.settings)
+                items = [incoming(r, page) for r in records]
+            else:  # mapped and prepared in the second process
+                shipped = prepared.result()
+                items = [pipeline.Incoming(external_id, deleted, datestamp, error=error, origin=origin)
+                         for (external_id, deleted, datestamp, error, origin), _ in shipped]
+                ready = [pipeline.from_plain(item, feed, values) for item, (_, values) in zip(items, shipped)]
             ctx = Context(session, Principal(token_id=0, name=f"harvest:{source.id}", role=TokenRole.admin),
                           now, self.settings, self.clock)
-            outcome = pipeline.ingest(ctx, feed, items, run_id=run_id)
+            outcome = pipeline.ingest(ctx, feed, items, run_id=run_id, prepared=ready)
             for name, count in outcome.counts.items():
                 setattr(run, name, getattr(run, name) + count)
             _problems(session, run, source.feed, outcome.problems, now)
@@ -450,6 +511,34 @@ class Harvest:
             else:  # a scheduled source is tried again within the hour; one run on request is not
                 source.next_due_at = (now + timedelta(seconds=min(source.every_seconds, 3600))
                                       if source.every_seconds else None)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What a page's records need of their source (read once per window)."""
+
+    id: int
+    base_url: str
+    metadata_prefix: str
+    metadata_namespace: str
+    centre: str
+    collections: tuple[str, ...]
+
+
+def _prepare_page(content: bytes, page: PageContext, centre: str, collections: tuple[str, ...],
+                  ) -> list[tuple[tuple[Any, ...], tuple[Any, ...] | None]]:
+    """(In the second process) a page's records as :func:`incoming` maps them and the pipeline
+    prepares them: for each, its header facts and :func:`pipeline.plain`'s values. The page is
+    parsed again there, by the same parser, from the same bytes."""
+    from repo.ingest.client import PARSER
+
+    feed = pipeline.Feed("", centre, collections)
+    out = []
+    for record in etree.fromstring(content, PARSER).findall(f"{OAI}ListRecords/{OAI}record"):
+        item = incoming(record, page)
+        out.append(((item.external_id, item.deleted, item.datestamp, item.error, item.origin),
+                    pipeline.plain(item, feed)))
+    return out
 
 
 def prefetched(pages: Callable[[], Iterable[Any]]) -> Iterator[Any]:

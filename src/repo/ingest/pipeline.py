@@ -41,7 +41,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -282,7 +282,12 @@ class Preparer:
         """Start preparing ``items``; returns the call that waits for them (one per item)."""
         future = self._pool.submit(_prepare_shipped, feed.centre, feed.collections, feed.strict,
                                    [_ship(item) for item in items])
-        return lambda: [_received(item, feed, shipped) for item, shipped in zip(items, future.result())]
+        return lambda: [from_plain(item, feed, shipped) for item, shipped in zip(items, future.result())]
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run ``function(*args)`` there (a channel's own step before :func:`plain`: a harvest maps
+        its page there too)."""
+        return self._pool.submit(function, *args)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -318,21 +323,23 @@ def _prepare_shipped(centre: str, collections: tuple[str, ...], strict: bool,
                      shipped: list[tuple[Any, ...]]) -> list[tuple[Any, ...] | None]:
     """(In the preparing process) :func:`prepare` each record, as plain values."""
     feed = Feed("", centre, collections, strict)
-    out: list[tuple[Any, ...] | None] = []
-    for external_id, deleted, draft, error, record, errors, status, fingerprint, origin in shipped:
-        if deleted:
-            out.append(None)
-            continue
-        p = prepare(Incoming(external_id, False, None, draft, error, origin, record, errors, status,
-                             fingerprint=fingerprint), feed)
-        # the record that validated, unless the caller can rebuild it (its own record, nothing taken out)
-        given = record is not None and strict
-        out.append((p.error, p.errors, p.data, None if given else p.record, p.origin.get("unmapped"), p.digest,
-                    p.keys))
-    return out
+    return [plain(Incoming(external_id, deleted, None, draft, error, origin, record, errors, status,
+                           fingerprint=fingerprint), feed)
+            for external_id, deleted, draft, error, record, errors, status, fingerprint, origin in shipped]
 
 
-def _received(item: Incoming, feed: Feed, shipped: tuple[Any, ...] | None) -> _Prepared:
+def plain(item: Incoming, feed: Feed) -> tuple[Any, ...] | None:
+    """(In the preparing process) :func:`prepare` ``item``, as plain values for :func:`from_plain`."""
+    if item.deleted:
+        return None
+    p = prepare(item, feed)
+    # the record that validated, unless the caller can rebuild it (its own record, nothing taken out)
+    given = item.record is not None and feed.strict
+    return p.error, p.errors, p.data, None if given else p.record, p.origin.get("unmapped"), p.digest, p.keys
+
+
+def from_plain(item: Incoming, feed: Feed, shipped: tuple[Any, ...] | None) -> _Prepared:
+    """What :func:`prepare` gives for ``item``, from :func:`plain`'s values."""
     if shipped is None:
         return _Prepared(item)
     error, errors, data, record, unmapped, digest, keys = shipped

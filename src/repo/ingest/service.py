@@ -132,8 +132,10 @@ def remove_source(ctx: Context, source_id: int) -> int:
 
 
 def run_source(db: Database, settings: Settings, clock: Clock, source_id: int, *, full: bool = False) -> int:
-    """Harvest one source now (outside any request: a run commits page by page); returns the run id."""
-    return Harvest(db, settings, clock, source_id, full=full).run()
+    """Harvest one source now (outside any request: a run commits page by page); returns the run id.
+    A big run maps and validates in a second process (``REPO_HARVEST_PARALLEL_FROM_RECORDS``)."""
+    return Harvest(db, settings, clock, source_id, full=full,
+                   parallel_from_records=settings.harvest_parallel_from_records).run()
 
 
 # -- what the API and the CLI show ------------------------------------------------------------------

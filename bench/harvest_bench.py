@@ -7,8 +7,9 @@ deleted) in pages of --page-size. For each size, a fresh repository adds the sou
 `repo harvest run` (a separate process: what an operator runs), then reads the run's counters.
 
 Printed (never asserted): records/s of the run (seen / its duration in SQL), the wall time of
-the command, the CPU time of the harvesting process (records per CPU second: what the rate would
-be with a core of its own, whatever else runs on the machine) and, with a local PostgreSQL, the
+the command, the CPU time of the harvesting process and of its second process (mapping and
+validating, from 5,000 records on; reaped by the command, so counted; --one-process: without it)
+(records per CPU second: what the rate would be with a core of its own, whatever else runs on the machine) and, with a local PostgreSQL, the
 server's CPU time over the run (its postmaster's own and reaped children's), its peak RSS (VmHWM),
 and the median over --runs. Search
 indexing is not part of it: works reach the search outbox and the indexer drains it later.
@@ -146,9 +147,21 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str | None = None) -> dict[str, float]:
+def descendants(pid: int) -> list[int]:
+    """The process's children, theirs, and so on (a command's second process)."""
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return children + [d for c in children for d in descendants(c)]
+
+
+def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str | None = None,
+                 one_process: bool = False) -> dict[str, float]:
     env = {**os.environ, "REPO_DATA_DIR": str(workdir), "REPO_SECRET_KEY": "bench-secret",
            "REPO_HARVEST_SCHEDULER_SECONDS": "0"}
+    if one_process:  # never a second process (by default from REPO_HARVEST_PARALLEL_FROM_RECORDS records on)
+        env["REPO_HARVEST_PARALLEL_FROM_RECORDS"] = str(1 << 50)
     env.pop("REPO_DATABASE_URL", None)
     if database_url:
         env["REPO_DATABASE_URL"] = database_url
@@ -163,9 +176,10 @@ def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str
         command = [str(BIN / "py-spy"), "record", "--format", "raw", "--rate", "200", "--subprocesses",
                    "-o", profile, "--", *command]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-    peak = 0.0
+    peak = child = 0.0
     while process.poll() is None:
         peak = max(peak, peak_rss_mib(process.pid))
+        child = max([child, *(peak_rss_mib(pid) for pid in descendants(process.pid))])
         time.sleep(0.2)
     wall = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -182,7 +196,7 @@ def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str
     run = json.loads(shown)["runs"][0]
     return {"seen": run["seen"], "created": run["created"], "failed": run["failed"],
             "seconds": run["duration_seconds"], "rate": run["seen"] / run["duration_seconds"], "wall": wall,
-            "rss": peak, "cpu": cpu, "cpu_rate": run["seen"] / cpu, "server_cpu": server_cpu}
+            "rss": peak, "child_rss": child, "cpu": cpu, "cpu_rate": run["seen"] / cpu, "server_cpu": server_cpu}
 
 
 def postgres_cpu(url: str | None) -> float | None:
@@ -223,6 +237,8 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--one-process", action="store_true",
+                        help="harvest without the second (mapping and validating) process, whatever the size")
     parser.add_argument("--profile", default=None, help="write py-spy's folded stacks of the run here "
                         "(the CPU figures then include the sampler's)")
     args = parser.parse_args()
@@ -243,7 +259,7 @@ def main() -> None:
                 try:
                     if args.database_url:
                         reset_postgres(args.database_url)
-                    results.append(harvest_once(url, args.database_url, workdir, args.profile))
+                    results.append(harvest_once(url, args.database_url, workdir, args.profile, args.one_process))
                 finally:
                     shutil.rmtree(workdir, ignore_errors=True)
                 r = results[-1]
@@ -253,7 +269,7 @@ def main() -> None:
                       + (f", PostgreSQL server {r['server_cpu']:.1f} CPU s (together "
                          f"{r['seen'] / (r['cpu'] + r['server_cpu']):,.0f} records per CPU s)"
                          if r["server_cpu"] is not None else "")
-                      + f", peak RSS {r['rss']:.0f} MiB, load {os.getloadavg()[0]:.1f}", flush=True)
+                      + f", peak RSS {r['rss']:.0f} MiB (second process {r['child_rss']:.0f} MiB), load {os.getloadavg()[0]:.1f}", flush=True)
         finally:
             server.kill()
             server.wait()

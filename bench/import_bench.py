@@ -42,7 +42,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harvest_bench import peak_rss_mib, postgres_cpu, reset_postgres  # noqa: E402  (the same measures as the harvest bench)
+from harvest_bench import descendants, peak_rss_mib, postgres_cpu, reset_postgres  # noqa: E402  (the same measures as the harvest bench)
 
 
 def write_corpus(path: Path, count: int, seed: int) -> None:
@@ -57,14 +57,6 @@ def write_corpus(path: Path, count: int, seed: int) -> None:
             record = {"external_id": f"bench-{n}", "type": kind.value, "access_right": "open",
                       "metadata": metadata(rng, kind, n)}
             out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-
-
-def descendants(pid: int) -> list[int]:
-    try:
-        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-    return children + [d for c in children for d in descendants(c)]
 
 
 CHILD_RSS: dict[str, float] = {}  # the last command's largest peak RSS of a child process (import's second process)

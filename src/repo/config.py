@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(2.0, gt=0, description="How often `repo worker` looks for work on commit.")
     import_poll_seconds: float = Field(30, ge=0, description="How often the worker looks for queued or interrupted imports (0: never).")
     import_batch: int = Field(500, ge=1, le=10_000, description="Rows an import applies per transaction (its resume point).")
+    export_parallel_from: int = Field(20_000, ge=0, description="`repo export` runs `--jobs` processes from this many works (fewer: one process; 0: always).")
     import_parallel_from_bytes: int = Field(4 << 20, ge=0, description="`repo import` validates in a second process while it writes when what is left of the file is at least this big (0: always).")
 
     @model_validator(mode="after")

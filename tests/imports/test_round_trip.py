@@ -6,7 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -127,7 +131,26 @@ def test_a_parallel_export_writes_the_same_bytes(client, auth, database, setting
     everything = b"".join(export.stream(database, settings, format, export.Filters()))
     some = b"".join(export.stream(database, settings, format, export.Filters(centre="centre-a")))
     assert everything.count(b"\n") > some.count(b"\n") >= 6
+    parallel = settings.model_copy(update={"export_parallel_from": 0})
     for filters, alone in ((export.Filters(), everything), (export.Filters(centre="centre-a"), some)):
-        assert b"".join(export.parallel_stream(database, settings, format, filters, jobs=2, task=2, least=0)) == alone
-    # below `least` works it stays in this process (same bytes again)
+        assert b"".join(export.parallel_stream(database, parallel, format, filters, jobs=2, task=2)) == alone
+    # below `export_parallel_from` works it stays in this process (same bytes again)
     assert b"".join(export.parallel_stream(database, settings, format, export.Filters(), jobs=2)) == everything
+
+
+def test_the_cli_forks_its_export_processes(client, auth, cli, tmp_path):
+    """`repo export` (a process without other threads) forks its export processes: the same bytes
+    as one process, run as the command itself (the test process has threads: it would spawn)."""
+    _deposit(client, auth)
+    env = {**os.environ, "REPO_DATABASE_URL": cli.database_url, "REPO_DATA_DIR": str(cli.data_dir),
+           "REPO_SECRET_KEY": "test-secret-key", "REPO_EXPORT_PARALLEL_FROM": "0"}
+    repo = str(Path(sys.executable).with_name("repo"))
+    for format in ("jsonl", "csv"):
+        outputs = []
+        for jobs in ("1", "2"):
+            out = tmp_path / f"{jobs}.{format}"
+            run = subprocess.run([repo, "export", "--format", format, "--jobs", jobs, "-o", str(out)], env=env,
+                                 capture_output=True, text=True, timeout=120)
+            assert run.returncode == 0, run.stderr
+            outputs.append(out.read_bytes())
+        assert outputs[0] == outputs[1] and outputs[0].count(b"\n") >= 3

@@ -21,11 +21,13 @@
 # `repo demo --synthetic 100000 --seed 1`), pg/ (a PostgreSQL cluster with database
 # oai_bench_100000, the same corpus) and pg-data/, peers-venv/ (../shared/peers/requirements.txt;
 # made when missing) and the peers' tables peers-<kind>.sqlite (made when missing).
-# PORT (8601), PGPORT (55433), PGBIN (the newest /usr/lib/postgresql/*/bin).
+# PORT (8601), PGPORT (55433), PGBIN (the newest /usr/lib/postgresql/*/bin). Arguments after the
+# kind go to bench.py (a smoke test: `--runs 1 --max-pages 20 --samples 3`).
 set -euo pipefail
 PREPARE_ONLY=0
 if [ "${1:-}" = prepare ]; then PREPARE_ONLY=1; shift; fi
-KIND="${1:?usage: bench/peers_bench.sh [prepare] sqlite|postgresql}"
+KIND="${1:?usage: bench/peers_bench.sh [prepare] sqlite|postgresql [more bench.py arguments]}"
+shift
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 REPO="${REPO_BIN:-$ROOT/.venv/bin/repo}"
 PY="$ROOT/.venv/bin/python"
@@ -110,5 +112,5 @@ LOADS=$!
 trap 'kill $LOADS 2>/dev/null; [ "$KIND" = postgresql ] && pg_stop' EXIT
 echo "== $(date -u +%T) bench ($(cut -d' ' -f1-3 /proc/loadavg))"
 VENV="$BENCH/peers-venv" DB="$PEERDB" OUT="$OUT" "$PEERS/run.sh" 100000 "repo=http://127.0.0.1:$PORT/oai" \
-  --cmd "repo=exec $REPO serve --port $PORT" --samples 15
+  --cmd "repo=exec $REPO serve --port $PORT" --samples 15 "$@"
 echo "== $(date -u +%T) done; load during the run: $(awk '{print $2}' "$OUT/load.txt" | sort -n | awk '{a[NR]=$1} END {print "min " a[1] ", median " a[int((NR+1)/2)] ", max " a[NR]}')"

@@ -42,3 +42,21 @@ def test_no_follow_up_after_a_rollback_and_a_failing_one_is_logged(database: Dat
         after_commit(session, broken)
     assert "hecho" in _centres(database)  # the change stays committed
     assert "follow-up of a committed change failed" in caplog.text
+
+
+def test_the_reader_reads_back_what_the_engine_reads(database: Database, clock) -> None:  # type: ignore[no-untyped-def]
+    """``Database.reader`` (OAI requests: on PostgreSQL a pool of its own, results in the binary
+    format) reads every value back as the main engine does: text, instants, numbers, booleans, bytes."""
+    with database.session() as session:
+        session.add(MemberCentre(slug="lectura", name="Lectura ñ <&>", created_at=clock.now(), updated_at=clock.now()))
+    centres = MemberCentre.__table__
+    query = sa.select(centres, sa.cast(sa.literal(b"\x00\xff<x/>"), sa.LargeBinary).label("raw"),
+                      sa.true().label("yes"), sa.literal(1.5).label("half")).where(centres.c.slug == "lectura")
+    with database.engine.connect() as connection:
+        expected = connection.execute(query).one()
+    with database.reader.connect() as connection:
+        assert connection.execute(query).one() == expected
+        if database.reader.dialect.name == "postgresql":
+            assert database.reader is not database.engine
+            assert connection.connection.dbapi_connection.cursor().format == 1  # binary: what was compared
+    assert expected.raw == b"\x00\xff<x/>" and expected.name == "Lectura ñ <&>"

@@ -156,6 +156,33 @@ def descendants(pid: int) -> list[int]:
     return children + [d for c in children for d in descendants(c)]
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user + system), 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Children:
+    """A command's descendants, sampled while it runs: their largest peak RSS and their CPU time
+    (the last sample of each, up to one interval short of the end)."""
+
+    def __init__(self) -> None:
+        self.rss = 0.0
+        self.cpu: dict[int, float] = {}
+
+    def sample(self, pid: int) -> None:
+        for child in descendants(pid):
+            self.rss = max(self.rss, peak_rss_mib(child))
+            self.cpu[child] = max(self.cpu.get(child, 0.0), cpu_seconds(child))
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu.values())
+
+
 def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str | None = None,
                  one_process: bool = False) -> dict[str, float]:
     env = {**os.environ, "REPO_DATA_DIR": str(workdir), "REPO_SECRET_KEY": "bench-secret",
@@ -176,10 +203,11 @@ def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str
         command = [str(BIN / "py-spy"), "record", "--format", "raw", "--rate", "200", "--subprocesses",
                    "-o", profile, "--", *command]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-    peak = child = 0.0
+    peak = 0.0
+    children = Children()
     while process.poll() is None:
         peak = max(peak, peak_rss_mib(process.pid))
-        child = max([child, *(peak_rss_mib(pid) for pid in descendants(process.pid))])
+        children.sample(process.pid)
         time.sleep(0.2)
     wall = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -196,7 +224,7 @@ def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str
     run = json.loads(shown)["runs"][0]
     return {"seen": run["seen"], "created": run["created"], "failed": run["failed"],
             "seconds": run["duration_seconds"], "rate": run["seen"] / run["duration_seconds"], "wall": wall,
-            "rss": peak, "child_rss": child, "cpu": cpu, "cpu_rate": run["seen"] / cpu, "server_cpu": server_cpu}
+            "rss": peak, "child_rss": children.rss, "child_cpu": children.cpu_seconds, "cpu": cpu, "cpu_rate": run["seen"] / cpu, "server_cpu": server_cpu}
 
 
 def postgres_cpu(url: str | None) -> float | None:
@@ -265,7 +293,9 @@ def main() -> None:
                 r = results[-1]
                 print(f"  {size:>7,} records: {r['rate']:,.0f} records/s ({r['seen']:,.0f} seen, "
                       f"{r['created']:,.0f} created, {r['failed']:,.0f} failed in {r['seconds']:.1f} s; "
-                      f"command {r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} records per CPU s)"
+                      f"command {r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} records per CPU s; "
+                      f"of which the second process {r['child_cpu']:.1f} CPU s; the busier process "
+                      f"{r['seen'] / max(r['cpu'] - r['child_cpu'], r['child_cpu']):,.0f} records per CPU s)"
                       + (f", PostgreSQL server {r['server_cpu']:.1f} CPU s (together "
                          f"{r['seen'] / (r['cpu'] + r['server_cpu']):,.0f} records per CPU s)"
                          if r["server_cpu"] is not None else "")

@@ -42,7 +42,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harvest_bench import descendants, peak_rss_mib, postgres_cpu, reset_postgres  # noqa: E402  (the same measures as the harvest bench)
+from harvest_bench import Children, peak_rss_mib, postgres_cpu, reset_postgres  # noqa: E402  (the same measures as the harvest bench)
 
 
 def write_corpus(path: Path, count: int, seed: int) -> None:
@@ -59,21 +59,21 @@ def write_corpus(path: Path, count: int, seed: int) -> None:
             out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
-CHILD_RSS: dict[str, float] = {}  # the last command's largest peak RSS of a child process (import's second process)
+CHILDREN: dict[str, Children] = {}  # the last command's child processes (an import's second process)
 
 
 def run(args: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
     """(wall seconds, CPU seconds, peak RSS MiB, output) of one command; its children's CPU time is
-    included (the command waits for them), their peak RSS is in CHILD_RSS["peak"]."""
+    included (the command waits for them); CHILDREN["last"] has their peak RSS and CPU time."""
     began = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = child = 0.0
+    peak = 0.0
+    children = CHILDREN["last"] = Children()
     while process.poll() is None:
         peak = max(peak, peak_rss_mib(process.pid))
-        child = max([child, *(peak_rss_mib(pid) for pid in descendants(process.pid))])
+        children.sample(process.pid)
         time.sleep(0.1)
-    CHILD_RSS["peak"] = child
     wall = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = process.stdout.read() if process.stdout else ""
@@ -111,7 +111,7 @@ def once(corpus: Path, count: int, database_url: str | None, workdir: Path, one_
     subprocess.run([repo, "centre", "add", "bench", "Bench centre"], env=env, check=True, stdout=subprocess.DEVNULL)
     server_before = postgres_cpu(database_url)
     wall, cpu, rss, output = run([repo, "import", str(corpus), "--centre", "bench", "--publish"], env)
-    child_rss = CHILD_RSS["peak"]
+    child_rss, child_cpu = CHILDREN["last"].rss, CHILDREN["last"].cpu_seconds
     server_after = postgres_cpu(database_url)
     server_cpu = server_after - server_before if server_before is not None and server_after is not None else None
     seconds, created = import_seconds(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -123,7 +123,7 @@ def once(corpus: Path, count: int, database_url: str | None, workdir: Path, one_
     lines = sum(1 for _ in out.open("rb"))  # works exported (the linked rows made no work of their own)
     csv_wall, csv_cpu, csv_rss, _ = run([repo, "export", "--format", "csv", "-o", str(workdir / "export.csv")], env)
     return {"rate": count / seconds, "seconds": seconds, "wall": wall, "cpu": cpu, "cpu_rate": count / cpu,
-            "rss": rss, "child_rss": child_rss, "export_rate": lines / export_wall, "export_wall": export_wall, "export_rss": export_rss,
+            "rss": rss, "child_rss": child_rss, "child_cpu": child_cpu, "export_rate": lines / export_wall, "export_wall": export_wall, "export_rss": export_rss,
             "export_net": lines / max(export_wall - empty_wall, 1e-3), "export_cpu": export_cpu,
             "export_cpu_rate": lines / export_cpu, "export_net_cpu": lines / max(export_cpu - empty_cpu, 1e-3),
             "csv_rate": lines / csv_wall, "csv_net": lines / max(csv_wall - empty_wall, 1e-3),
@@ -158,7 +158,9 @@ def main() -> None:
                     shutil.rmtree(workdir, ignore_errors=True)
                 r = results[-1]
                 print(f"  {size:>7,} works: import {r['rate']:,.0f} works/s ({r['seconds']:.1f} s in SQL; command "
-                      f"{r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} works per CPU s"
+                      f"{r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} works per CPU s, of which the "
+                      f"second process {r['child_cpu']:.1f} CPU s; the busier process "
+                      f"{size / max(r['cpu'] - r['child_cpu'], r['child_cpu']):,.0f} works per CPU s"
                       + (f"; PostgreSQL server {r['server_cpu']:.1f} CPU s, together "
                          f"{size / (r['cpu'] + r['server_cpu']):,.0f} works per CPU s" if r["server_cpu"] is not None
                          else "")

@@ -8,7 +8,7 @@ deleted) in pages of --page-size. For each size, a fresh repository adds the sou
 
 Printed (never asserted): records/s of the run (seen / its duration in SQL), the wall time of
 the command, the CPU time of the harvesting process and of its second process (mapping and
-validating, from 5,000 records on; reaped by the command, so counted; --one-process: without it)
+validating, from 2,000 records on; reaped by the command, so counted; --one-process: without it)
 (records per CPU second: what the rate would be with a core of its own, whatever else runs on the machine) and, with a local PostgreSQL, the
 server's CPU time over the run (its postmaster's own and reaped children's), its peak RSS (VmHWM),
 and the median over --runs. Search

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     harvest_retries: int = Field(5, ge=0, description="Retries of a request (503, 5xx, transport errors).")
     harvest_backoff_seconds: float = Field(2.0, gt=0, description="First back-off after a transport error.")
     harvest_max_retry_after_seconds: int = Field(900, ge=1, description="Longest Retry-After honoured.")
-    harvest_parallel_from_records: int = Field(5000, ge=0, description="`repo harvest run` maps and validates in a second process while it writes once a run has read, or the source announces, this many records (0: always).")
+    harvest_parallel_from_records: int = Field(2000, ge=0, description="`repo harvest run` maps and validates in a second process while it writes once the records a run has read and those the source announces make this many (0: always).")
     harvest_scheduler_seconds: float = Field(60, ge=0, description="How often the worker runs due harvests (0: never).")
     log_format: Literal["json", "text"] = Field("json", description="Log lines as JSON objects or as text.")
     access_log: bool = Field(False, description="One log line per request (repo.access); the proxy usually has one.")

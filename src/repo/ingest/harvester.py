@@ -226,7 +226,8 @@ class Harvest:
     slice_seconds: float | None = None  # stop (resumably) after this long: background work in slices
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # Map and validate in a second process (pipeline.Preparer) while this one writes, from the
-    # moment the run has read, or the source announces (completeListSize), this many records;
+    # moment the records the run has read and those the source announces (completeListSize) make
+    # this many;
     # None: never (the server's scheduled harvests). ``repo harvest run`` sets it.
     parallel_from_records: int | None = None
     records_read: int = field(default=0, init=False)  # by this invocation
@@ -426,7 +427,8 @@ class Harvest:
         if self._preparer is None:
             element = resumption_token(root)
             announced = element.get("completeListSize", "") if element is not None else ""
-            if max(self.records_read, int(announced) if announced.isdigit() else 0) < self.parallel_from_records:
+            # the window's list (a run asks a year at a time) is all one knows of what is to come
+            if self.records_read + (int(announced) if announced.isdigit() else 0) < self.parallel_from_records:
                 return None
             self._preparer = pipeline.Preparer()
         content = response.http_response.content

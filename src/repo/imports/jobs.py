@@ -331,22 +331,7 @@ def _ahead(batches: Iterator[_Batch], feed: pipeline.Feed, preparer: pipeline.Pr
         for batch in batches:
             yield batch, lambda: None
         return
-    pending: tuple[_Batch, Callable[[], list[pipeline._Prepared] | None]] | None = None
-    while True:
-        try:
-            batch = next(batches, None)
-        except Exception:  # the file fails after the batch before: that one is written first, as without
-            if pending is not None:
-                yield pending
-            raise
-        if batch is None:
-            break
-        current = (batch, preparer.submit(feed, batch.items))
-        if pending is not None:
-            yield pending
-        pending = current
-    if pending is not None:
-        yield pending
+    yield from pipeline.ahead(batches, lambda batch: preparer.submit(feed, batch.items))
 
 
 @dataclass(frozen=True)

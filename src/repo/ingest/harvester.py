@@ -403,22 +403,7 @@ class Harvest:
             for response in pages:
                 yield response, None
             return
-        pending: tuple[Any, Future[Any] | None] | None = None
-        while True:
-            try:
-                response = next(pages, None)
-                current = (response, self._send(response, facts)) if response is not None else None
-            except Exception:
-                if pending is not None:
-                    yield pending
-                raise
-            if current is None:
-                break
-            if pending is not None:
-                yield pending
-            pending = current
-        if pending is not None:
-            yield pending
+        yield from pipeline.ahead(pages, lambda response: self._send(response, facts))
 
     def _send(self, response: Any, facts: _Facts) -> Future[Any] | None:
         """Send a page to the second process (started when the run is big enough), or not."""

@@ -40,11 +40,11 @@ import os
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -297,6 +297,32 @@ class Preparer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def ahead(items: Iterator[T], send: Callable[[T], U]) -> Iterator[tuple[T, U]]:
+    """Each item with ``send(item)`` (its work started in a :class:`Preparer`), the next item read
+    and sent before this one is handed out, so that it is prepared there while the caller writes
+    this one. An item that cannot be read (or sent) fails after the one before it is handed out."""
+    pending: tuple[T, U] | None = None
+    while True:
+        try:
+            item = next(items, None)
+            current = (item, send(item)) if item is not None else None
+        except Exception:
+            if pending is not None:
+                yield pending
+            raise
+        if current is None:
+            break
+        if pending is not None:
+            yield pending
+        pending = current
+    if pending is not None:
+        yield pending
 
 
 def _serve() -> None:

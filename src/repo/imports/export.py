@@ -158,22 +158,17 @@ def stream(db: Database, settings: Settings, format: str, filters: Filters, file
            storage: FileStore | None = None) -> Iterator[bytes]:
     """The export as bytes, a page of works per chunk."""
     if format == "csv":
-        yield head(format, files_dir is not None)
+        yield _csv_head(files_dir is not None)
     yield from _body(records(db, settings, filters, files_dir, storage), format, files_dir is not None)
 
 
-def head(format: str, files: bool = False) -> bytes:
-    """What comes before the first work: for CSV, the byte order mark and the header."""
-    if format == "jsonl":
-        return b""
+def _csv_head(files: bool) -> bytes:
+    """What comes before a CSV export's first work: the byte order mark and the header."""
     out = io.StringIO()
     out.write(BOM)
-    csv.writer(out, lineterminator="\r\n").writerow(_csv_header(files))
+    csv.writer(out, lineterminator="\r\n").writerow(
+        ["id", *(c.name for c in layout.columns(files=files)), *layout.EXPORT_ONLY[1:]])
     return out.getvalue().encode()
-
-
-def _csv_header(files: bool) -> list[str]:
-    return ["id", *(c.name for c in layout.columns(files=files)), *layout.EXPORT_ONLY[1:]]
 
 
 def _body(source: Iterator[dict[str, Any]], format: str, files: bool) -> Iterator[bytes]:
@@ -226,7 +221,7 @@ def parallel_stream(db: Database, settings: Settings, format: str, filters: Filt
         return
     ranges = [(ids[i - 1] if i else 0, ids[min(i + task, len(ids)) - 1]) for i in range(0, len(ids), task)]
     if format == "csv":
-        yield head(format)
+        yield _csv_head(False)
     fork = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
     if fork:
         db.dispose()  # no connection of this process is shared with a child

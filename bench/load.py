@@ -355,6 +355,12 @@ class Installation:
         process.wait()
 
     @staticmethod
+    def answers(url: str) -> bool:
+        with suppress(httpx.HTTPError):
+            return httpx.get(url, timeout=5).status_code == 200
+        return False
+
+    @staticmethod
     def wait(url: str, any_status: bool = False, seconds: float = 120) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -551,7 +557,16 @@ def faults(installation: Installation, stats: Stats, seconds: float, outage: flo
         note("kill -9 web2 (and its uvicorn workers)")
         time.sleep(5)
         installation.start_web(1)
-        installation.wait(installation.bases[1] + "/health")
+        deadline = time.monotonic() + 120
+        while not installation.answers(installation.bases[1] + "/health"):
+            # `repo serve` exits when the database is away as it starts (the restart below may fall
+            # in its start-up): started again, as compose's `restart: unless-stopped` does
+            if installation.processes["web2"].poll() is not None:
+                note("web2 exited while starting (database away): started again")
+                installation.start_web(1)
+            if time.monotonic() > deadline:
+                raise RuntimeError("web2 did not come up")
+            time.sleep(0.3)
         note("web2 serving again")
 
     def restart_database() -> None:

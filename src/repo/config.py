@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     )
     oai_page_size: int = Field(100, ge=1, le=10_000)
     oai_token_ttl_seconds: int = Field(24 * 3600, ge=60)
+    oai_read_ahead: bool = Field(True, description="Make a harvest's next list page while it reads this one.")
     secret_key: SecretStr | None = Field(None, description="Signs tokens and cursors.")
     upload_max_bytes: int = Field(1 << 30, ge=1, description="Largest file upload.")
     json_max_bytes: int = Field(2 << 20, ge=1024, description="Largest JSON request body.")

@@ -6,7 +6,7 @@ from repo.deposit.models import ApiToken, IdempotencyRecord, token_centres
 from repo.files.models import File
 from repo.imports.models import Import, ImportProblem
 from repo.ingest.models import HarvestRun, HarvestSource, IngestProblem, IngestRecord, WorkIdentifier
-from repo.oai.models import CachedRecord, RenderRequest, SetCount
+from repo.oai.models import CachedRecord, Generation, RenderRequest, SetCount
 from repo.search.models import OutboxEntry
 from repo.web.models import StoredAggregate
 from repo.worker.models import Lease
@@ -18,6 +18,7 @@ __all__ = [
     "CachedRecord",
     "Collection",
     "File",
+    "Generation",
     "HarvestRun",
     "HarvestSource",
     "IdempotencyRecord",

@@ -16,6 +16,10 @@ are answered on the event loop itself: their query costs less than the two threa
 an embargo that ended a moment ago, :class:`repo.oai.service.Deferred`), it is answered by a
 worker thread after all, so the loop never waits for a write.
 
+After a list page that ends with a resumption token, the next page is made at once in the
+background, for the request the harvester will send next (:mod:`repo.oai.readahead`): the server
+makes it while the harvester reads this one.
+
 A POST body is read up to :data:`MAX_BODY` bytes; a larger one is not read further and gets a
 ``badArgument`` answer (HTTP 200, like every OAI error), not a transport error.
 """
@@ -23,24 +27,33 @@ A POST body is read up to :data:`MAX_BODY` bytes; a larger one is not read furth
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from repo.errors import MethodNotAllowed, database_problem, problem_response
-from repo.oai import compression, service
+from repo.oai import compression, readahead, service
 from repo.oai.arguments import pairs_from_query
+from repo.operations.metrics import OAI_READ_AHEAD, OAI_RECORDS
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024  # far beyond any OAI-PMH request (a token and a few short arguments)
 SEND_BYTES = 256 * 1024  # body produced per worker-thread call (a ListRecords page of 100: one)
 INLINE_VERBS = frozenset({"Identify", "GetRecord", "ListMetadataFormats"})
 
 
-def _start(provider: service.Provider, pairs: list[tuple[str, str]] | None, encoding: str | None) -> Iterator[bytes]:
-    """The response body of one request (the reading is done, the serializing is left to the iterator)."""
-    body = service.respond(provider, pairs).body(provider.settings.base_url + "/oai")
-    return compression.compress(body, encoding) if encoding else body
+def _first(provider: service.Provider, pairs: list[tuple[str, str]] | None,
+           encoding: str | None) -> tuple[service.Reply, Iterator[bytes], bytes, bool]:
+    """The reply to one request, its body (the reading is done, the serializing is left to the
+    iterator, compressed if asked) and the first :data:`SEND_BYTES` of it, and whether that is all."""
+    reply = service.respond(provider, pairs)
+    body = reply.body(provider.settings.base_url + "/oai")
+    if encoding:
+        body = compression.compress(body, encoding)
+    return (reply, body, *_pull(body))
 
 
 def _pull(body: Iterator[bytes]) -> tuple[bytes, bool]:
@@ -55,10 +68,19 @@ def _pull(body: Iterator[bytes]) -> tuple[bytes, bool]:
     return b"".join(parts), True
 
 
-def _first(provider: service.Provider, pairs: list[tuple[str, str]] | None,
-           encoding: str | None) -> tuple[Iterator[bytes], bytes, bool]:
-    body = _start(provider, pairs, encoding)
-    return (body, *_pull(body))
+def _made_ahead(provider: service.Provider, pairs: list[tuple[str, str]], encoding: str | None) -> readahead.Page | None:
+    """The page a request with ``pairs`` would get now, made before it is asked for (in the
+    read-ahead's thread), or ``None`` when it cannot be made ahead (:mod:`repo.oai.readahead`)."""
+    with service.ahead():
+        try:
+            reply, body, data, done = _first(provider, pairs, encoding)
+        except service.Deferred:
+            return None  # it would have to write
+        body.close()  # type: ignore[attr-defined]
+    page = reply.listing
+    if not done or page is None or page.generation is None:
+        return None  # an error reply, or a page of more than one send
+    return readahead.Page(data, page.generation, page.sent, page.next_token, reply.response_date)
 
 
 def _inline(pairs: list[tuple[str, str]] | None) -> bool:
@@ -107,6 +129,10 @@ class OAIEndpoint:
         encoding = compression.negotiate(accept.decode("latin-1")) if accept else None
         provider = service.Provider.of(scope["app"].state)
         pairs = None if raw is None else pairs_from_query(raw.decode("utf-8", "replace"))
+        ahead = provider.settings.oai_read_ahead and scope["method"] != "HEAD"
+        key = readahead.key_of(pairs, encoding) if ahead else None
+        if key is not None and await self.made_ahead(provider, key, send):
+            return
         # The loop's own executor: a third of anyio.to_thread's cost per call (measured), which
         # matters at thousands of requests per harvest.
         loop = asyncio.get_running_loop()
@@ -126,14 +152,10 @@ class OAIEndpoint:
                 raise
             await problem_response(problem)(scope, receive, send)
             return
-        body, data, done = answered
+        reply, body, data, done = answered
         try:
-            headers = [(b"content-type", service.MEDIA_TYPE.encode()), (b"vary", b"Accept-Encoding")]
-            if encoding:
-                headers.append((b"content-encoding", encoding.encode()))
-            if done:
-                headers.append((b"content-length", str(len(data)).encode()))
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": _headers(encoding, len(data) if done else None)})
             if scope["method"] == "HEAD":
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
@@ -143,4 +165,51 @@ class OAIEndpoint:
                 await send({"type": "http.response.body", "body": data, "more_body": not done})
         finally:
             body.close()  # type: ignore[attr-defined]  # a generator: ends its database work
+        if ahead and reply.listing is not None and reply.listing.next_token is not None:
+            self.read_ahead(provider, reply.verb, reply.listing.next_token, encoding)
+
+    async def made_ahead(self, provider: service.Provider, key: readahead.Key, send: Send) -> bool:
+        """Answer with the page made ahead for ``key``, if there is one and it may be served."""
+        making = provider.pages.take(key)
+        if making is None:
+            return False
+        try:
+            page = await asyncio.wrap_future(making)
+        except Exception:  # made as any answer: a failure there is the live request's to meet
+            log.debug("a page made ahead failed", exc_info=True)
+            page = None
+        if page is None:
+            OAI_READ_AHEAD.labels("unmade").inc()
+            return False
+        try:
+            with provider.read() as connection:  # one row: on the loop, as the one-row verbs
+                current = readahead.generation(connection)
+        except DBAPIError:
+            current = None  # the request is answered live, which meets the database's state itself
+        if not page.fresh(current, provider.now()):
+            OAI_READ_AHEAD.labels("stale").inc()
+            return False
+        OAI_READ_AHEAD.labels("served").inc()
+        OAI_RECORDS.labels(key[0]).inc(page.records)  # /metrics: records served
+        await send({"type": "http.response.start", "status": 200, "headers": _headers(key[2], len(page.body))})
+        await send({"type": "http.response.body", "body": page.body, "more_body": False})
+        if page.next_token is not None:
+            self.read_ahead(provider, key[0], page.next_token, key[2])
+        return True
+
+    @staticmethod
+    def read_ahead(provider: service.Provider, verb: str | None, token: str, encoding: str | None) -> None:
+        """Have the next page of a list made now, for the request that will ask for it."""
+        assert verb is not None
+        pairs = [("verb", verb), ("resumptionToken", token)]
+        provider.pages.start((verb, token, encoding), lambda: _made_ahead(provider, pairs, encoding))
+
+
+def _headers(encoding: str | None, length: int | None) -> list[tuple[bytes, bytes]]:
+    headers = [(b"content-type", service.MEDIA_TYPE.encode()), (b"vary", b"Accept-Encoding")]
+    if encoding:
+        headers.append((b"content-encoding", encoding.encode()))
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    return headers
 

@@ -10,6 +10,9 @@
   state and deletes the rows it read.
 * ``oai_set_counts``: how many records each set holds, per work type, kept exact in the
   transaction of every change (:mod:`repo.oai.tracking`): ``completeListSize`` without a count.
+* ``oai_generation``: one row, one number, raised by the commit of every transaction that changes
+  a record (:mod:`repo.oai.tracking`): a list page made ahead of its request is served only while
+  the number is the one its own query read (:mod:`repo.oai.readahead`).
 """
 
 from __future__ import annotations
@@ -55,3 +58,12 @@ class SetCount(Base):
     key: Mapped[str] = mapped_column(sa.String(1000), primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # "" for a work without type
     count: Mapped[int] = mapped_column(sa.Integer)
+
+
+class Generation(Base):
+    """The one row (``id`` 1) of ``oai_generation``: see the module's docstring."""
+
+    __tablename__ = "oai_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(sa.BigInteger)

@@ -22,7 +22,7 @@ from repo.config import Settings
 from repo.db import UTCDateTime
 from repo.files.models import File
 from repo.oai import cache as cache_module
-from repo.oai.models import CachedRecord
+from repo.oai.models import CachedRecord, Generation
 from repo.oai.records import HEADER_COLUMNS
 from repo.works.models import Work
 from repo.works.vocabularies import Status
@@ -85,6 +85,11 @@ def _due() -> sa.ColumnElement[bool]:
 #: index probes, uncorrelated, so that a query may carry it as a column at no extra round trip
 #: (:meth:`repo.oai.service.Provider.lifted`).
 DUE = _due()
+
+#: The record generation (:class:`repo.oai.models.Generation`) as the query saw it: a column of a
+#: list page's first query, beside :data:`DUE`, so that the page and the number are of one
+#: snapshot (:mod:`repo.oai.readahead`).
+GENERATION = sa.select(Generation.value).where(Generation.id == 1).scalar_subquery().label("generation")
 
 
 # The datestamp as the driver returns it (text on SQLite, a naive datetime on PostgreSQL): only the
@@ -167,7 +172,7 @@ def _walk(membership: Membership, columns: Sequence[Any], value: Any, lower: boo
 def _keyset_query(membership: Membership, lower: bool, after: bool, stored: bool, probe: bool) -> Any:
     """The keyset query of a list, built once per shape (values are bound at execution)."""
     at = partial(sa.bindparam, type_=UTCDateTime())
-    due = (DUE,) if probe else ()
+    due = (DUE, GENERATION) if probe else ()
     if stored:
         columns: tuple[Any, ...] = (Work.id, _RAW_DATESTAMP, CachedRecord.xml.label("stored"), *due)
     else:
@@ -213,7 +218,7 @@ def keyset(
     the record's fresh stored entry or ``None`` (then :func:`get_many` loads it to render it).
     ``membership`` must be the same object for the same list (the query is built once per shape);
     ``today`` is the value of the ``today`` parameter of the open sets' condition and of ``probe``:
-    with it each row also has ``due`` (:data:`DUE`).
+    with it each row also has ``due`` (:data:`DUE`) and ``generation`` (:data:`GENERATION`).
     """
     values: dict[str, Any] = {"upper": upper, "limit": limit, "today": today or upper.date()}
     if lower is not None:

@@ -32,6 +32,7 @@ from repo.config import Settings
 from repo.db import Database, retried
 from repo.oai import arguments, envelope, queries
 from repo.oai.errors import OAIError
+from repo.oai.readahead import ReadAhead
 from repo.oai.tokens import TokenCodec
 from repo.works.service import lift_embargoes
 
@@ -39,6 +40,7 @@ MEDIA_TYPE = "text/xml; charset=UTF-8"  # §3.1.2.1
 
 _DUE = sa.select(queries.DUE)
 _ON_LOOP: ContextVar[bool] = ContextVar("oai_on_loop", default=False)
+_AHEAD: ContextVar[bool] = ContextVar("oai_ahead", default=False)
 
 
 class Deferred(Exception):
@@ -56,12 +58,31 @@ def on_loop() -> Iterator[None]:
         _ON_LOOP.reset(token)
 
 
+@contextmanager
+def ahead() -> Iterator[None]:
+    """The reads inside make a list page before it is asked for (:mod:`repo.oai.readahead`): a
+    write is refused (:class:`Deferred`: the page is then not made ahead), and its records are
+    counted as served only when the page is (:func:`counted`)."""
+    on_loop, made_ahead = _ON_LOOP.set(True), _AHEAD.set(True)
+    try:
+        yield
+    finally:
+        _AHEAD.reset(made_ahead)
+        _ON_LOOP.reset(on_loop)
+
+
+def counted() -> bool:
+    """Whether the records read now are served now (not made ahead: :func:`ahead`)."""
+    return not _AHEAD.get()
+
+
 @dataclass(frozen=True, eq=False)
 class Provider:
     db: Database
     settings: Settings
     clock: Clock
     tokens: TokenCodec
+    pages: ReadAhead  # list pages made ahead (when settings.oai_read_ahead)
 
     @classmethod
     def of(cls, state: Any) -> "Provider":
@@ -70,7 +91,8 @@ class Provider:
         if provider is None or provider.db is not state.db:
             settings: Settings = state.settings
             provider = cls(state.db, settings, state.clock,
-                           TokenCodec(settings.secret, settings.oai_token_ttl_seconds))
+                           TokenCodec(settings.secret, settings.oai_token_ttl_seconds),
+                           ReadAhead())
             state.oai_provider = provider
         return provider
 
@@ -116,6 +138,7 @@ class Reply:
     arguments: dict[str, str] | None  # None: no attributes on <request> (badVerb, badArgument)
     verb: str | None  # None: the items go directly under <OAI-PMH> (errors, one-element verbs)
     items: Iterable[etree._Element | bytes]  # bytes: an element lxml serialized earlier (stored records)
+    listing: Any = None  # a list's page (repo.oai.verbs.listing): once sent, its next token, for the read-ahead
 
     def body(self, base_url: str) -> Iterator[bytes]:
         return envelope.render(response_date=self.response_date, base_url=base_url,

@@ -9,7 +9,10 @@ looks at every work the flush inserts, changes or deletes, and
   the last commit, for every set and format;
 * queues the work for rendering (``oai_render_queue``) when it is or was a record: the renderer
   (:mod:`repo.oai.render`) produces its bytes in every format after the commit, off the request
-  path.
+  path;
+* and marks the transaction, whose commit then raises ``oai_generation`` (:func:`_raise`): a list
+  page made ahead of its request is served only while that number is the one it read
+  (:mod:`repo.oai.readahead`).
 
 Writes that bypass the ORM must do the same themselves: :func:`enqueue` (e.g. the restamp after a
 commit, :func:`repo.works.service.restamp`), and :func:`recount` then a render of everything after
@@ -32,7 +35,7 @@ from repo.centres.models import Collection
 from repo.clock import utcnow
 from repo.db import insert_many
 from repo.oai import sets
-from repo.oai.models import RenderRequest, SetCount
+from repo.oai.models import Generation, RenderRequest, SetCount
 from repo.works import counts
 from repo.works.models import Work, work_collections
 
@@ -79,8 +82,32 @@ def _track(session: Session, _context: Any) -> None:
     for work in session.deleted:
         if isinstance(work, Work):
             delta.subtract(_before(work))
+            if work.status in sets.RECORD_STATUSES:
+                session.info[_CHANGED] = True  # erased: no longer a record
     _apply(session, {key: n for key, n in delta.items() if n})
     enqueue(session, changed)
+
+
+_CHANGED = "oai_records_changed"
+_TABLE: sa.Table = Generation.__table__  # type: ignore[assignment]  # declarative: a Table
+_RAISE = sa.update(_TABLE).where(_TABLE.c.id == 1).values(value=_TABLE.c.value + 1)
+
+
+@event.listens_for(Session, "before_commit")
+def _raise(session: Session) -> None:
+    """A transaction that changed a record raises ``oai_generation`` as its last statement.
+
+    Last, after the final flush (whose changes :func:`_track` sees first): the row is locked from
+    here to the commit, and a transaction that holds it waits for no other lock, so concurrent
+    changes never deadlock on it."""
+    session.flush()
+    if session.info.pop(_CHANGED, False):
+        session.execute(_RAISE)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 def _apply(session: Session, delta: dict[Key, int]) -> None:
@@ -109,10 +136,13 @@ def count_inserted(session: Session, works: Iterable[tuple[Any, ...]]) -> None:
 
 
 def enqueue(session: Session, work_ids: Iterable[int], now: datetime | None = None) -> None:
-    """Queue works for rendering, in ``session``'s transaction."""
+    """Queue works for rendering, in ``session``'s transaction (whose commit then raises the
+    generation)."""
     at = now or utcnow()
-    insert_many(session, RenderRequest.__table__,  # type: ignore[arg-type]  # declarative: a Table
-                [{"work_id": i, "queued_at": at} for i in sorted(set(work_ids))])
+    rows = [{"work_id": i, "queued_at": at} for i in sorted(set(work_ids))]
+    if rows:
+        session.info[_CHANGED] = True
+    insert_many(session, RenderRequest.__table__, rows)  # type: ignore[arg-type]  # declarative: a Table
 
 
 def recount(session: Session) -> None:

@@ -46,6 +46,8 @@ JOB_SECONDS = Histogram("repo_job_duration_seconds", "Duration of one batch of a
 HARVEST_RUNS = Counter("repo_harvest_runs", "Harvest runs by source and outcome", ["source", "outcome"])
 HARVEST_FAILURES = Counter("repo_harvest_failures", "Failed harvest runs by source", ["source"])
 OAI_RECORDS = Counter("repo_oai_records_served", "Records and headers sent in OAI-PMH responses", ["verb"])
+OAI_READ_AHEAD = Counter("repo_oai_read_ahead", "List pages made ahead, by what became of them (served, "
+                         "stale: not what the request would get, unmade: it would have had to write, or failed)", ["outcome"])
 
 # The children of the request metrics, by label values: .labels() costs a dict and a lock.
 _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}

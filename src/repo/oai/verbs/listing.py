@@ -37,7 +37,7 @@ from repo.oai.formats import REGISTRY
 from repo.oai.formats.base import MetadataFormat
 from repo.oai.records import RenderContext
 from repo.oai.render import serialize
-from repo.oai.service import Provider, Reply
+from repo.oai.service import Provider, Reply, counted
 from repo.oai.tokens import Position
 from repo.operations.metrics import OAI_RECORDS
 from repo.works import visibility
@@ -155,7 +155,7 @@ def handle(provider: Provider, request: ParsedRequest, *, with_metadata: bool) -
         # Every remaining record changed after this harvest began (they are past the frozen
         # until): nothing is left for this list; the next incremental harvest has them.
         raise NoRecordsMatch("No records remain in this list; harvest again from its first responseDate.")
-    return Reply(now, request.echo, request.verb, page.items(first, first_limit))
+    return Reply(now, request.echo, request.verb, page.items(first, first_limit), page)
 
 
 class _Item(NamedTuple):
@@ -166,7 +166,15 @@ class _Item(NamedTuple):
 
 
 class _Page:
-    """One page of a list: fetched in chunks of keyset rows, each on a connection of its own."""
+    """One page of a list: fetched in chunks of keyset rows, each on a connection of its own.
+
+    Once its items are all out: ``sent`` (records and headers), ``next_token`` (the token it ends
+    with, if the list goes on) and ``generation``, the record generation its first query read
+    (:data:`repo.oai.queries.GENERATION`): what :mod:`repo.oai.readahead` needs."""
+
+    sent = 0
+    next_token: str | None = None
+    generation: int | None = None
 
     def __init__(self, provider: Provider, position: Position, condition: queries.Membership, now: datetime,
                  with_metadata: bool) -> None:
@@ -183,7 +191,9 @@ class _Page:
         position = self.position
         rows = queries.keyset(connection, self.condition, position.lower, position.upper, after, limit,
                               stored=self.stored, today=self.context.now.date(), probe=probe)
-        due = bool(rows[0].due) if probe and rows else False
+        due = False
+        if probe and rows:
+            due, self.generation = bool(rows[0].due), rows[0].generation
         if self.stored is None:  # ListIdentifiers: headers
             headers = records.load(connection, rows, records.centre_slugs(connection), with_metadata=False)
             return [_Item(work.datestamp, work.id, work, due) for work in headers]
@@ -217,9 +227,12 @@ class _Page:
                 break
             requested = min(CHUNK, page_size - sent + 1)
             chunk = retried(partial(self._fetch_alone, _resume(last), requested))
-        OAI_RECORDS.labels(self.position.verb).inc(sent)  # /metrics: records and headers served
+        self.sent = sent
+        if counted():
+            OAI_RECORDS.labels(self.position.verb).inc(sent)  # /metrics: records and headers served
         token = _token(self.provider, self.position, _resume(last), sent, more, context.now)
         if token is not None:
+            self.next_token = token.text if more else None
             yield token
 
 

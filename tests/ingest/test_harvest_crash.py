@@ -1,4 +1,5 @@
-"""A harvest killed mid-run (SIGKILL, no chance to clean up) resumes from the last committed token:
+"""A harvest killed mid-run (SIGKILL, no chance to clean up) resumes from the last committed token
+(or window, when it was killed between windows):
 no gap and no duplicate, on SQLite and PostgreSQL; also when its records are mapped and validated
 in a second process, which does not outlive it."""
 
@@ -12,6 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from ingest_support import Harvester
 from oai_source import Faults, dc_item
@@ -29,15 +31,21 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def test_a_killed_run_resumes_without_duplicates_or_gaps(harvester: Harvester, oai_source, where: str) -> None:
+@pytest.mark.parametrize("windows", [1, 3])
+def test_a_killed_run_resumes_without_duplicates_or_gaps(harvester: Harvester, oai_source, where: str,
+                                                         windows: int) -> None:
+    """``windows``: the records in one window, or in three of 200 days (7, 7 and 6 records: the run
+    reads ahead across their boundaries)."""
     start = datetime(2024, 3, 1, tzinfo=UTC)
-    source = oai_source([dc_item(n, start + timedelta(minutes=n)) for n in range(1, COUNT + 1)], page_size=5,
-                        faults=Faults(page_delay=0.25))
+    per_window = -(-COUNT // windows)
+    source = oai_source([dc_item(n, start + timedelta(days=200 * ((n - 1) // per_window), minutes=n))
+                         for n in range(1, COUNT + 1)], page_size=5, faults=Faults(page_delay=0.25))
     source_id = harvester.add(source.url)
     settings = harvester.settings
     env = {**os.environ, "REPO_DATABASE_URL": settings.resolved_database_url, "REPO_SECRET_KEY": "test-secret-key",
            "REPO_DATA_DIR": str(settings.data_dir), "REPO_HARVEST_SCHEDULER_SECONDS": "0",
-           "REPO_HARVEST_PARALLEL_FROM_RECORDS": str(settings.harvest_parallel_from_records)}
+           "REPO_HARVEST_PARALLEL_FROM_RECORDS": str(settings.harvest_parallel_from_records),
+           "REPO_HARVEST_WINDOW_DAYS": "200"}
     command = [sys.executable, "-c", "from repo.cli import app; app()", "harvest", "run", str(source_id)]
     process = subprocess.Popen(command, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -63,15 +71,19 @@ def test_a_killed_run_resumes_without_duplicates_or_gaps(harvester: Harvester, o
     assert all(_gone(pid) for pid in children), "the second process outlived the harvest"
     with harvester.database.session() as session:
         killed = session.scalars(sa.select(HarvestRun)).one()
-        assert killed.status == "running" and killed.token and killed.created < COUNT
+        assert killed.status == "running" and killed.created < COUNT
+        assert killed.token or windows > 1  # in one window, a run is always in the middle of its list
         done_before = killed.created
     asked_before = len(source.requests)
-    run = harvester.run(source_id)
+    run = harvester.run(source_id, harvest_window_days=200)
     assert run.id == killed.id and run.attempts == 2 and "interrupted" in (run.last_error or "")
     assert run.status == "succeeded" and run.created == COUNT
     resumed = source.requests[asked_before:]
     list_requests = [r for r in resumed if r.get("verb") == "ListRecords"]
-    assert "resumptionToken" in list_requests[0]  # resumed from the token, not from the start
+    if killed.token:  # resumed from the token of the last page written, not from the start
+        assert list_requests[0].get("resumptionToken") == killed.token
+    else:  # or from the start of its window: the one after the last page written
+        assert killed.window_from and list_requests[0].get("from") == killed.window_from.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert run.seen == COUNT and run.unchanged == 0 and done_before > 0  # no page applied twice
     with harvester.database.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Work)) == COUNT

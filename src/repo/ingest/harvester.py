@@ -7,6 +7,8 @@
 * **Windows.** The range is asked for ``REPO_HARVEST_WINDOW_DAYS`` at a time (the first window
   open at the bottom, so a wrong ``earliestDatestamp`` hides nothing), contiguous at the source's
   granularity. A resumption token that is bad or expired restarts its window, not the source.
+  The pages are read as one stream across windows: the next window's first page is fetched (and
+  prepared in the second process) while this window's last one is written.
 * **Position in SQL.** Each page's records and the token of the next page are committed together,
   so a run that crashes (or is killed) resumes from the last token, or from the start of its
   window when the token is gone: no gap, and no duplicate (records are matched by OAI identifier).
@@ -19,6 +21,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -35,7 +38,6 @@ import httpx2
 import sqlalchemy as sa
 from lxml import etree
 from oaipmh_scythe import exceptions as oai_errors
-from oaipmh_scythe.iterator import OAIResponseIterator
 
 from repo.clock import Clock
 from repo.config import Settings
@@ -327,6 +329,13 @@ class Harvest:
     # -- the windows and their pages --------------------------------------------------------------------
 
     def _windows(self, run_id: int, client: HarvestClient, budget: Budget) -> None:
+        """Follow the run's pages from its position in SQL to the end of its range, window after
+        window, as one stream: the next page (the next window's first one too) is fetched and
+        prepared while this one is written, so a window boundary never empties the pipe. What is
+        written, and the position committed with it, is exactly what a window-by-window loop would
+        write: the stream only looks ahead, and each page carries the window it belongs to, which
+        must be the run's window in SQL when it is written. A failure (a bad token, a malformed
+        page) drops the stream, and the run goes on from its position in SQL."""
         records_budget = self.settings.harvest_max_records
         retried: tuple[Any, ...] | None = None  # the position of a malformed page asked again
         while True:
@@ -336,33 +345,27 @@ class Harvest:
                 source = run.source
                 if run.status != "running":
                     return
-                window = (run.window_from, run.window_until)
+                window: Window = (run.window_from, run.window_until)
                 token = run.token
-                granularity = Granularity(source.granularity)
-                prefix, set_spec = source.metadata_prefix, source.set_spec
+                lister = _Lister(client, Granularity(source.granularity), source.metadata_prefix, source.set_spec,
+                                 run.range_until, self.settings.harvest_window_days)
                 facts = _Facts(source.id, source.base_url, source.metadata_prefix, source.metadata_namespace,
                                source.centre.slug, (source.collection.slug,) if source.collection else ())
-            if token:
-                query = {"verb": "ListRecords", "resumptionToken": token}
-            else:
-                query = {"verb": "ListRecords", "metadataPrefix": prefix}
-                if window[0] is not None:
-                    query["from"] = granularity.format(window[0])
-                if window[1] is not None:
-                    query["until"] = granularity.format(window[1])
-                if set_spec:
-                    query["set"] = set_spec
             seen_tokens: set[str] = {token} if token else set()
-            empty = 0
+            current, empty = window, 0
             try:
-                pages = prefetched(lambda: OAIResponseIterator(client, query))
-                for response, prepared in self._ahead(pages, facts):
-                    root = response.xml
+                pages = prefetched(functools.partial(lister.pages, window, token))
+                for page, prepared in self._ahead(pages, facts):
+                    if page.window != current:  # the next window: its own loop and endless-list checks
+                        current, seen_tokens, empty = page.window, set(), 0
+                    if page.response is None:  # noRecordsMatch: nothing (more) in this window
+                        self._advance(run_id, page.window)
+                        continue
+                    root = page.response.xml
                     records = root.findall(f"{OAI}ListRecords/{OAI}record")
-                    element = resumption_token(root)
-                    next_token = (element.text or "").strip() if element is not None else ""
-                    self._page(run_id, root, records, next_token or None, len(response.http_response.content), budget,
-                               prepared)
+                    next_token = page.next_token
+                    self._page(run_id, page.window, root, records, next_token,
+                               len(page.response.http_response.content), budget, prepared)
                     # the page's records are good; a token that comes back, or pages that never end, are not
                     if next_token and next_token in seen_tokens:
                         raise HarvestError(f"resumption token loop: the source sent token {next_token[:80]!r} "
@@ -370,15 +373,13 @@ class Harvest:
                     empty = empty + 1 if not records else 0
                     if empty > MAX_EMPTY_PAGES and next_token:
                         raise HarvestError(f"endless resumption tokens: {empty} pages in a row without records")
-                    seen_tokens.add(next_token)
+                    seen_tokens.add(next_token or "")
                     self.records_read += len(records)
                     if self.records_read >= records_budget:
                         raise BudgetExceeded(f"the run's budget of {records_budget:,} records is used up")
                     if self.should_stop():
                         raise BudgetExceeded("stopped by the server's shutdown")
                     budget.check_time()
-            except oai_errors.NoRecordsMatch:
-                self._advance(run_id, empty_window=True)
             except oai_errors.BadResumptionToken as exc:
                 self._restart_window(run_id, exc)
                 continue
@@ -390,25 +391,23 @@ class Harvest:
                     raise HarvestError(f"malformed XML from the source (asked twice): {exc}") from None
                 retried = position  # a truncated answer happens: ask for the same page once more
                 continue
-            with self.db.session() as session:
-                run = session.get(HarvestRun, run_id)
-                if run is None or run.status != "running":
-                    return
 
-    def _ahead(self, pages: Iterator[Any], facts: _Facts) -> Iterator[tuple[Any, Future[Any] | None]]:
+    def _ahead(self, pages: Iterator[_Listed], facts: _Facts) -> Iterator[tuple[_Listed, Future[Any] | None]]:
         """Each page with, once the run is big enough for a second process, the future of its
         records mapped and prepared there: the next page is sent there before this one is handed
         out (and written here). A page that cannot be fetched fails after the one before is written."""
         if self.parallel_from_records is None:
-            for response in pages:
-                yield response, None
+            for page in pages:
+                yield page, None
             return
-        yield from pipeline.ahead(pages, lambda response: self._send(response, facts))
+        yield from pipeline.ahead(pages, lambda page: self._send(page, facts))
 
-    def _send(self, response: Any, facts: _Facts) -> Future[Any] | None:
+    def _send(self, page: _Listed, facts: _Facts) -> Future[Any] | None:
         """Send a page to the second process (started when the run is big enough), or not."""
         assert self.parallel_from_records is not None
-        root = response.xml
+        if page.response is None:
+            return None
+        root = page.response.xml
         if self._preparer is None:
             element = resumption_token(root)
             announced = element.get("completeListSize", "") if element is not None else ""
@@ -416,16 +415,17 @@ class Harvest:
             if self.records_read + (int(announced) if announced.isdigit() else 0) < self.parallel_from_records:
                 return None
             self._preparer = pipeline.Preparer()
-        content = response.http_response.content
-        page = PageContext.of(facts, root, len(content), self.clock.now(), self.settings)
-        return self._preparer.call(_prepare_page, content, page, facts.centre, facts.collections)
+        content = page.response.http_response.content
+        context = PageContext.of(facts, root, len(content), self.clock.now(), self.settings)
+        return self._preparer.call(_prepare_page, content, context, facts.centre, facts.collections)
 
-    def _page(self, run_id: int, root: etree._Element | None, records: list[etree._Element],
+    def _page(self, run_id: int, window: Window, root: etree._Element | None, records: list[etree._Element],
               next_token: str | None, size: int, budget: Budget, prepared: Future[Any] | None = None) -> None:
-        """Apply one page and move the position past it, in one transaction."""
+        """Apply one page of ``window`` and move the position past it, in one transaction."""
         with self.db.session() as session:
             run = session.get(HarvestRun, run_id)
             assert run is not None
+            _check_window(run, window)
             source = run.source
             now = self.clock.now()
             feed = pipeline.Feed(source.feed, source.centre.slug,
@@ -453,23 +453,23 @@ class Harvest:
             else:
                 self._next_window(session, run, now)
 
-    def _advance(self, run_id: int, *, empty_window: bool) -> None:
+    def _advance(self, run_id: int, window: Window) -> None:
+        """``window`` has nothing (more) to list: go to the next one."""
         with self.db.session() as session:
             run = session.get(HarvestRun, run_id)
             assert run is not None
+            _check_window(run, window)
             self._next_window(session, run, self.clock.now())
 
     def _next_window(self, session: Any, run: HarvestRun, now: datetime) -> None:
         """The window is done: go to the next one, or finish the run."""
         run.token = None
-        upper = run.range_until
-        if run.window_until is None or upper is None or run.window_until >= upper:
+        following = next_window(run.window_until, run.range_until, Granularity(run.source.granularity),
+                                self.settings.harvest_window_days)
+        if following is None:
             _finish(session, run, now, self.settings)
             return
-        granularity = Granularity(run.source.granularity)
-        start = run.window_until + granularity.step
-        end = min(start + timedelta(days=self.settings.harvest_window_days) - granularity.step, upper)
-        run.window_from, run.window_until = start, end
+        run.window_from, run.window_until = following
 
     def _restart_window(self, run_id: int, exc: Exception) -> None:
         with self.db.session() as session:
@@ -510,6 +510,80 @@ class _Facts:
     metadata_namespace: str
     centre: str
     collections: tuple[str, ...]
+
+
+Window = tuple[datetime | None, datetime | None]  # a run's window: from, until (at the source's granularity)
+
+
+def next_window(until: datetime | None, upper: datetime | None, granularity: Granularity,
+                days: int) -> tuple[datetime, datetime] | None:
+    """The window after the one that ends at ``until``, ``days`` long and contiguous with it at the
+    granularity, up to the run's ``upper`` bound; ``None`` when that one was the last."""
+    if until is None or upper is None or until >= upper:
+        return None
+    start = until + granularity.step
+    return start, min(start + timedelta(days=days) - granularity.step, upper)
+
+
+def _check_window(run: HarvestRun, window: Window) -> None:
+    """A page (or an empty window) is applied at the run's position, or not at all."""
+    if (run.window_from, run.window_until) != window:
+        raise HarvestError(f"a page of window {window} arrived while the run is at window "
+                           f"({run.window_from}, {run.window_until}): not applied")
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """A page as the lister fetched it: its window, the response (``None``: noRecordsMatch, the
+    window has nothing (more)), and the token of the page after it in the window (``None``: the
+    window's last page)."""
+
+    window: Window
+    response: Any
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class _Lister:
+    """The run's ListRecords requests, page after page and window after window."""
+
+    client: HarvestClient
+    granularity: Granularity
+    prefix: str
+    set_spec: str | None
+    upper: datetime | None  # the run's range_until
+    window_days: int
+
+    def query(self, window: Window) -> dict[str, str]:
+        query = {"verb": "ListRecords", "metadataPrefix": self.prefix}
+        if window[0] is not None:
+            query["from"] = self.granularity.format(window[0])
+        if window[1] is not None:
+            query["until"] = self.granularity.format(window[1])
+        if self.set_spec:
+            query["set"] = self.set_spec
+        return query
+
+    def pages(self, window: Window, token: str | None) -> Iterator[_Listed]:
+        """From ``window`` at ``token`` (``None``: its first page) to the end of the range. Errors
+        (a bad token, malformed XML, transport) end it where they happen."""
+        while True:
+            query = {"verb": "ListRecords", "resumptionToken": token} if token else self.query(window)
+            try:
+                response = self.client.harvest(query)
+            except oai_errors.NoRecordsMatch:
+                yield _Listed(window, None, None)
+                token = None
+            else:
+                element = resumption_token(response.xml)
+                token = ((element.text or "").strip() if element is not None else "") or None
+                yield _Listed(window, response, token)
+            if token:
+                continue
+            following = next_window(window[1], self.upper, self.granularity, self.window_days)
+            if following is None:
+                return
+            window = following
 
 
 def _prepare_page(content: bytes, page: PageContext, centre: str, collections: tuple[str, ...],

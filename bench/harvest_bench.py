@@ -9,6 +9,7 @@ deleted) in pages of --page-size. For each size, a fresh repository adds the sou
 Printed (never asserted): records/s of the run (seen / its duration in SQL), the wall time of
 the command, the CPU time of the harvesting process and of its second process (mapping and
 validating, from 2,000 records on; reaped by the command, so counted; --one-process: without it)
+and of the local source serving it (it shares the machine's cores)
 (records per CPU second: what the rate would be with a core of its own, whatever else runs on the machine) and, with a local PostgreSQL, the
 server's CPU time over the run (its postmaster's own and reaped children's), its peak RSS (VmHWM),
 and the median over --runs. Search
@@ -184,7 +185,7 @@ class Children:
 
 
 def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str | None = None,
-                 one_process: bool = False) -> dict[str, float]:
+                 one_process: bool = False, source_pid: int | None = None) -> dict[str, float]:
     env = {**os.environ, "REPO_DATA_DIR": str(workdir), "REPO_SECRET_KEY": "bench-secret",
            "REPO_HARVEST_SCHEDULER_SECONDS": "0"}
     if one_process:  # never a second process (by default from REPO_HARVEST_PARALLEL_FROM_RECORDS records on)
@@ -196,6 +197,7 @@ def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str
     subprocess.run([repo, "centre", "add", "bench", "Bench centre"], env=env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([repo, "harvest", "add", url, "--centre", "bench"], env=env, check=True, stdout=subprocess.DEVNULL)
     server_before = postgres_cpu(database_url)
+    source_before = cpu_seconds(source_pid) if source_pid else 0.0
     began = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     command = [repo, "harvest", "run", "1"]
@@ -212,6 +214,7 @@ def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str
     wall = time.perf_counter() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    source_cpu = cpu_seconds(source_pid) - source_before if source_pid else float("nan")
     server_after = postgres_cpu(database_url)
     server_cpu = server_after - server_before if server_before is not None and server_after is not None else None
     output = process.stdout.read() if process.stdout else ""
@@ -224,7 +227,8 @@ def harvest_once(url: str, database_url: str | None, workdir: Path, profile: str
     run = json.loads(shown)["runs"][0]
     return {"seen": run["seen"], "created": run["created"], "failed": run["failed"],
             "seconds": run["duration_seconds"], "rate": run["seen"] / run["duration_seconds"], "wall": wall,
-            "rss": peak, "child_rss": children.rss, "child_cpu": children.cpu_seconds, "cpu": cpu, "cpu_rate": run["seen"] / cpu, "server_cpu": server_cpu}
+            "rss": peak, "child_rss": children.rss, "child_cpu": children.cpu_seconds, "cpu": cpu, "cpu_rate": run["seen"] / cpu, "server_cpu": server_cpu,
+            "source_cpu": source_cpu}
 
 
 def postgres_cpu(url: str | None) -> float | None:
@@ -287,18 +291,21 @@ def main() -> None:
                 try:
                     if args.database_url:
                         reset_postgres(args.database_url)
-                    results.append(harvest_once(url, args.database_url, workdir, args.profile, args.one_process))
+                    results.append(harvest_once(url, args.database_url, workdir, args.profile, args.one_process,
+                                                server.pid))
                 finally:
                     shutil.rmtree(workdir, ignore_errors=True)
                 r = results[-1]
                 print(f"  {size:>7,} records: {r['rate']:,.0f} records/s ({r['seen']:,.0f} seen, "
                       f"{r['created']:,.0f} created, {r['failed']:,.0f} failed in {r['seconds']:.1f} s; "
                       f"command {r['wall']:.1f} s, {r['cpu']:.1f} CPU s = {r['cpu_rate']:,.0f} records per CPU s; "
-                      f"of which the second process {r['child_cpu']:.1f} CPU s; the busier process "
+                      f"of which the writer {r['cpu'] - r['child_cpu']:.1f} and the second process {r['child_cpu']:.1f} CPU s; "
+                      f"the busier process "
                       f"{r['seen'] / max(r['cpu'] - r['child_cpu'], r['child_cpu']):,.0f} records per CPU s)"
                       + (f", PostgreSQL server {r['server_cpu']:.1f} CPU s (together "
                          f"{r['seen'] / (r['cpu'] + r['server_cpu']):,.0f} records per CPU s)"
                          if r["server_cpu"] is not None else "")
+                      + f", the source {r['source_cpu']:.1f} CPU s"
                       + f", peak RSS {r['rss']:.0f} MiB (second process {r['child_rss']:.0f} MiB), load {os.getloadavg()[0]:.1f}", flush=True)
         finally:
             server.kill()

@@ -87,9 +87,10 @@ def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @contextlib.contextmanager
-def live_server(app: Any) -> Iterator[str]:
+def live_server(app: Any, http: Any = None) -> Iterator[str]:
     """Serve ``app`` (lifespan included) over loopback HTTP with uvicorn, as ``repo serve`` runs it
-    (its HTTP protocol and request-head limit), in a thread; yields the base URL ``http://127.0.0.1:<port>``."""
+    (its HTTP protocol and request-head limit, or ``http``: a subclass of it), in a thread; yields
+    the base URL ``http://127.0.0.1:<port>``."""
     import uvicorn
 
     from repo.cli import UVICORN_HTTP
@@ -98,7 +99,7 @@ def live_server(app: Any) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            **UVICORN_HTTP)  # type: ignore[arg-type]
+                            **(UVICORN_HTTP if http is None else {"http": http}))  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from helpers import live_server
-from repo.transport import MAX_HEAD
+from repo.transport import MAX_HEAD, HTTPProtocol
 
 # The transport is below the application, whatever the database: one is enough.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -52,3 +52,81 @@ def test_request_heads_are_bounded_per_request(app: Any) -> None:
         # A URL httptools cannot parse (past 64 KiB): 414, which says what to do instead.
         answer = _exchange(url, b"GET /oai?verb=Identify&x=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 414 ") and b"POST" in answer
+
+
+class _Spy:
+    """The real transport, with a record of every write made to it (what left, in which pieces)."""
+
+    def __init__(self, transport: Any, writes: list[bytes]) -> None:
+        self._transport, self.writes = transport, writes
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self._transport.write(data)
+
+    def writelines(self, pieces: Any) -> None:
+        pieces = list(pieces)
+        self.writes.append(b"".join(pieces))
+        self._transport.writelines(pieces)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+WRITES: list[bytes] = []
+
+
+class _Watched(HTTPProtocol):
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(_Spy(transport, WRITES))
+
+
+def _responses(url: str, request: bytes, count: int) -> bytes:
+    """Send raw ``request`` (one or more pipelined requests) and read ``count`` responses whole."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request)
+        received = b""
+        while True:
+            rest, done = received, 0
+            while b"\r\n\r\n" in rest:  # complete responses so far (Content-Length framed)
+                head, _, rest = rest.partition(b"\r\n\r\n")
+                length = 0 if b"HEAD" in request.split(b"\r\n")[0] and done == 0 else next(
+                    (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+                if len(rest) < length:
+                    break
+                rest, done = rest[length:], done + 1
+            if done >= count:
+                return received
+            received += connection.recv(65536)
+
+
+@sqlite_only
+def test_a_response_leaves_in_one_write_and_interim_answers_are_not_held(app: Any) -> None:
+    with live_server(app, http=_Watched) as url:
+        WRITES.clear()
+        answer = _responses(url, b"GET /oai?verb=Identify HTTP/1.1\r\nHost: x\r\n\r\n", 1)
+        # head and body in one write (one segment, one wake-up of the client), and nothing lost
+        assert WRITES == [answer] and answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"</OAI-PMH>")
+        assert b"\r\nx-content-type-options: nosniff\r\n" in answer and b"\r\nx-request-id: " in answer
+        # pipelined on one connection: each response whole, in order, HEAD's head-only one too
+        WRITES.clear()
+        answer = _responses(url, b"HEAD /oai?verb=Identify HTTP/1.1\r\nHost: x\r\n\r\n"
+                                 b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 2)
+        head, _, health = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ") and b"content-type: text/xml" in head
+        assert health.startswith(b"HTTP/1.1 200 ") and health.endswith(b'{"status":"ok"}')
+        assert b"".join(WRITES) == answer
+        # an interim 100 Continue leaves at once: the client waits for it before sending its body
+        host, port = url.removeprefix("http://").split(":")
+        body = b"verb=Identify"
+        with socket.create_connection((host, int(port)), timeout=30) as connection:
+            connection.sendall(b"POST /oai HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                               b"Content-Type: application/x-www-form-urlencoded\r\n"
+                               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+            assert connection.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+            connection.sendall(body)
+            reply = b""
+            while not reply.endswith(b"</OAI-PMH>"):
+                reply += connection.recv(65536)
+            assert reply.startswith(b"HTTP/1.1 200 ") and b"<repositoryName>" in reply

@@ -245,3 +245,31 @@ def earliest_datestamp(session: Session | sa.Connection) -> datetime | None:
     """The earliest datestamp of any record (published or withdrawn work)."""
     found: datetime | None = session.scalar(_EARLIEST)
     return found
+
+
+_EARLIEST_SEEN = "repo.oai.earliest"  # key of the remembered value in a SQLite connection's info
+
+
+def current_earliest_datestamp(connection: sa.Connection) -> datetime | None:
+    """:func:`earliest_datestamp`, as of now, read again only when the database has changed.
+
+    On SQLite each connection remembers the value with what the database's state was when it was
+    read: ``PRAGMA data_version`` (it changes whenever *another* connection, of this process or
+    any other, commits) and the connection's own ``total_changes`` (rows it wrote itself). While
+    both are unchanged nothing was committed since, so the value holds; the check costs a few
+    microseconds, the query and its statement machinery some eighty. The state is read before the
+    value, so a commit between the two only makes the next request read again.
+
+    On PostgreSQL no such check costs less than the query (both are a round trip): it is the query.
+    """
+    if connection.dialect.name != "sqlite":
+        return earliest_datestamp(connection)
+    pooled = connection.connection
+    raw = pooled.dbapi_connection
+    state = (raw.execute("PRAGMA data_version").fetchone()[0], raw.total_changes)  # type: ignore[union-attr]
+    seen = pooled.info.get(_EARLIEST_SEEN)
+    if seen is not None and seen[0] == state:
+        return seen[1]  # type: ignore[no-any-return]
+    value = earliest_datestamp(connection)
+    pooled.info[_EARLIEST_SEEN] = (state, value)
+    return value

@@ -19,7 +19,7 @@ OAI_ID_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"
 def handle(provider: Provider, request: ParsedRequest) -> Reply:
     now = provider.now()
     with provider.read() as connection:
-        earliest = queries.earliest_datestamp(connection)
+        earliest = queries.current_earliest_datestamp(connection)
     # §4.2: the true earliest datestamp; an empty repository's first record will be stamped now or later.
     settings = provider.settings
     return Reply(now, request.echo, None, [_identify(settings.repository_name, settings.base_url,

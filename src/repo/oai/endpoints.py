@@ -182,7 +182,7 @@ class OAIEndpoint:
             OAI_READ_AHEAD.labels("unmade").inc()
             return False
         try:
-            with provider.read() as connection:  # one row: on the loop, as the one-row verbs
+            with service.on_loop(), provider.read() as connection:  # one row: on the loop, as the one-row verbs
                 current = readahead.generation(connection)
         except DBAPIError:
             current = None  # the request is answered live, which meets the database's state itself

@@ -434,11 +434,15 @@ class Harvest:
             if prepared is None:
                 page = PageContext.of(source, root, size, now, self.settings)
                 items = [incoming(r, page) for r in records]
-            else:  # mapped and prepared in the second process
+            else:  # mapped and prepared in the second process (each record without its input: see _again)
                 shipped = prepared.result()
+                if len(shipped) != len(records):
+                    raise HarvestError(f"the second process read {len(shipped)} records of a page of {len(records)}")
                 items = [pipeline.Incoming(external_id, deleted, datestamp, error=error, origin=origin)
                          for (external_id, deleted, datestamp, error, origin), _ in shipped]
-                ready = [pipeline.from_plain(item, feed, values) for item, (_, values) in zip(items, shipped)]
+                again = _Again(source, root, size, now, self.settings, feed)
+                ready = [pipeline.from_plain(item, feed, values, functools.partial(again, element))
+                         for item, (_, values), element in zip(items, shipped, records)]
             ctx = Context(session, Principal(token_id=0, name=f"harvest:{source.id}", role=TokenRole.admin),
                           now, self.settings, self.clock)
             outcome = pipeline.ingest(ctx, feed, items, run_id=run_id, prepared=ready)
@@ -586,6 +590,27 @@ class _Lister:
             window = following
 
 
+@dataclass
+class _Again:
+    """Step 1 of one record of a page prepared in the second process, again here, from its
+    ``<record>`` element (the same function on the same input: the same result): for the rare
+    record that needs its validated model here (an update), instead of shipping every record's
+    input back."""
+
+    source: HarvestSource
+    root: etree._Element | None
+    size: int
+    now: datetime
+    settings: Settings
+    feed: pipeline.Feed
+    _page: PageContext | None = None
+
+    def __call__(self, element: etree._Element) -> pipeline._Prepared:
+        if self._page is None:
+            self._page = PageContext.of(self.source, self.root, self.size, self.now, self.settings)
+        return pipeline.prepare(incoming(element, self._page), self.feed)
+
+
 def _prepare_page(content: bytes, page: PageContext, centre: str, collections: tuple[str, ...],
                   ) -> list[tuple[tuple[Any, ...], tuple[Any, ...] | None]]:
     """(In the second process) a page's records as :func:`incoming` maps them and the pipeline
@@ -598,7 +623,7 @@ def _prepare_page(content: bytes, page: PageContext, centre: str, collections: t
     for record in etree.fromstring(content, PARSER).findall(f"{OAI}ListRecords/{OAI}record"):
         item = incoming(record, page)
         out.append(((item.external_id, item.deleted, item.datestamp, item.error, item.origin),
-                    pipeline.plain(item, feed)))
+                    pipeline.plain(item, feed, record=False)))
     return out
 
 

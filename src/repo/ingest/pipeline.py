@@ -134,13 +134,20 @@ class _Prepared:
     keys: frozenset[matching.Key] = frozenset()  # its identifiers, normalised (duplicate matching)
     record: dict[str, Any] | None = None  # the input that validated
     model: WorkIn | None = None  # the validated model, when it was validated in this process
+    # Prepared in another process without its record: step 1 again here, from the channel's own
+    # input (a harvest's <record> element), for the rare record that needs the model.
+    again: Callable[[], _Prepared] | None = None
 
     def work_in(self) -> WorkIn:
         """The validated model (an update needs it): validated again when it was made in another
         process — the same input, hence the same model."""
         if self.model is None:
-            assert self.record is not None
-            self.model = WorkIn.model_validate(self.record)
+            if self.record is None:
+                assert self.again is not None
+                self.model = self.again().model
+                assert self.model is not None, "a record prepared twice must validate twice"
+            else:
+                self.model = WorkIn.model_validate(self.record)
         return self.model
 
 
@@ -354,27 +361,32 @@ def _prepare_shipped(centre: str, collections: tuple[str, ...], strict: bool,
             for external_id, deleted, draft, error, record, errors, status, fingerprint, origin in shipped]
 
 
-def plain(item: Incoming, feed: Feed) -> tuple[Any, ...] | None:
-    """(In the preparing process) :func:`prepare` ``item``, as plain values for :func:`from_plain`."""
+def plain(item: Incoming, feed: Feed, *, record: bool = True) -> tuple[Any, ...] | None:
+    """(In the preparing process) :func:`prepare` ``item``, as plain values for :func:`from_plain`.
+    ``record=False``: without the record that validated (nearly half of what crosses back, and
+    of the caller's time to read it); the caller prepares the record again if it needs the model
+    (:attr:`_Prepared.again`: an update)."""
     if item.deleted:
         return None
     p = prepare(item, feed)
     # the record that validated, unless the caller can rebuild it (its own record, nothing taken out)
-    given = item.record is not None and feed.strict
+    given = not record or (item.record is not None and feed.strict)
     return p.error, p.errors, p.data, None if given else p.record, p.origin.get("unmapped"), p.digest, p.keys
 
 
-def from_plain(item: Incoming, feed: Feed, shipped: tuple[Any, ...] | None) -> _Prepared:
-    """What :func:`prepare` gives for ``item``, from :func:`plain`'s values."""
+def from_plain(item: Incoming, feed: Feed, shipped: tuple[Any, ...] | None,
+               again: Callable[[], _Prepared] | None = None) -> _Prepared:
+    """What :func:`prepare` gives for ``item``, from :func:`plain`'s values; ``again``: step 1 of
+    the item here, when :func:`plain` left its record out."""
     if shipped is None:
         return _Prepared(item)
     error, errors, data, record, unmapped, digest, keys = shipped
     if data is None:
         return _Prepared(item, error=error, errors=errors)
-    if record is None:
+    if record is None and again is None:
         record = _input(item, feed)[0]
     origin = {**item.origin, "unmapped": unmapped} if unmapped else dict(item.origin)
-    return _Prepared(item, data, origin, digest, keys=keys, record=record)
+    return _Prepared(item, data, origin, digest, keys=keys, record=record, again=again)
 
 
 # -- 2 and 3. match and upsert -----------------------------------------------------------------------

@@ -48,6 +48,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from repo.context import Context
 from repo.db import insert_many, lock_for_write
@@ -256,13 +257,26 @@ def prepare(item: Incoming, feed: Feed) -> _Prepared:
     prepared.model, prepared.data, prepared.record = data, works.Planned.of(data), record
     prepared.keys = frozenset(matching.keys_of(data.metadata))
     prepared.origin = {**item.origin, "unmapped": unmapped} if unmapped else dict(item.origin)
-    digest = hashlib.sha256(data.model_dump_json(exclude_none=True).encode())  # the model's own serializer: fast
+    digest = hashlib.sha256(model_json(data, prepared.data.doc))
     if unmapped:
-        digest.update(json.dumps(unmapped, sort_keys=True, ensure_ascii=False).encode())
+        digest.update(_UNMAPPED_JSON.encode(unmapped).encode())
     if item.fingerprint:
         digest.update(item.fingerprint.encode())
     prepared.digest = digest.hexdigest()
     return prepared
+
+
+_UNMAPPED_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)  # json.dumps' output, made once
+assert list(WorkIn.model_fields)[-1] == "metadata"  # model_json puts it last, as the model does
+
+
+def model_json(data: WorkIn, doc: dict[str, Any]) -> bytes:
+    """``data.model_dump_json(exclude_none=True)`` (what a record's digest is made of), with the
+    metadata taken from ``doc``, its JSON dump made already (:class:`~repo.works.service.Planned`):
+    the same bytes, without serialising the metadata a second time."""
+    top = data.model_dump(mode="json", exclude_none=True, exclude={"metadata"})
+    top["metadata"] = doc
+    return to_json(top)
 
 
 # -- 1, in another process -----------------------------------------------------------------------------

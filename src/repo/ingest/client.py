@@ -168,7 +168,7 @@ def retry_after(value: str | None, now: datetime) -> float | None:
 # -- reading responses --------------------------------------------------------------------------------
 
 def text(parent: etree._Element, tag: str) -> str | None:
-    found = parent.find(OAI + tag)
+    found = next(parent.iterchildren(OAI + tag), None)  # find()'s first child of that name, without ElementPath
     return found.text.strip() if found is not None and found.text else None
 
 

@@ -266,7 +266,8 @@ def current_earliest_datestamp(connection: sa.Connection) -> datetime | None:
         return earliest_datestamp(connection)
     pooled = connection.connection
     raw = pooled.dbapi_connection
-    state = (raw.execute("PRAGMA data_version").fetchone()[0], raw.total_changes)  # type: ignore[union-attr]
+    # fetchall: the statement runs to its end (no read left open on the kept connection)
+    state = (raw.execute("PRAGMA data_version").fetchall()[0][0], raw.total_changes)  # type: ignore[union-attr]
     seen = pooled.info.get(_EARLIEST_SEEN)
     if seen is not None and seen[0] == state:
         return seen[1]  # type: ignore[no-any-return]

@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             app.state.on_commit.remove(worker.wake_commit)
             worker.stop()
             if (oai := getattr(app.state, "oai_provider", None)) is not None:
-                oai.pages.close()  # a page being made ahead reads the database (repo.oai.readahead)
+                oai.close()  # its reads end before the database goes
             resources.close()
 
     app = FastAPI(

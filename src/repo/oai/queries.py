@@ -44,8 +44,8 @@ class not_indexed(sa.sql.expression.ColumnElement[bool]):  # noqa: N801 (reads l
     Without statistics SQLite prefers an equality index (``ix_works_status``, ``ix_works_centre_id``)
     and then sorts the whole match for ``ORDER BY datestamp, id LIMIT n`` — a cost that grows with
     the repository. Rendered as ``+(…)`` on SQLite (the documented way to disqualify a term from
-    index use), the filter is checked row by row along ``ix_works_datestamp_id`` instead, so every
-    page is a short range scan. PostgreSQL plans from statistics and gets the plain condition.
+    index use), the filter is checked row by row along ``ix_works_datestamp_id_status_version``
+    instead (from the index alone: it holds the status), so every page is a short range scan. PostgreSQL plans from statistics and gets the plain condition.
     """
 
     inherit_cache = True
@@ -115,8 +115,8 @@ IN_JOURNAL = "in_journal"
 @dataclass(frozen=True, eq=False)
 class Membership:
     """Which works are records of a list, datestamps aside (``condition``), and how the keyset
-    walk finds them: along ``ix_works_datestamp_id`` when ``driver`` is ``None``; along the
-    index ``(driver, datestamp, id)`` once per value in ``values``, the walks merged; or, for
+    walk finds them: along ``ix_works_datestamp_id_status_version`` when ``driver`` is ``None``;
+    along the index ``(driver, datestamp, id)`` once per value in ``values``, the walks merged; or, for
     :data:`IN_JOURNAL`, along the datestamp index of the works in a journal.
 
     Walking the datestamp index visits every work and keeps those in the list: a page of a list
@@ -210,8 +210,8 @@ def keyset(
     probe: bool = False,
 ) -> Sequence[sa.Row[Any]]:
     """Up to ``limit`` records after ``after`` in ``(datestamp, id)`` order: a range scan on
-    ``ix_works_datestamp_id``, or on the membership's driving index, whatever the depth (never
-    OFFSET).
+    ``ix_works_datestamp_id_status_version``, or on the membership's driving index, whatever the
+    depth (never OFFSET).
 
     Without ``stored``: the header columns (:func:`load` makes records of them). With ``stored``
     (prefix, variant, now): ``id``, ``raw_datestamp`` (:func:`instant`) and ``stored``, the bytes of

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from repo.clock import Clock
 from repo.config import Settings
-from repo.db import Database
+from repo.db import Database, UTCDateTime
 from repo.oai import cache, envelope, provenance, records, sets
 from repo.oai.formats import REGISTRY
 from repo.oai.formats.base import MetadataFormat
@@ -141,22 +141,29 @@ def stale_ids(session: Session | sa.Connection, work_ids: Sequence[int], setting
 
 def render_all(db: Database, settings: Settings, clock: Clock, *, batch: int = 500,
                progress: Callable[[int], None] | None = None) -> int:
-    """Render every record that lacks fresh bytes (by id, in batches of ``batch`` records, each
-    committed); return how many were rendered. Resumable: what is fresh is skipped."""
-    after, rendered = 0, 0
+    """Render every record that lacks fresh bytes (in datestamp order, the order harvests read
+    them, so that new entries are stored in it: :func:`repo.oai.cache.store`; in batches of
+    ``batch`` records, each committed); return how many were rendered. Resumable: what is fresh is
+    skipped. A work changed meanwhile moves ahead of the walk and is met again (then fresh)."""
+    after: tuple[Any, int] | None = None
+    rendered = 0
     while True:
         with db.session() as session:
-            ids = list(session.scalars(sa.select(Work.id).where(Work.id > after, visibility.public_or_tombstone())
-                                       .order_by(Work.id).limit(batch)))
-            if not ids:
+            query = sa.select(Work.datestamp, Work.id).where(visibility.public_or_tombstone())
+            if after is not None:
+                at, work_id = after
+                query = query.where(sa.tuple_(Work.datestamp, Work.id)
+                                    > sa.tuple_(sa.literal(at, UTCDateTime()), sa.literal(work_id)))
+            keys = session.execute(query.order_by(Work.datestamp, Work.id).limit(batch)).all()
+            if not keys:
                 return rendered
             now = clock.now()
-            stale = stale_ids(session, ids, settings, now)
+            stale = stale_ids(session, [key.id for key in keys], settings, now)
             if stale:
                 cache.store(session, render_works(session, stale, settings, now))
-        after, rendered = ids[-1], rendered + len(stale)
+        after, rendered = tuple(keys[-1]), rendered + len(stale)
         if progress is not None:
-            progress(len(ids))
+            progress(len(keys))
 
 
 def total(db: Database) -> int:

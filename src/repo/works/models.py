@@ -27,7 +27,9 @@ work_collections = sa.Table(
 class Work(Base):
     __tablename__ = "works"
     __table_args__ = (
-        sa.Index("ix_works_datestamp_id", "datestamp", "id"),
+        # OAI lists of the whole repository: the keyset walk checks the status and joins the stored
+        # entry on the version from the index alone (migration 1702).
+        sa.Index("ix_works_datestamp_id_status_version", "datestamp", "id", "status", "version"),
         # OAI lists of a journal, a centre, a type, of the works in a journal (JATS) or a format for
         # some types only: keyset walks over their own works (repo.oai.queries.Membership, 1002).
         sa.Index("ix_works_issn_l_datestamp_id", "issn_l", "datestamp", "id"),

@@ -145,6 +145,12 @@ def test_each_list_walks_an_index_of_its_own_records(subsets: Corpus, database: 
                     assert f"Index Only Scan using {index}" in plan, plan
             if membership.driver is None:
                 assert index == "ix_works_datestamp_id_status_version"
+                # each work's stored entry through the index in the walk's order (1704), not the
+                # primary key (work_id, prefix), whose lookups fall all over it. (PostgreSQL plans
+                # the join from statistics: on this empty table it scans it once; on the benchmark's
+                # 100,000 works it takes this index.)
+                if connection.dialect.name == "sqlite":
+                    assert "USING INDEX ix_oai_records_prefix_datestamp_work_id (" in plan, plan
             else:
                 for other in ("ix_works_datestamp_id_status_version", "ix_works_status"):
                     assert not _walks(plan, other), plan

@@ -27,6 +27,8 @@ from repo.db import Base, BigId, UTCDateTime
 
 class CachedRecord(Base):
     __tablename__ = "oai_records"
+    # A list page's lookups of its works' entries, in the order harvests read them (migration 1704).
+    __table_args__ = (sa.Index("ix_oai_records_prefix_datestamp_work_id", "prefix", "datestamp", "work_id"),)
 
     work_id: Mapped[int] = mapped_column(sa.ForeignKey("works.id", ondelete="CASCADE"), primary_key=True)
     prefix: Mapped[str] = mapped_column(sa.String(32), primary_key=True)

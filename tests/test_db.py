@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from repo.centres.models import MemberCentre
-from repo.db import Database, after_commit
+from repo.db import _CURSOR, Database, Prepared, UTCDateTime, after_commit, retried
 
 
 def _centres(database: Database) -> set[str]:
@@ -62,3 +64,87 @@ def test_the_reader_reads_back_what_the_engine_reads(database: Database, clock) 
             # a page's index walk is never planned in parallel (worker start-up: 4x a deep page at 1M works)
             assert connection.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() == "0"
     assert expected.raw == b"\x00\xff<x/>" and expected.name == "Lectura ñ <&>"
+
+
+def _prepared_query() -> sa.Select[Any]:
+    centres = MemberCentre.__table__
+    at = sa.bindparam("at", type_=UTCDateTime())
+    return sa.select(
+        centres.c.id, centres.c.slug, centres.c.created_at,  # a UTCDateTime read back (aware)
+        sa.cast(sa.literal(b"\x00\xff<x/>"), sa.LargeBinary).label("raw"), sa.true().label("yes"),
+        (centres.c.created_at <= at).label("before"),  # a UTCDateTime bound (naive UTC), with the row's
+        sa.bindparam("day", type_=sa.Date).label("day"),
+        sa.literal(None, sa.String).label("none_given"),
+    ).where(centres.c.slug.in_([sa.bindparam("slug"), "fijo"])).order_by(centres.c.slug)  # a fixed value too
+
+
+def test_a_prepared_read_returns_what_sqlalchemy_returns(database: Database, clock) -> None:  # type: ignore[no-untyped-def]
+    """:class:`repo.db.Prepared` binds and converts by the statement's own types: the same rows,
+    named alike, on the reader (PostgreSQL: the binary format) as the ordinary execution."""
+    with database.session() as session:
+        for slug in ("lectura", "fijo", "otro"):
+            session.add(MemberCentre(slug=slug, name=slug, created_at=clock.now(), updated_at=clock.now()))
+    query = _prepared_query()
+    prepared = Prepared(query)
+    cases = [{"slug": "lectura", "at": clock.now(), "day": clock.now().date()},
+             {"slug": "otro", "at": clock.now() - timedelta(days=1), "day": date(2024, 2, 29)},
+             {"slug": "ninguno", "at": clock.now(), "day": None}]
+    with database.reader.connect() as connection:
+        for values in cases:
+            expected = connection.execute(query, values).all()
+            rows = prepared.all(connection, values)
+            assert [tuple(row) for row in rows] == [tuple(row) for row in expected] and len(rows) == len(expected)
+            assert [row.slug for row in rows] == [row.slug for row in expected]  # named as SQLAlchemy names them
+        assert rows[0].created_at.tzinfo is not None and rows[0].before is True
+        # it ran on the driver's own cursor (kept with the connection), not through SQLAlchemy's execution
+        assert connection.connection.info.get(_CURSOR) is not None
+        assert Prepared(sa.select(sa.func.count()).select_from(MemberCentre)).scalar(connection) == 3
+
+
+def test_a_prepared_read_is_seen_by_connection_event_listeners(database: Database, clock) -> None:  # type: ignore[no-untyped-def]
+    """A listener of the statements issued (a tracer, a test) sees a prepared read: it then runs the ordinary way."""
+    with database.session() as session:
+        session.add(MemberCentre(slug="fijo", name="Fijo", created_at=clock.now(), updated_at=clock.now()))
+    seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    prepared = Prepared(_prepared_query())
+    sa.event.listen(database.reader, "before_cursor_execute", listen)
+    try:
+        with database.reader.connect() as connection:
+            rows = prepared.all(connection, {"slug": "x", "at": clock.now(), "day": None})
+    finally:
+        sa.event.remove(database.reader, "before_cursor_execute", listen)
+    assert [row.slug for row in rows] == ["fijo"] and len(seen) == 1 and "member_centres" in seen[0]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_prepared_read_on_a_cut_connection_is_read_again_on_a_new_one(database: Database, clock, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A connection the database cut (a restart, an administrator) fails a prepared read as it
+    fails any statement: a DBAPIError with ``connection_invalidated``, the pool's older
+    connections dropped with it, so that :func:`repo.db.retried` reads again, once, on a new one."""
+    with database.session() as session:
+        session.add(MemberCentre(slug="fijo", name="Fijo", created_at=clock.now(), updated_at=clock.now()))
+    prepared = Prepared(_prepared_query())
+    values = {"slug": "fijo", "at": clock.now(), "day": None}
+
+    def read() -> list[str]:
+        with database.reader.connect() as connection:
+            return [row.slug for row in prepared.all(connection, values)]
+
+    first, second = database.reader.connect(), database.reader.connect()  # two pooled connections
+    pids = [connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() for connection in (first, second)]
+    assert prepared.all(first, values) and prepared.all(second, values)  # each keeps its cursor
+    first.close(), second.close()
+    with database.engine.connect() as admin:
+        for pid in pids:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")  # type: ignore[arg-type]
+    with database.reader.connect() as connection:
+        with pytest.raises(sa.exc.DBAPIError) as cut:
+            prepared.all(connection, values)
+    assert cut.value.connection_invalidated
+    with caplog.at_level(logging.INFO, logger="repo.db"):
+        assert retried(read) == ["fijo"]  # the other cut connection was dropped too: no second failure
+    assert "connection was cut" not in caplog.text

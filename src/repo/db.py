@@ -236,6 +236,98 @@ def retried(read: Callable[[], T]) -> T:
     return read()
 
 
+class Prepared:
+    """A read-only SELECT run on the driver's cursor of a SQLAlchemy connection, without
+    SQLAlchemy's execution machinery: for the one-statement requests that are mostly that
+    machinery (an OAI GetRecord or Identify on PostgreSQL: about 90 µs of the statement's 200,
+    its round trip included; measured in-process).
+
+    The statement is compiled once per dialect, as SQLAlchemy's own cache would compile it (same
+    SQL text, so the driver's prepared statement is the same too); values are bound and results
+    converted by the statement's own column types (a :class:`UTCDateTime` binds naive UTC and
+    reads back aware). The rows are named tuples with the statement's column keys.
+
+    What the fast path leaves out is kept by falling back to :meth:`sa.Connection.execute` with
+    the same statement and values:
+
+    * on any error of the driver: the statement is run again the ordinary way (a read, so running
+      it twice changes nothing), which meets the same failure and handles it as every statement
+      does. A connection the database cut is then seen as such, invalidated with its pool's older
+      connections, and raised as a :class:`DBAPIError` with ``connection_invalidated`` (so that
+      :func:`retried` reads again on a new connection);
+    * when any connection event listener is registered (a tracer, a test watching the SQL
+      issued): such a listener may need SQLAlchemy's execution context, so the ordinary path runs.
+    """
+
+    __slots__ = ("statement", "_compiled")
+
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def all(self, connection: sa.Connection, values: dict[str, Any]) -> Sequence[Any]:
+        if connection._has_events or connection.engine._has_events:  # as SQLAlchemy itself decides
+            return connection.execute(self.statement, values).all()
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+        pooled = connection.connection
+        try:
+            cursor = pooled.info.get(_CURSOR)
+            if cursor is None:
+                cursor = pooled.info[_CURSOR] = pooled.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(compiled.sql, compiled.parameters(values))
+            rows = cursor.fetchall()
+        except dialect.loaded_dbapi.Error:
+            pooled.info.pop(_CURSOR, None)
+            return connection.execute(self.statement, values).all()
+        return compiled.rows(rows)
+
+    def scalar(self, connection: sa.Connection, values: dict[str, Any] | None = None) -> Any:
+        rows = self.all(connection, values or {})
+        return rows[0][0] if rows else None
+
+    def _compile(self, dialect: sa.Dialect) -> "_Compiled":
+        compiled = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
+        return compiled
+
+
+_CURSOR = "repo.db.cursor"  # a pooled connection's kept cursor (Prepared)
+
+
+class _Compiled:
+    """A :class:`Prepared` statement's SQL for one dialect, its parameters' and columns' conversions."""
+
+    def __init__(self, statement: sa.Select[Any], dialect: sa.Dialect) -> None:
+        from collections import namedtuple
+
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self._positions = compiled.positiontup if compiled.positional else None
+        # (name in the SQL, key in the values, value when not given, conversion)
+        self._binds = [(name, bind.key, None if bind.required else bind.effective_value,
+                        bind.type.dialect_impl(dialect).bind_processor(dialect))
+                       for bind, name in compiled.bind_names.items()]
+        columns = list(statement.selected_columns)
+        self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+        self._convert = any(process is not None for process in self._results)
+        self._row = namedtuple("Row", statement.selected_columns.keys(), rename=True)  # type: ignore[misc]
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        bound = {}
+        for name, key, default, process in self._binds:
+            value = values[key] if key in values else default
+            bound[name] = value if process is None else process(value)
+        return bound if self._positions is None else tuple(bound[name] for name in self._positions)
+
+    def rows(self, rows: list[Any]) -> list[Any]:
+        row = self._row._make
+        if not self._convert:
+            return [row(values) for values in rows]
+        results = self._results
+        return [row([value if process is None or value is None else process(value)
+                     for process, value in zip(results, values)]) for values in rows]
+
+
 def is_unique_violation(exc: DBAPIError) -> bool:
     """Two writers created the same unique thing (a slug, a name); the later one lost."""
     return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)

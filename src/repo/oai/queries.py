@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from repo.config import Settings
-from repo.db import UTCDateTime
+from repo.db import Prepared, UTCDateTime
 from repo.files.models import File
 from repo.oai import cache as cache_module
 from repo.oai.models import CachedRecord, Generation
@@ -239,10 +239,13 @@ def _earliest() -> Any:
 
 
 _EARLIEST = _earliest()
+_EARLIEST_PREPARED = Prepared(_EARLIEST)
 
 
 def earliest_datestamp(session: Session | sa.Connection) -> datetime | None:
     """The earliest datestamp of any record (published or withdrawn work)."""
+    if isinstance(session, sa.Connection):
+        return _EARLIEST_PREPARED.scalar(session)  # type: ignore[no-any-return]
     found: datetime | None = session.scalar(_EARLIEST)
     return found
 

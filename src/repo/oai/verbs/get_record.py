@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from repo.db import Prepared
 from repo.oai import cache, queries, records
 from repo.oai.arguments import GetRecordArguments, ParsedRequest
 from repo.oai.errors import CannotDisseminateFormat, IdDoesNotExist
@@ -19,9 +20,10 @@ from repo.operations.metrics import OAI_RECORDS
 from repo.works import visibility
 from repo.works.models import Work
 
-_STORED = (sa.select(Work.id, CachedRecord.xml, queries.DUE).select_from(Work)
-           .outerjoin(CachedRecord, cache.fresh(sa.bindparam("prefix"), sa.bindparam("variant"), sa.bindparam("now")))
-           .where(Work.id == sa.bindparam("id"), visibility.public_or_tombstone()))
+_STORED = Prepared(
+    sa.select(Work.id, CachedRecord.xml, queries.DUE).select_from(Work)
+    .outerjoin(CachedRecord, cache.fresh(sa.bindparam("prefix"), sa.bindparam("variant"), sa.bindparam("now")))
+    .where(Work.id == sa.bindparam("id"), visibility.public_or_tombstone()))
 
 
 def handle(provider: Provider, request: ParsedRequest) -> Reply:
@@ -36,7 +38,7 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
               "now": now, "today": now.date()}
     with provider.read() as connection:
         rows = [] if work_id is None else provider.lifted(
-            connection, now, lambda: connection.execute(_STORED, values).all())
+            connection, now, lambda: _STORED.all(connection, values))
         if rows and rows[0].xml is not None:
             OAI_RECORDS.labels("GetRecord").inc()  # /metrics: records served
             return Reply(now, request.echo, "GetRecord", [rows[0].xml])

@@ -148,3 +148,26 @@ def test_a_prepared_read_on_a_cut_connection_is_read_again_on_a_new_one(database
     with caplog.at_level(logging.INFO, logger="repo.db"):
         assert retried(read) == ["fijo"]  # the other cut connection was dropped too: no second failure
     assert "connection was cut" not in caplog.text
+
+
+def test_a_prepared_read_whose_cursor_fails_is_answered_the_ordinary_way(database: Database, clock, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A failure of the driver's kept cursor that the ordinary execution does not meet: the read is
+    still answered (by SQLAlchemy's execution), the failure is logged, and the next read has a new cursor."""
+    with database.session() as session:
+        session.add(MemberCentre(slug="fijo", name="Fijo", created_at=clock.now(), updated_at=clock.now()))
+    prepared = Prepared(_prepared_query())
+    values = {"slug": "x", "at": clock.now(), "day": None}
+    with database.reader.connect() as connection:
+        assert [row.slug for row in prepared.all(connection, values)] == ["fijo"]
+        kept = connection.connection.info[_CURSOR]
+        kept.close()  # the driver refuses to run anything on it now
+        with caplog.at_level(logging.WARNING, logger="repo.db"):
+            assert [row.slug for row in prepared.all(connection, values)] == ["fijo"]
+        assert "a prepared read failed where the ordinary one did not" in caplog.text
+        assert [row.slug for row in prepared.all(connection, values)] == ["fijo"]
+        assert connection.connection.info[_CURSOR] is not kept
+
+
+def test_a_statement_with_an_in_list_is_not_prepared() -> None:
+    with pytest.raises(ValueError, match="expanding parameter"):
+        Prepared(sa.select(MemberCentre.id).where(MemberCentre.slug.in_(["a", "b"])))

@@ -254,14 +254,21 @@ class Prepared:
       it twice changes nothing), which meets the same failure and handles it as every statement
       does. A connection the database cut is then seen as such, invalidated with its pool's older
       connections, and raised as a :class:`DBAPIError` with ``connection_invalidated`` (so that
-      :func:`retried` reads again on a new connection);
+      :func:`retried` reads again on a new connection). Should the ordinary way succeed where
+      this one failed, a warning says so (the kept cursor is made again);
     * when any connection event listener is registered (a tracer, a test watching the SQL
       issued): such a listener may need SQLAlchemy's execution context, so the ordinary path runs.
+
+    A statement with an expanding parameter (``column.in_([...])``, rendered anew at each
+    execution) is refused when made (``ValueError``).
     """
 
     __slots__ = ("statement", "_compiled")
 
     def __init__(self, statement: sa.Select[Any]) -> None:
+        if statement.compile().post_compile_params:
+            # an IN list (expanding parameter) is rendered anew at each execution: not prepared once
+            raise ValueError("Prepared cannot run a statement with an expanding parameter (IN list)")
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
@@ -277,9 +284,11 @@ class Prepared:
                 cursor = pooled.info[_CURSOR] = pooled.dbapi_connection.cursor()  # type: ignore[union-attr]
             cursor.execute(compiled.sql, compiled.parameters(values))
             rows = cursor.fetchall()
-        except dialect.loaded_dbapi.Error:
+        except dialect.loaded_dbapi.Error as exc:
             pooled.info.pop(_CURSOR, None)
-            return connection.execute(self.statement, values).all()
+            rows = connection.execute(self.statement, values).all()  # a cut connection raises here
+            log.warning("a prepared read failed where the ordinary one did not: %s", exc)
+            return rows
         return compiled.rows(rows)
 
     def scalar(self, connection: sa.Connection, values: dict[str, Any] | None = None) -> Any:

@@ -86,3 +86,17 @@ def test_a_connection_sees_its_own_changes_to_the_earliest_datestamp(corpus: Cor
             connection.commit()
             assert queries.current_earliest_datestamp(connection) == moved
             assert queries.current_earliest_datestamp(connection) == queries.earliest_datestamp(connection)
+
+
+def test_a_draft_is_never_the_earliest_even_with_an_earlier_datestamp(oai_get: OAIClient, corpus: Corpus,
+                                                                      clock: Any) -> None:
+    # The services give a draft no datestamp, and on PostgreSQL the earliest is read by walking the
+    # datestamp index from its start to the first record: a draft stamped earlier by plain SQL is
+    # walked past, never shown.
+    record = corpus.work("Publicada")
+    drafts = [corpus.work(f"Borrador {n}", publish=False) for n in range(3)]
+    for n, draft in enumerate(drafts):
+        _restamp(corpus.database, draft, clock.now() - timedelta(days=30 + n))
+    assert _earliest(oai_get) == _stamp(_datestamp(corpus, record))
+    with corpus.database.engine.connect() as connection:
+        assert queries.earliest_datestamp(connection) == _datestamp(corpus, record)

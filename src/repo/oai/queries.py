@@ -24,6 +24,7 @@ from repo.files.models import File
 from repo.oai import cache as cache_module
 from repo.oai.models import CachedRecord, Generation
 from repo.oai.records import HEADER_COLUMNS
+from repo.works import visibility
 from repo.works.models import Work
 from repo.works.vocabularies import Status
 
@@ -240,12 +241,20 @@ def _earliest() -> Any:
 
 _EARLIEST = _earliest()
 _EARLIEST_PREPARED = Prepared(_EARLIEST)
+# PostgreSQL: one walk of the datestamp index, from its start, to the first record. The index
+# carries status (ix_works_datestamp_id_status_version, migration 1702), so the walk reads no
+# row, and drafts (the only works that are no records) carry no datestamp until published, so
+# the first entry is a record: 19 µs of execution against the union's 53 (generic plans, 100k
+# works). Were there drafts with earlier datestamps (set by hand), it would read past them: the
+# value stays exact. SQLite's planner would rather scan the (status, datestamp) index for the IN.
+_EARLIEST_WALK = Prepared(sa.select(sa.func.min(Work.datestamp)).where(visibility.public_or_tombstone()))
 
 
 def earliest_datestamp(session: Session | sa.Connection) -> datetime | None:
     """The earliest datestamp of any record (published or withdrawn work)."""
     if isinstance(session, sa.Connection):
-        return _EARLIEST_PREPARED.scalar(session)  # type: ignore[no-any-return]
+        prepared = _EARLIEST_WALK if session.dialect.name == "postgresql" else _EARLIEST_PREPARED
+        return prepared.scalar(session)  # type: ignore[no-any-return]
     found: datetime | None = session.scalar(_EARLIEST)
     return found
 

@@ -240,7 +240,7 @@ def test_two_drainers_never_index_a_works_older_state_last(resources, database, 
         session.add(work)
         session.flush()
         session.add(OutboxEntry(work_id=work.id, reason="create", created_at=now, available_at=now, attempts=0))
-    writing = threading.Event()
+    writing, release = threading.Event(), threading.Event()
 
     class Slow:
         def __getattr__(self, attribute: str):  # the real backend for everything else
@@ -248,7 +248,9 @@ def test_two_drainers_never_index_a_works_older_state_last(resources, database, 
 
         def index(self, docs):
             writing.set()
-            time.sleep(1.0)  # holding the draft's document while the work is published
+            # holding the draft's document until the work is published and the other drainer has
+            # run (an event, not a sleep: a loaded machine could take longer than any sleep)
+            assert release.wait(30)
             return resources.search.index(docs)
 
     slow = threading.Thread(target=Indexer(database, Slow(), clock).run_batch)  # type: ignore[arg-type]
@@ -260,6 +262,7 @@ def test_two_drainers_never_index_a_works_older_state_last(resources, database, 
         session.add(OutboxEntry(work_id=work.id, reason="publish", created_at=now, available_at=now, attempts=0))
     fast = Indexer(database, resources.search, clock)
     meanwhile = fast.run_batch()
+    release.set()
     slow.join()
     while fast.run_batch():
         pass

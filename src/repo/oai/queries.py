@@ -46,7 +46,8 @@ class not_indexed(sa.sql.expression.ColumnElement[bool]):  # noqa: N801 (reads l
     and then sorts the whole match for ``ORDER BY datestamp, id LIMIT n`` — a cost that grows with
     the repository. Rendered as ``+(…)`` on SQLite (the documented way to disqualify a term from
     index use), the filter is checked row by row along ``ix_works_datestamp_id_status_version``
-    instead (from the index alone: it holds the status), so every page is a short range scan. PostgreSQL plans from statistics and gets the plain condition.
+    instead (from the index alone: it holds the status), so every page is a short range scan.
+    PostgreSQL plans from statistics and gets the plain condition.
     """
 
     inherit_cache = True
@@ -117,8 +118,8 @@ IN_JOURNAL = "in_journal"
 class Membership:
     """Which works are records of a list, datestamps aside (``condition``), and how the keyset
     walk finds them: along ``ix_works_datestamp_id_status_version`` when ``driver`` is ``None``;
-    along the index ``(driver, datestamp, id)`` once per value in ``values``, the walks merged; or, for
-    :data:`IN_JOURNAL`, along the datestamp index of the works in a journal.
+    along the index ``(driver, datestamp, id)`` once per value in ``values``, the walks merged;
+    or, for :data:`IN_JOURNAL`, along the datestamp index of the works in a journal.
 
     Walking the datestamp index visits every work and keeps those in the list: a page of a list
     holding a fraction *f* of the works reads about 1/*f* rows per record (a format for articles
@@ -239,8 +240,7 @@ def _earliest() -> Any:
     return sa.select(sa.func.min(parts.c.at))
 
 
-_EARLIEST = _earliest()
-_EARLIEST_PREPARED = Prepared(_EARLIEST)
+_EARLIEST = Prepared(_earliest())
 # PostgreSQL: one walk of the datestamp index, from its start, to the first record. The index
 # carries status (ix_works_datestamp_id_status_version, migration 1702), so the walk reads no
 # row, and drafts (the only works that are no records) carry no datestamp until published, so
@@ -250,13 +250,10 @@ _EARLIEST_PREPARED = Prepared(_EARLIEST)
 _EARLIEST_WALK = Prepared(sa.select(sa.func.min(Work.datestamp)).where(visibility.public_or_tombstone()))
 
 
-def earliest_datestamp(session: Session | sa.Connection) -> datetime | None:
+def earliest_datestamp(connection: sa.Connection) -> datetime | None:
     """The earliest datestamp of any record (published or withdrawn work)."""
-    if isinstance(session, sa.Connection):
-        prepared = _EARLIEST_WALK if session.dialect.name == "postgresql" else _EARLIEST_PREPARED
-        return prepared.scalar(session)  # type: ignore[no-any-return]
-    found: datetime | None = session.scalar(_EARLIEST)
-    return found
+    prepared = _EARLIEST_WALK if connection.dialect.name == "postgresql" else _EARLIEST
+    return prepared.scalar(connection)  # type: ignore[no-any-return]
 
 
 _EARLIEST_SEEN = "repo.oai.earliest"  # key of the remembered value in a SQLite connection's info

@@ -89,8 +89,9 @@ class LoopConnection:
     before a write, and nothing writes on this connection). On another thread than the one that
     made it, a read takes a connection from the pool as before. Dropped after a database error (a
     cut connection: :func:`repo.db.retried` then reads again on a new one); closed with the
-    provider (:meth:`Provider.close`, at the application's end). No engine event watches for the disposal: any listener of the
-    engine's connection events makes every statement dispatch its events (7 µs, measured).
+    provider (:meth:`Provider.close`, at the application's end). No engine event watches for the
+    disposal: any listener of the engine's connection events makes every statement dispatch its
+    events (7 µs, measured).
     """
 
     def __init__(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import threading
 from typing import Any
 
 import pytest
@@ -98,7 +99,9 @@ def _responses(url: str, request: bytes, count: int) -> bytes:
                 rest, done = rest[length:], done + 1
             if done >= count:
                 return received
-            received += connection.recv(65536)
+            chunk = connection.recv(65536)
+            assert chunk, f"the server closed the connection after {received[-300:]!r}"
+            received += chunk
 
 
 @sqlite_only
@@ -130,3 +133,30 @@ def test_a_response_leaves_in_one_write_and_interim_answers_are_not_held(app: An
             while not reply.endswith(b"</OAI-PMH>"):
                 reply += connection.recv(65536)
             assert reply.startswith(b"HTTP/1.1 200 ") and b"<repositoryName>" in reply
+
+
+def test_a_response_leaves_when_it_is_complete_not_when_the_application_returns() -> None:
+    """What an application does after its response's last send (its metrics, its access log, the
+    unwinding of its middleware) is not the client's to wait for: the response leaves as soon as
+    it is complete. Here the application blocks the server after its last send until the client
+    has read the response; were the response held until the application returned, the client
+    would read nothing until the wait gave up."""
+    received = threading.Event()
+    seen: list[bool] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+        seen.append(received.wait(10))  # blocks the server's event loop, as synchronous work would
+
+    with live_server(app) as url:
+        answer = _responses(url, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1)
+        received.set()
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"\r\n\r\nok")
+        assert _responses(url, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1).endswith(b"ok")  # the next one too
+    assert seen == [True, True]

@@ -99,6 +99,10 @@ class HTTPProtocol(HttpToolsProtocol):
         self._head_bytes = 0  # the next request on this connection starts with its head
         super().on_message_complete()
 
+    def on_response_complete(self) -> None:
+        self.transport.flush()  # type: ignore[attr-defined]
+        super().on_response_complete()
+
     def send_400_response(self, msg: str) -> None:
         if len(getattr(self, "url", b"")) > MAX_URL:
             self._refuse(414, "URI too long: send the arguments in a POST body.")

@@ -107,6 +107,7 @@ def serve(
     uvicorn.run("repo.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level, proxy_headers=True, **UVICORN_HTTP,
                 log_config=logs.config(settings.log_level, settings.log_format, settings.access_log), access_log=False,
+                server_header=False,  # no "server: uvicorn" on every response: it tells clients nothing they need
                 # uvicorn restarts a worker that does not answer its supervisor's ping in time: 5 s
                 # (the default) killed healthy workers on a loaded machine (bench/load.py).
                 timeout_worker_healthcheck=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from repo.centres.models import MemberCentre
-from repo.db import _CURSOR, Database, Prepared, UTCDateTime, after_commit, retried
+from repo.db import _CURSOR, _PREPARED, Database, Prepared, UTCDateTime, after_commit, retried
 
 
 def _centres(database: Database) -> set[str]:
@@ -96,8 +97,14 @@ def test_a_prepared_read_returns_what_sqlalchemy_returns(database: Database, clo
             assert [tuple(row) for row in rows] == [tuple(row) for row in expected] and len(rows) == len(expected)
             assert [row.slug for row in rows] == [row.slug for row in expected]  # named as SQLAlchemy names them
         assert rows[0].created_at.tzinfo is not None and rows[0].before is True
-        # it ran on the driver's own cursor (kept with the connection), not through SQLAlchemy's execution
-        assert connection.connection.info.get(_CURSOR) is not None
+        # it ran without SQLAlchemy's execution: PostgreSQL, a prepared statement of its own; SQLite,
+        # the driver's own cursor (kept with the connection)
+        if connection.dialect.name == "postgresql":
+            (name,) = connection.connection.info[_PREPARED].values()
+            assert connection.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements WHERE name = %(name)s",
+                                              {"name": name.decode()}).scalar() == 1
+        else:
+            assert connection.connection.info.get(_CURSOR) is not None
         assert Prepared(sa.select(sa.func.count()).select_from(MemberCentre)).scalar(connection) == 3
 
 
@@ -150,22 +157,56 @@ def test_a_prepared_read_on_a_cut_connection_is_read_again_on_a_new_one(database
     assert "connection was cut" not in caplog.text
 
 
-def test_a_prepared_read_whose_cursor_fails_is_answered_the_ordinary_way(database: Database, clock, caplog) -> None:  # type: ignore[no-untyped-def]
-    """A failure of the driver's kept cursor that the ordinary execution does not meet: the read is
-    still answered (by SQLAlchemy's execution), the failure is logged, and the next read has a new cursor."""
+def test_a_prepared_read_whose_fast_path_fails_is_answered_the_ordinary_way(database: Database, clock, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A failure of the fast path that the ordinary execution does not meet (PostgreSQL: its prepared
+    statement deallocated behind its back; SQLite: its kept cursor closed): the read is still
+    answered (by SQLAlchemy's execution), the failure is logged, and the next read prepares anew."""
     with database.session() as session:
         session.add(MemberCentre(slug="fijo", name="Fijo", created_at=clock.now(), updated_at=clock.now()))
     prepared = Prepared(_prepared_query())
     values = {"slug": "x", "at": clock.now(), "day": None}
     with database.reader.connect() as connection:
         assert [row.slug for row in prepared.all(connection, values)] == ["fijo"]
-        kept = connection.connection.info[_CURSOR]
-        kept.close()  # the driver refuses to run anything on it now
+        postgresql = connection.dialect.name == "postgresql"
+        if postgresql:
+            (kept,) = connection.connection.info[_PREPARED].values()
+            connection.exec_driver_sql(f"DEALLOCATE {kept.decode()}")  # the database no longer knows it
+        else:
+            kept = connection.connection.info[_CURSOR]
+            kept.close()  # the driver refuses to run anything on it now
         with caplog.at_level(logging.WARNING, logger="repo.db"):
             assert [row.slug for row in prepared.all(connection, values)] == ["fijo"]
         assert "a prepared read failed where the ordinary one did not" in caplog.text
-        assert [row.slug for row in prepared.all(connection, values)] == ["fijo"]
-        assert connection.connection.info[_CURSOR] is not kept
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="repo.db"):
+            assert [row.slug for row in prepared.all(connection, values)] == ["fijo"]
+        assert "failed" not in caplog.text  # the fast path again, prepared anew
+        made = connection.connection.info[_PREPARED if postgresql else _CURSOR]
+        assert (list(made.values()) != [kept]) if postgresql else (made is not kept)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_sent_read_runs_before_its_rows_are_read_and_leaves_the_connection_ready(database: Database) -> None:
+    """:meth:`Prepared.sent`: the database runs the statement while the caller does something else
+    (here: another session sees the lock the statement took, before its rows are read); rows
+    left unread at the end of the block are read there, so the connection runs the next statement."""
+    take = Prepared(sa.select(sa.func.pg_try_advisory_lock(sa.bindparam("key", type_=sa.BigInteger), type_=sa.Boolean)))
+    with database.reader.connect() as connection, database.engine.connect() as other:
+        def held() -> bool:
+            return bool(other.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted").scalar())
+
+        with take.sent(connection, {"key": 4242}) as answer:
+            for _ in range(500):  # the lock appears once the database has run the statement
+                if held():
+                    break
+                other.commit()
+                time.sleep(0.01)
+            assert held()
+            assert [tuple(row) for row in answer.rows()] == [(True,)]  # the lock, taken
+        with take.sent(connection, {"key": 4243}):
+            pass  # never read
+        assert connection.exec_driver_sql("SELECT pg_advisory_unlock_all(), 1").all()[0][1] == 1
 
 
 def test_a_statement_with_an_in_list_is_not_prepared() -> None:

@@ -80,12 +80,12 @@ def test_a_connection_sees_its_own_changes_to_the_earliest_datestamp(corpus: Cor
     first, second = corpus.work("Primera"), corpus.work("Segunda")
     at = _datestamp(corpus, first)
     with corpus.database.engine.connect() as connection:
-        assert queries.current_earliest_datestamp(connection) == at
+        assert queries.current_earliest_datestamp(connection).scalar() == at
         for moved in (at - timedelta(days=3), at - timedelta(days=9)):
             connection.execute(sa.update(Work).where(Work.id == second).values(datestamp=moved))
             connection.commit()
-            assert queries.current_earliest_datestamp(connection) == moved
-            assert queries.current_earliest_datestamp(connection) == queries.earliest_datestamp(connection)
+            assert queries.current_earliest_datestamp(connection).scalar() == moved
+            assert queries.current_earliest_datestamp(connection).scalar() == queries.earliest_datestamp(connection)
 
 
 def test_a_draft_is_never_the_earliest_even_with_an_earlier_datestamp(oai_get: OAIClient, corpus: Corpus,

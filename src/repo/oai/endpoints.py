@@ -50,7 +50,7 @@ def _first(provider: service.Provider, pairs: list[tuple[str, str]] | None,
     """The reply to one request, its body (the reading is done, the serializing is left to the
     iterator, compressed if asked) and the first :data:`SEND_BYTES` of it, and whether that is all."""
     reply = service.respond(provider, pairs)
-    body = reply.body(provider.settings.base_url + "/oai")
+    body = reply.body(provider.base_url)
     if encoding:
         body = compression.compress(body, encoding)
     return (reply, body, *_pull(body))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from repo.config import Settings
-from repo.db import Prepared, UTCDateTime
+from repo.db import Answer, Prepared, UTCDateTime
 from repo.files.models import File
 from repo.oai import cache as cache_module
 from repo.oai.models import CachedRecord, Generation
@@ -259,27 +259,28 @@ def earliest_datestamp(connection: sa.Connection) -> datetime | None:
 _EARLIEST_SEEN = "repo.oai.earliest"  # key of the remembered value in a SQLite connection's info
 
 
-def current_earliest_datestamp(connection: sa.Connection) -> datetime | None:
-    """:func:`earliest_datestamp`, as of now, read again only when the database has changed.
+def current_earliest_datestamp(connection: sa.Connection) -> Answer:
+    """:func:`earliest_datestamp`, as of now: an answer whose ``scalar()`` is the value.
 
-    On SQLite each connection remembers the value with what the database's state was when it was
-    read: ``PRAGMA data_version`` (it changes whenever *another* connection, of this process or
-    any other, commits) and the connection's own ``total_changes`` (rows it wrote itself). While
-    both are unchanged nothing was committed since, so the value holds; the check costs a few
-    microseconds, the query and its statement machinery some eighty. The state is read before the
-    value, so a commit between the two only makes the next request read again.
-
-    On PostgreSQL no such check costs less than the query (both are a round trip): it is the query.
+    On PostgreSQL the query is sent and read when asked (:meth:`repo.db.Prepared.sent`: the
+    request makes its envelope meanwhile). On SQLite each connection remembers the value with what
+    the database's state was when it was read: ``PRAGMA data_version`` (it changes whenever
+    *another* connection, of this process or any other, commits) and the connection's own
+    ``total_changes`` (rows it wrote itself). While both are unchanged nothing was committed since,
+    so the value holds; the check costs a few microseconds, the query and its statement machinery
+    some eighty. The state is read before the value, so a commit between the two only makes the
+    next request read again. (On PostgreSQL no such check costs less than the query: both are a
+    round trip.)
     """
     if connection.dialect.name != "sqlite":
-        return earliest_datestamp(connection)
+        return _EARLIEST_WALK.sent(connection, {})
     pooled = connection.connection
     raw = pooled.dbapi_connection
     # fetchall: the statement runs to its end (no read left open on the kept connection)
     state = (raw.execute("PRAGMA data_version").fetchall()[0][0], raw.total_changes)  # type: ignore[union-attr]
     seen = pooled.info.get(_EARLIEST_SEEN)
     if seen is not None and seen[0] == state:
-        return seen[1]  # type: ignore[no-any-return]
-    value = earliest_datestamp(connection)
-    pooled.info[_EARLIEST_SEEN] = (state, value)
-    return value
+        return _EARLIEST.ready(connection, [(seen[1],)])
+    answer = _EARLIEST.sent(connection, {})  # SQLite: read at once
+    pooled.info[_EARLIEST_SEEN] = (state, answer.scalar())
+    return answer

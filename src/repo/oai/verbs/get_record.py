@@ -1,9 +1,13 @@
 """GetRecord (OAI-PMH §4.1): one record; a withdrawn work answers with its deleted header.
 
 The stored bytes when they are fresh (one indexed join); otherwise the record is rendered here.
+The envelope is made while the database answers (:meth:`repo.oai.service.Provider.envelope`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -36,16 +40,22 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
     now = provider.now()
     values = {"id": work_id, "prefix": fmt.prefix, "variant": cache.variant(provider.settings, fmt.prefix),
               "now": now, "today": now.date()}
+    rows: Sequence[Any] = []
+    around = None
     with provider.read() as connection:
-        rows = [] if work_id is None else provider.lifted(
-            connection, now, lambda: _STORED.all(connection, values))
+        if work_id is not None:
+            with _STORED.sent(connection, values) as stored:
+                around = provider.envelope(now, request.echo, "GetRecord")  # while the database answers
+                rows = stored.rows()
+            rows = provider.lifted(connection, now, lambda: _STORED.all(connection, values), rows)
         if rows and rows[0].xml is not None:
             OAI_RECORDS.labels("GetRecord").inc()  # /metrics: records served
-            return Reply(now, request.echo, "GetRecord", [rows[0].xml])
+            return Reply(now, request.echo, "GetRecord", [rows[0].xml], around=around)
         work = records.get(connection, rows[0].id) if rows else None
     if work is None:
         raise IdDoesNotExist(f"No item has the identifier {args.identifier[:200]!r}.")
     if not fmt.applies_to(work):
         raise CannotDisseminateFormat(f"The item cannot be disseminated as {fmt.prefix!r}.")
     OAI_RECORDS.labels("GetRecord").inc()  # /metrics: records served
-    return Reply(now, request.echo, "GetRecord", [record(work, fmt, RenderContext(provider.settings, now))])
+    return Reply(now, request.echo, "GetRecord", [record(work, fmt, RenderContext(provider.settings, now))],
+                 around=around)

@@ -18,13 +18,14 @@ OAI_ID_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"
 
 def handle(provider: Provider, request: ParsedRequest) -> Reply:
     now = provider.now()
-    with provider.read() as connection:
-        earliest = queries.current_earliest_datestamp(connection)
+    with provider.read() as connection, queries.current_earliest_datestamp(connection) as answer:
+        around = provider.envelope(now, request.echo, "Identify")  # while the database answers
+        earliest = answer.scalar()
     # §4.2: the true earliest datestamp; an empty repository's first record will be stamped now or later.
     settings = provider.settings
     return Reply(now, request.echo, None, [_identify(settings.repository_name, settings.base_url,
                                                      settings.admin_email, settings.oai_repository_identifier,
-                                                     earliest or now)])
+                                                     earliest or now)], around=around)
 
 
 @lru_cache(maxsize=16)

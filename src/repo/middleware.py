@@ -1,10 +1,12 @@
 """ASGI middleware: a cap on request bodies that handlers read whole (JSON, forms), a cap on
-request headers, and the security headers of every response."""
+request headers, and the security headers of every response; the outer layer that applies the
+last two with the request's observation (:class:`Edge`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -133,6 +135,15 @@ class SecurityHeaders:
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
         ]
 
+    def secure(self, headers: list[tuple[bytes, bytes]]) -> None:
+        """Append to a response's ``headers`` what it lacks of this policy."""
+        present = {name.lower() for name, _ in headers}
+        media_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+        if b"x-content-type-options" not in present:
+            headers.append((b"x-content-type-options", b"nosniff"))
+        if media_type.startswith(_DOCUMENTS):
+            headers += [(n, v) for n, v in self.document_headers if n not in present]
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -141,12 +152,7 @@ class SecurityHeaders:
         async def secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                media_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
-                if b"x-content-type-options" not in present:
-                    headers.append((b"x-content-type-options", b"nosniff"))
-                if media_type.startswith(_DOCUMENTS):
-                    headers += [(n, v) for n, v in self.document_headers if n not in present]
+                self.secure(headers)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -165,15 +171,16 @@ class HeaderLimit:
                  page: Callable[..., Response] | None = None) -> None:
         self.app, self.max_bytes, self.page = app, max_bytes, page
 
+    def exceeded(self, scope: Scope) -> bool:
+        return sum(len(name) + len(value) + 4 for name, value in scope["headers"]) > self.max_bytes
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
+        if scope["type"] == "http" and self.exceeded(scope):
+            await self.refuse(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"The request's header fields exceed {self.max_bytes} bytes; send fewer or smaller cookies."
         # The page is rendered without the oversized fields (its language comes from the URL or Accept-Language).
         trimmed = {**scope, "headers": [(n, v) for n, v in scope["headers"] if len(v) <= 1024]}
@@ -184,6 +191,49 @@ class HeaderLimit:
         else:
             response = problem_response(HeadersTooLarge(detail))
         await response(scope, receive, send)
+
+
+class Edge:
+    """The outer layer of every request, in one ASGI layer: the observation (request id, metrics,
+    access log: :class:`repo.operations.middleware.Observe`), the security headers
+    (:class:`SecurityHeaders`) and the header limit (:class:`HeaderLimit`), each done by its own
+    class, in that order, as when they were three middlewares (the 431 is observed and secured).
+
+    One layer instead of three: each layer is a coroutine call and, for two of them, a wrapper of
+    every message sent; together about 24 µs of an OAI-PMH Identify of 1 ms, measured end to end
+    (``observe=None`` leaves the observation out: ``bench/metrics_bench.py``).
+    """
+
+    def __init__(self, app: ASGIApp, observe: Any, security: SecurityHeaders, limit: HeaderLimit) -> None:
+        self.app, self.observe, self.security, self.limit = app, observe, security, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        observe = self.observe
+        seen = observe.begin(scope) if observe is not None else None
+        status = 500  # what a crash before the response starts becomes
+
+        async def edge_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                self.security.secure(headers)
+                if seen is not None:
+                    headers.append(seen.header)
+                message = {**message, "headers": headers}  # the application's own message is left as it was
+            await send(message)
+
+        try:
+            if self.limit.exceeded(scope):
+                await self.limit.refuse(scope, receive, edge_send)
+            else:
+                await self.app(scope, receive, edge_send)
+        finally:
+            if seen is not None:
+                observe.end(scope, seen, status)
 
 
 def inline_script_hashes(html: str) -> list[str]:

@@ -12,7 +12,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,35 +36,41 @@ class Observe:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        request_id = _request_id(scope)
-        token = REQUEST_ID.set(request_id)
+        seen = self.begin(scope)
         status = 500  # what a crash before the response starts becomes
-        header = (b"x-request-id", request_id.encode("ascii"))
 
         async def send_observed(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                message["headers"] = [*message.get("headers", ()), seen.header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_observed)
         finally:
-            seconds = time.perf_counter() - started
-            template = self._template(scope)
-            method = scope["method"]
-            metrics.observe_request(method, template, status, seconds)
-            if access.isEnabledFor(logging.INFO):
-                # A record made here, not by access.info(): no caller lookup (a stack walk) per request.
-                record = logging.LogRecord("repo.access", logging.INFO, __file__, 0, "%s %s %d",
-                                           (method, scope["path"], status), None)
-                record.__dict__.update(method=method, path=scope["path"], route=template, status=status,
-                                       duration_ms=round(seconds * 1000, 2), request_id=request_id)
-                access.handle(record)
-            REQUEST_ID.reset(token)
+            self.end(scope, seen, status)
 
+    def begin(self, scope: Scope) -> "Seen":
+        """A request's observation starts: its clock, its id (the ``X-Request-ID`` header to answer with)."""
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        return Seen(started, request_id, REQUEST_ID.set(request_id), (b"x-request-id", request_id.encode("ascii")))
+
+    def end(self, scope: Scope, seen: "Seen", status: int) -> None:
+        """A request's observation ends (after its response): metrics, the access log."""
+        seconds = time.perf_counter() - seen.started
+        template = self._template(scope)
+        method = scope["method"]
+        metrics.observe_request(method, template, status, seconds)
+        if access.isEnabledFor(logging.INFO):
+            # A record made here, not by access.info(): no caller lookup (a stack walk) per request.
+            record = logging.LogRecord("repo.access", logging.INFO, __file__, 0, "%s %s %d",
+                                       (method, scope["path"], status), None)
+            record.__dict__.update(method=method, path=scope["path"], route=template, status=status,
+                                   duration_ms=round(seconds * 1000, 2), request_id=seen.request_id)
+            access.handle(record)
+        REQUEST_ID.reset(seen.token)
 
     def _template(self, scope: Scope) -> str:
         if "route_template" in scope:  # answered by a middleware ahead of the routing (/oai)
@@ -78,6 +84,14 @@ class Observe:
         if self._templates is None:  # once: endpoint -> path of the plain routes
             self._templates = dict(_plain_routes(self.routes(), ""))
         return str(self._templates.get(endpoint, "<unmatched>"))
+
+
+class Seen(NamedTuple):
+    """A request under observation (:meth:`Observe.begin`)."""
+    started: float
+    request_id: str
+    token: Any  # the request id's context variable, reset at the end
+    header: tuple[bytes, bytes]
 
 
 def _plain_routes(routes: Iterable[Any], prefix: str) -> Iterable[tuple[Any, str]]:

@@ -165,13 +165,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     unavailable.install(app, page=error_page)  # search or file store down: 503 with Retry-After
     app.add_middleware(Compress)  # pages, feeds, sitemaps: validators, 304, Brotli/gzip
     app.add_middleware(HeadAsGet, router=app.router)  # HEAD on every GET route
+    app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes, streamed=r"^/api/works/[^/]+/files|^/api/imports$")
     # /oai: answered by this middleware, ahead of FastAPI's routing (a harvest is thousands of
-    # requests) and of the two above (it compresses its own answers and handles HEAD), behind the
-    # others (security headers and the header limit apply; Application gives /oai a stack of
-    # just these); it reads its own small form bodies, so an oversized one gets an OAI error,
-    # not BodyLimit's 413.
+    # requests) and of the three above (it compresses its own answers, handles HEAD and reads
+    # its own small form bodies: an oversized one gets an OAI error, not BodyLimit's 413), behind
+    # the outer layer (security headers and the header limit apply; Application gives /oai a
+    # stack of just that layer).
     app.add_middleware(OAIEndpoint)
-    app.add_middleware(BodyLimit, max_bytes=settings.json_max_bytes, streamed=r"^/api/works/[^/]+/files|^/oai$|^/api/imports$")
     # outermost, in one layer: request id, metrics, access log; security headers on every
     # response, refusals included; the header limit
     app.add_middleware(Edge, observe=Observe(None, routes=lambda: app.routes), security=SecurityHeaders(None),

@@ -7,6 +7,7 @@ stream, so compression does not make the server hold the response either.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from isal import isal_zlib
 
@@ -18,6 +19,7 @@ LEVEL = 1
 _WBITS = {"gzip": 16 + isal_zlib.MAX_WBITS, "deflate": isal_zlib.MAX_WBITS}  # HTTP "deflate" is zlib-wrapped
 
 
+@lru_cache(maxsize=64)  # a harvester sends the same header with every request
 def negotiate(accept_encoding: str | None) -> str | None:
     """The encoding to use: the client's most preferred of ours (q > 0), else ``None``."""
     best: tuple[float, int, str] | None = None

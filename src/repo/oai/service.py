@@ -166,12 +166,13 @@ class Provider:
         """The endpoint's own URL, as ``<request>`` gives it (§3.2)."""
         return self.settings.base_url + "/oai"
 
-    def envelope(self, response_date: datetime, echo: dict[str, str] | None, verb: str) -> tuple[bytes, bytes]:
-        """The envelope of a verb's reply, made ahead (:attr:`Reply.around`): while the database
-        answers the verb's query (:meth:`repo.db.Prepared.sent`), so that the round trip costs the
-        request only what is left of it. The bytes before the items and after them, the same as
+    def envelope(self, response_date: datetime, echo: dict[str, str] | None, verb: str | None) -> tuple[bytes, bytes]:
+        """The envelope of a reply (its date, arguments and verb as :class:`Reply` has them), made
+        ahead (:attr:`Reply.around`): while the database answers the verb's query
+        (:meth:`repo.db.Prepared.sent`), so that the round trip costs the request only what is left
+        of it. The bytes before the items and after them, the same as
         :func:`repo.oai.envelope.render` makes (:class:`_Envelopes`)."""
-        return _ENVELOPES.around(self.base_url, response_date, echo, None if verb == "Identify" else verb)
+        return _ENVELOPES.around(self.base_url, response_date, echo, verb)
 
     def lifted(self, connection: sa.Connection, now: datetime, read: Callable[[], Sequence[Any]],
                rows: Sequence[Any] | None = None) -> Sequence[Any]:

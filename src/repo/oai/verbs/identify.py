@@ -19,7 +19,7 @@ OAI_ID_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"
 def handle(provider: Provider, request: ParsedRequest) -> Reply:
     now = provider.now()
     with provider.read() as connection, queries.current_earliest_datestamp(connection) as answer:
-        around = provider.envelope(now, request.echo, "Identify")  # while the database answers
+        around = provider.envelope(now, request.echo, None)  # while the database answers (verb: as the Reply's)
         earliest = answer.scalar()
     # §4.2: the true earliest datestamp; an empty repository's first record will be stamped now or later.
     settings = provider.settings

@@ -4,7 +4,7 @@ Serves ``GET /oai?verb=Identify`` in-process through the ASGI app — no network
 server's — with the observation and without it (the outer layer, ``repo.middleware.Edge``, given
 no ``observe``), in interleaved rounds, and prints the medians
 and the difference — with the access log off (the default) and on (``REPO_ACCESS_LOG=true``) —; then
-the observation's middleware alone around an empty app (its own cost, nothing else). Logging is configured as
+the observation alone: the outer layer around an empty app with it and without it. Logging is configured as
 ``repo serve`` configures it (JSON lines), written to /dev/null. Prints, never asserts.
 
     .venv/bin/python bench/metrics_bench.py                   # 20 rounds of 500 requests
@@ -70,7 +70,7 @@ def main() -> None:
     from repo.config import Settings
     from starlette.middleware import Middleware
 
-    from repo.middleware import Edge
+    from repo.middleware import Edge, HeaderLimit, SecurityHeaders
     from repo.operations.middleware import Observe
 
     with tempfile.TemporaryDirectory() as directory:
@@ -94,11 +94,14 @@ def main() -> None:
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b""})
 
+        def edge(observe: Observe | None) -> Edge:
+            return Edge(empty, observe=observe, security=SecurityHeaders(), limit=HeaderLimit())
+
         access.setLevel(logging.WARNING)
-        alone = [asyncio.run(timed(Observe(empty), args.requests, "/x", b"")) for _ in range(args.rounds)]
-        nothing = [asyncio.run(timed(empty, args.requests, "/x", b"")) for _ in range(args.rounds)]
+        alone = [asyncio.run(timed(edge(Observe()), args.requests, "/x", b"")) for _ in range(args.rounds)]
+        nothing = [asyncio.run(timed(edge(None), args.requests, "/x", b"")) for _ in range(args.rounds)]
         access.setLevel(logging.INFO)
-        alone_access = [asyncio.run(timed(Observe(empty), args.requests, "/x", b"")) for _ in range(args.rounds)]
+        alone_access = [asyncio.run(timed(edge(Observe()), args.requests, "/x", b"")) for _ in range(args.rounds)]
 
     load = os.getloadavg()[0]
     a_med, c_med, b_med = statistics.median(with_mw), statistics.median(with_access), statistics.median(without)
@@ -108,7 +111,7 @@ def main() -> None:
     print(f"  without the observation         {b_med:8.1f} us")
     print(f"  with it (access log off)        {a_med:8.1f} us   {a_med - b_med:+6.1f} us ({(a_med - b_med) / b_med:+.1%})")
     print(f"  with it and the access log      {c_med:8.1f} us   {c_med - b_med:+6.1f} us ({(c_med - b_med) / b_med:+.1%})")
-    print(f"the middleware alone around an empty app ({empty_med:.1f} us): "
+    print(f"the observation alone (the outer layer around an empty app: {empty_med:.1f} us): "
           f"{statistics.median(alone) - empty_med:+.1f} us, with the access log "
           f"{statistics.median(alone_access) - empty_med:+.1f} us")
 

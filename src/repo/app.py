@@ -174,8 +174,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(OAIEndpoint)
     # outermost, in one layer: request id, metrics, access log; security headers on every
     # response, refusals included; the header limit
-    app.add_middleware(Edge, observe=Observe(None, routes=lambda: app.routes), security=SecurityHeaders(None),
-                       limit=HeaderLimit(None, page=error_page))
+    app.add_middleware(Edge, observe=Observe(routes=lambda: app.routes), security=SecurityHeaders(),
+                       limit=HeaderLimit(page=error_page))
     # Swagger UI (/api/docs) and ReDoc (/api/redoc) with their files served here: they work offline
     app.include_router(apidocs.router("/api/openapi.json", f"{settings.repository_name} — API"))
     app.include_router(works_router)

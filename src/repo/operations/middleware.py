@@ -1,5 +1,6 @@
-"""The request path's observation: request id, metrics and the access log, as one pure ASGI
-middleware (no BaseHTTPMiddleware: no extra task, no body buffering, nothing copied).
+"""The request path's observation: request id, metrics and the access log, begun and ended by
+the application's pure ASGI outer layer (:class:`repo.middleware.Edge`: no BaseHTTPMiddleware,
+no extra task, no body buffering, nothing copied).
 
 Per request it costs a clock read at each end, a context variable, one header appended, two
 cached Prometheus children incremented and one log record (measured by ``bench/metrics_bench.py``).
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from repo.operations import metrics
 from repo.operations.logs import REQUEST_ID
@@ -24,32 +25,14 @@ _CLIENT_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class Observe:
-    """``routes``: the application's routes, to name the template of a plain Starlette route (such
-    as ``/oai``), for which FastAPI leaves only the endpoint in the scope."""
+    """A request's observation, begun and ended by the application's outer layer
+    (:class:`repo.middleware.Edge`). ``routes``: the application's routes, to name the template
+    of a plain Starlette route (such as ``/oai``), for which FastAPI leaves only the endpoint in
+    the scope."""
 
-    def __init__(self, app: ASGIApp, routes: Callable[[], Iterable[Any]] = tuple) -> None:
-        self.app = app
+    def __init__(self, routes: Callable[[], Iterable[Any]] = tuple) -> None:
         self.routes = routes
         self._templates: dict[Any, str] | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        seen = self.begin(scope)
-        status = 500  # what a crash before the response starts becomes
-
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", ()), seen.header]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_observed)
-        finally:
-            self.end(scope, seen, status)
 
     def begin(self, scope: Scope) -> "Seen":
         """A request's observation starts: its clock, its id (the ``X-Request-ID`` header to answer with)."""

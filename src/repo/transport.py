@@ -16,9 +16,11 @@ It also sends a response's head with its body: uvicorn writes the status line an
 on ``http.response.start`` and the body on ``http.response.body``, two socket writes, two TCP
 segments and two wake-ups of the client for a response of a few hundred bytes (every OAI-PMH
 GetRecord and Identify). :class:`Coalescing` gathers what is written in one turn of the event loop
-and sends it as one write at the end of the turn (or at once when the connection closes), so a
-response whose body follows its head without waiting, as every OAI-PMH answer's does, leaves in
-one piece; a body that takes longer still lets its head go at the end of the turn.
+and sends it as one write at the end of the turn, or at once when the response is complete (what
+the application does after its last send, its metrics and access log, is not the client's to wait
+for) or the connection closes. So a response whose body follows its head without waiting, as every
+OAI-PMH answer's does, leaves in one piece; a body that takes longer still lets its head go at the
+end of the turn.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ class HTTPProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        self.transport.flush()  # type: ignore[attr-defined]
+        self.transport.flush()  # type: ignore[attr-defined]  # the response is whole: it leaves now
         super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:

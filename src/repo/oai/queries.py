@@ -250,10 +250,13 @@ _EARLIEST = Prepared(_earliest())
 _EARLIEST_WALK = Prepared(sa.select(sa.func.min(Work.datestamp)).where(visibility.public_or_tombstone()))
 
 
+def _earliest_for(connection: sa.Connection) -> Prepared:
+    return _EARLIEST_WALK if connection.dialect.name == "postgresql" else _EARLIEST
+
+
 def earliest_datestamp(connection: sa.Connection) -> datetime | None:
     """The earliest datestamp of any record (published or withdrawn work)."""
-    prepared = _EARLIEST_WALK if connection.dialect.name == "postgresql" else _EARLIEST
-    return prepared.scalar(connection)  # type: ignore[no-any-return]
+    return _earliest_for(connection).scalar(connection)  # type: ignore[no-any-return]
 
 
 _EARLIEST_SEEN = "repo.oai.earliest"  # key of the remembered value in a SQLite connection's info
@@ -273,7 +276,7 @@ def current_earliest_datestamp(connection: sa.Connection) -> Answer:
     round trip.)
     """
     if connection.dialect.name != "sqlite":
-        return _EARLIEST_WALK.sent(connection, {})
+        return _earliest_for(connection).sent(connection, {})
     pooled = connection.connection
     raw = pooled.dbapi_connection
     # fetchall: the statement runs to its end (no read left open on the kept connection)

@@ -379,36 +379,46 @@ _TRANSFORMER = "repo.db.transformer"  # and its psycopg adapters (values dumped,
 _NAMES = itertools.count(1)
 
 
-def _send(info: dict[Any, Any], raw: Any, compiled: "_Compiled", values: dict[str, Any]) -> Any:
-    """Send ``compiled`` with ``values`` on the psycopg connection ``raw`` (libpq's asynchronous
-    API: it returns once the message is written), preparing it first on this connection."""
+@cache
+def _psycopg() -> Any:
+    """psycopg's parts the prepared reads use (imported once, when first needed: SQLite needs none)."""
+    import types
+
+    import psycopg
     from psycopg import pq
     from psycopg.adapt import PyFormat, Transformer
 
+    return types.SimpleNamespace(Error=psycopg.OperationalError, pq=pq, Transformer=Transformer,
+                                 TEXT=PyFormat.TEXT, BINARY=pq.Format.BINARY, COMMAND_OK=pq.ExecStatus.COMMAND_OK,
+                                 TUPLES_OK=pq.ExecStatus.TUPLES_OK)
+
+
+def _send(info: dict[Any, Any], raw: Any, compiled: "_Compiled", values: dict[str, Any]) -> Any:
+    """Send ``compiled`` with ``values`` on the psycopg connection ``raw`` (libpq's asynchronous
+    API: it returns once the message is written), preparing it first on this connection."""
+    psycopg = _psycopg()
     pgconn = raw.pgconn
     names = info.get(_PREPARED)
     if names is None:
         names = info[_PREPARED] = {}
-        info[_TRANSFORMER] = Transformer(raw)
+        info[_TRANSFORMER] = psycopg.Transformer(raw)
     name = names.get(compiled)
     if name is None:
         name = f"repo_{next(_NAMES)}".encode()
         pgconn.send_prepare(name, compiled.numbered)  # parameter types: the casts in the SQL
         _flush(pgconn)
-        _check(_results(pgconn), pq.ExecStatus.COMMAND_OK)
+        _check(_results(pgconn), psycopg.COMMAND_OK)
         names[compiled] = name
     parameters = compiled.parameters(values)
-    dumped = info[_TRANSFORMER].dump_sequence(parameters, [PyFormat.TEXT] * len(parameters))
-    pgconn.send_query_prepared(name, dumped, result_format=pq.Format.BINARY)
+    dumped = info[_TRANSFORMER].dump_sequence(parameters, compiled.formats)
+    pgconn.send_query_prepared(name, dumped, result_format=psycopg.BINARY)
     _flush(pgconn)
     return pgconn
 
 
 def _received(pgconn: Any, info: dict[Any, Any]) -> list[Any]:
     """The rows of the statement sent on ``pgconn`` (:func:`_send`), waited for and loaded."""
-    from psycopg import pq
-
-    result = _check(_results(pgconn), pq.ExecStatus.TUPLES_OK)
+    result = _check(_results(pgconn), _psycopg().TUPLES_OK)
     transformer = info[_TRANSFORMER]
     transformer.set_pgresult(result)
     rows: list[Any] = transformer.load_rows(0, result.ntuples, tuple)
@@ -441,12 +451,10 @@ def _wait(fd: int, events: int) -> None:
 
 def _check(results: list[Any], status: Any) -> Any:
     """The one result of a command, if it has ``status``; else the driver's error, with the database's message."""
-    import psycopg
-
     if len(results) == 1 and results[0].status == status:
         return results[0]
     messages = [result.error_message.decode("utf-8", "replace") for result in results if result.error_message]
-    raise psycopg.OperationalError("; ".join(messages) or f"unexpected results: {[r.status for r in results]}")
+    raise _psycopg().Error("; ".join(messages) or f"unexpected results: {[r.status for r in results]}")
 
 
 class _Compiled:
@@ -461,6 +469,8 @@ class _Compiled:
         self.sql = compiled.string
         self.numbered = self.sql.encode() if numbered else b""
         self._positions = compiled.positiontup if compiled.positional else None
+        # psycopg: every value dumped as text (the casts in the SQL give the types)
+        self.formats = [_psycopg().TEXT] * len(self._positions or ()) if numbered else []
         # (name in the SQL, key in the values, value when not given, conversion)
         self._binds = [(name, bind.key, None if bind.required else bind.effective_value,
                         bind.type.dialect_impl(dialect).bind_processor(dialect))

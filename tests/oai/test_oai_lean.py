@@ -87,8 +87,9 @@ def test_oai_requests_take_the_main_stack_while_fastapis_telemetry_is_on(client:
 
 
 def test_an_envelope_made_ahead_is_the_one_render_makes() -> None:
-    """GetRecord's and Identify's envelopes are filled-in trees (``repo.oai.service._Envelopes``):
-    byte for byte what :func:`repo.oai.envelope.render` makes, for every value, reused or not."""
+    """GetRecord's and Identify's envelopes are pieces cut once per shape, or filled-in trees for
+    values that need escaping (``repo.oai.service._Envelopes``): byte for byte what
+    :func:`repo.oai.envelope.render` makes, for every value, reused or not."""
     from datetime import UTC, datetime, timedelta
 
     from repo.oai import envelope
@@ -100,6 +101,9 @@ def test_an_envelope_made_ahead_is_the_one_render_makes() -> None:
              ({"verb": "GetRecord", "identifier": "oai:x:1", "metadataPrefix": "oai_dc"}, "GetRecord"),
              ({"verb": "GetRecord", "identifier": "a<b&c\"d'e>\x01<!--items-->", "metadataPrefix": "x"}, "GetRecord"),
              ({"verb": "GetRecord", "identifier": "ñandú ☃ 𝄞", "metadataPrefix": "mods"}, "GetRecord"),
+             ({"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:x:2"}, "GetRecord"),  # other order
+             ({"verb": "GetRecord", "identifier": "tab\tline\ncr\r sp", "metadataPrefix": "a=b+c~d/e"}, "GetRecord"),
+             ({"verb": "GetRecord", "identifier": "ENVELOPE-SLOT-6c1f-0", "metadataPrefix": ""}, "GetRecord"),
              (None, None)]
     for base_url in ("https://repo.example.org/oai", "https://x.example/a&b<c>/oai"):
         for seconds in (0, 1, 86_401):
@@ -109,4 +113,4 @@ def test_an_envelope_made_ahead_is_the_one_render_makes() -> None:
                                            items=[b"<item/>"])
                 before, after = envelopes.around(base_url, at, echo, verb)
                 assert before + b"<item/>" + after == whole
-    assert len(envelopes.trees) == 2 * 3  # one tree per shape: base URL, verb, names of the arguments
+    assert len(envelopes.trees) == 2 * 4  # one tree per shape: base URL, verb, names of the arguments (in order)

@@ -29,6 +29,8 @@ _STORED = Prepared(
     .outerjoin(CachedRecord, cache.fresh(sa.bindparam("prefix"), sa.bindparam("variant"), sa.bindparam("now")))
     .where(Work.id == sa.bindparam("id"), visibility.public_or_tombstone()))
 
+_SERVED = OAI_RECORDS.labels("GetRecord")  # the counter of records served by this verb
+
 
 def handle(provider: Provider, request: ParsedRequest) -> Reply:
     args = request.arguments
@@ -49,13 +51,13 @@ def handle(provider: Provider, request: ParsedRequest) -> Reply:
                 rows = stored.rows()
             rows = provider.lifted(connection, now, lambda: _STORED.all(connection, values), rows)
         if rows and rows[0].xml is not None:
-            OAI_RECORDS.labels("GetRecord").inc()  # /metrics: records served
+            _SERVED.inc()  # /metrics: records served
             return Reply(now, request.echo, "GetRecord", [rows[0].xml], around=around)
         work = records.get(connection, rows[0].id) if rows else None
     if work is None:
         raise IdDoesNotExist(f"No item has the identifier {args.identifier[:200]!r}.")
     if not fmt.applies_to(work):
         raise CannotDisseminateFormat(f"The item cannot be disseminated as {fmt.prefix!r}.")
-    OAI_RECORDS.labels("GetRecord").inc()  # /metrics: records served
+    _SERVED.inc()  # /metrics: records served
     return Reply(now, request.echo, "GetRecord", [record(work, fmt, RenderContext(provider.settings, now))],
                  around=around)

@@ -41,6 +41,12 @@ def negotiate(accept_encoding: str | None) -> str | None:
     return best[2] if best else None
 
 
+def compressed(data: bytes, encoding: str) -> bytes:
+    """A whole body, compressed at once (the same bytes as :func:`compress` of one chunk)."""
+    data = isal_zlib.compress(data, LEVEL, _WBITS[encoding])
+    return data
+
+
 def compress(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
     compressor = isal_zlib.compressobj(LEVEL, isal_zlib.DEFLATED, _WBITS[encoding])
     for chunk in chunks:

@@ -50,10 +50,26 @@ def _first(provider: service.Provider, pairs: list[tuple[str, str]] | None,
     """The reply to one request, its body (the reading is done, the serializing is left to the
     iterator, compressed if asked) and the first :data:`SEND_BYTES` of it, and whether that is all."""
     reply = service.respond(provider, pairs)
+    whole = reply.whole()
+    if whole is not None:  # one record, Identify: no stream to make
+        return reply, _NOTHING_MORE, compression.compressed(whole, encoding) if encoding else whole, True
     body = reply.body(provider.base_url)
     if encoding:
         body = compression.compress(body, encoding)
     return (reply, body, *_pull(body))
+
+
+class _NothingMore(Iterator[bytes]):
+    """The rest of a body sent whole: nothing (closed like the stream it stands for)."""
+
+    def __next__(self) -> bytes:
+        raise StopIteration
+
+    def close(self) -> None:
+        pass
+
+
+_NOTHING_MORE = _NothingMore()
 
 
 def _pull(body: Iterator[bytes]) -> tuple[bytes, bool]:
@@ -125,8 +141,11 @@ class OAIEndpoint:
 
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = await _read_body(receive) if scope["method"] == "POST" else scope["query_string"]
-        accept = next((value for name, value in scope["headers"] if name == b"accept-encoding"), None)
-        encoding = compression.negotiate(accept.decode("latin-1")) if accept else None
+        encoding = None
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                encoding = compression.negotiate(value.decode("latin-1"))
+                break
         provider = service.Provider.of(scope["app"].state)
         pairs = None if raw is None else pairs_from_query(raw.decode("utf-8", "replace"))
         ahead = provider.settings.oai_read_ahead and scope["method"] != "HEAD"

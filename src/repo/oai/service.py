@@ -303,12 +303,14 @@ class Reply:
         if self.around is None:
             return envelope.render(response_date=self.response_date, base_url=base_url,
                                    arguments=self.arguments, verb=self.verb, items=self.items)
-        return self._around(self.around)
+        return iter((self.whole(),))
 
-    def _around(self, around: tuple[bytes, bytes]) -> Iterator[bytes]:
-        """The items in the envelope made ahead (one record, one Identify: a single chunk)."""
+    def whole(self) -> bytes | None:
+        """The whole body at once, when the envelope was made ahead (one record, one Identify)."""
+        if self.around is None:
+            return None
         items = [item if item.__class__ is bytes else etree.tostring(item, encoding="UTF-8") for item in self.items]
-        yield b"".join([around[0], *items, around[1]])  # type: ignore[list-item]
+        return b"".join([self.around[0], *items, self.around[1]])  # type: ignore[list-item]
 
 
 def error_reply(provider: Provider, exc: OAIError, echo: dict[str, str] | None) -> Reply:

@@ -388,7 +388,7 @@ def _psycopg() -> Any:
     from psycopg import pq
     from psycopg.adapt import PyFormat, Transformer
 
-    return types.SimpleNamespace(Error=psycopg.OperationalError, pq=pq, Transformer=Transformer,
+    return types.SimpleNamespace(Error=psycopg.OperationalError, Transformer=Transformer,
                                  TEXT=PyFormat.TEXT, BINARY=pq.Format.BINARY, COMMAND_OK=pq.ExecStatus.COMMAND_OK,
                                  TUPLES_OK=pq.ExecStatus.TUPLES_OK)
 

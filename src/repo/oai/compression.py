@@ -43,8 +43,8 @@ def negotiate(accept_encoding: str | None) -> str | None:
 
 def compressed(data: bytes, encoding: str) -> bytes:
     """A whole body, compressed at once (the same bytes as :func:`compress` of one chunk)."""
-    data = isal_zlib.compress(data, LEVEL, _WBITS[encoding])
-    return data
+    whole: bytes = isal_zlib.compress(data, LEVEL, _WBITS[encoding])
+    return whole
 
 
 def compress(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:

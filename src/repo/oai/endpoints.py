@@ -48,7 +48,9 @@ INLINE_VERBS = frozenset({"Identify", "GetRecord", "ListMetadataFormats"})
 def _first(provider: service.Provider, pairs: list[tuple[str, str]] | None,
            encoding: str | None) -> tuple[service.Reply, Iterator[bytes], bytes, bool]:
     """The reply to one request, its body (the reading is done, the serializing is left to the
-    iterator, compressed if asked) and the first :data:`SEND_BYTES` of it, and whether that is all."""
+    iterator, compressed if asked) and the first :data:`SEND_BYTES` of it, and whether that is all.
+    A reply made around its envelope (one record, Identify) is one piece: it is compressed in one
+    call and nothing is left to iterate."""
     reply = service.respond(provider, pairs)
     whole = reply.whole()
     if whole is not None:  # one record, Identify: no stream to make

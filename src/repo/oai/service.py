@@ -223,8 +223,8 @@ class _Envelopes(threading.local):
     parsed back, then serialized once more with a marker for the response date and for each
     argument's value and cut at the markers. A reply joins the pieces with its date (formatted
     once per second) and its values when none of them needs escaping (:data:`_PLAIN`: every
-    identifier, prefix, date and token this service makes), 1-2 µs against 11 for filling in the
-    tree and serializing it; any other value (``<``, ``&``, quotes, controls, non-ASCII) is set
+    identifier, prefix, date and token this service makes), 3.7 µs against 11 for filling in the
+    tree and serializing it (in-process; 30-40 µs less in a live server); any other value (``<``, ``&``, quotes, controls, non-ASCII) is set
     in the tree and lxml serializes it, escaped as ``render``'s tree would be. Either way the
     bytes are ``render``'s.
     """
@@ -251,12 +251,10 @@ class _Envelopes(threading.local):
             for slot, piece in zip(order, pieces[1:]):
                 parts += (slots[slot], piece)
             return b"".join(parts), after
-        else:
-            stamp.text = envelope.datestamp(response_date)
-            for name, value in echo.items():
-                request.set(name, envelope.text(value))
-            whole = etree.tostring(root, encoding="UTF-8")
-        before, _, after = whole.partition(_ITEMS)
+        stamp.text = envelope.datestamp(response_date)
+        for name, value in echo.items():
+            request.set(name, envelope.text(value))
+        before, _, after = etree.tostring(root, encoding="UTF-8").partition(_ITEMS)
         return envelope.DECLARATION + before, after
 
     @staticmethod
@@ -300,10 +298,11 @@ class Reply:
     around: tuple[bytes, bytes] | None = None  # the envelope, made ahead (Provider.envelope)
 
     def body(self, base_url: str) -> Iterator[bytes]:
-        if self.around is None:
+        whole = self.whole()
+        if whole is None:
             return envelope.render(response_date=self.response_date, base_url=base_url,
                                    arguments=self.arguments, verb=self.verb, items=self.items)
-        return iter((self.whole(),))
+        return iter((whole,))
 
     def whole(self) -> bytes | None:
         """The whole body at once, when the envelope was made ahead (one record, one Identify)."""

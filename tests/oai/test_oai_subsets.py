@@ -27,6 +27,9 @@ from repo.oai.verbs import listing
 from repo.works import visibility
 from repo.works.models import Work
 
+IN_JOURNAL_INDEX = "ix_works_in_journal_datestamp_id_status_type_version_issn_l"
+COVERING = ("ix_works_datestamp_id_status_version", IN_JOURNAL_INDEX)  # the walks that read no work's row
+
 
 @pytest.fixture
 def subsets(corpus: Corpus, clock: Any, monkeypatch: Any) -> Corpus:
@@ -114,13 +117,16 @@ def _plan(connection: sa.Connection, membership: queries.Membership, after: tupl
     ("oai_dc", "journal:0034-8597", "ix_works_issn_l_datestamp_id"),
     ("oai_dc", "centre:centre-b", "ix_works_centre_id_datestamp_id"),
     ("oai_dc", "type:book", "ix_works_type_datestamp_id"),
-    ("jats", "type:review", "ix_works_type_datestamp_id"),
-    ("jats", None, "ix_works_in_journal_datestamp_id"),
+    # A type's JATS list: the type's index, or the journal works' (which covers the walk), as the
+    # planner's statistics say: both hold every record of the list, in the walk's order (at 1M
+    # works PostgreSQL takes the covering one, 0.2 ms for a page's works against 2.0).
+    ("jats", "type:review", ("ix_works_type_datestamp_id", IN_JOURNAL_INDEX)),
+    ("jats", None, IN_JOURNAL_INDEX),
     ("texts", None, "ix_works_type_datestamp_id"),
     ("jats", "journal:0034-8597", "ix_works_issn_l_datestamp_id"),
 ])
 def test_each_list_walks_an_index_of_its_own_records(subsets: Corpus, database: Any, clock: Any, prefix: str,
-                                                     spec: str | None, index: str) -> None:
+                                                     spec: str | None, index: str | tuple[str, str]) -> None:
     listing._MEMBERSHIPS.clear()  # (a centre's id differs from one test database to the next)
     with database.engine.connect() as connection:
         position = Position("ListRecords", prefix, spec, None, clock.now(), None, 0, 0)
@@ -130,18 +136,21 @@ def test_each_list_walks_an_index_of_its_own_records(subsets: Corpus, database: 
         for resume in (None, (after.datestamp, after.id)):
             plan = _plan(connection, membership, resume)
             connection.rollback()
+            if isinstance(index, tuple):
+                index = next((name for name in index if f"{name} " in plan), index[0])
             assert index in plan, plan
             if connection.dialect.name == "sqlite":
                 # the driving index is searched with its leading column (or the datestamp) bound,
                 # and only the merge of several walks sorts (each walk at most a page long)
-                # the whole repository's walk reads the works' index alone (status, version)
-                using = "USING COVERING INDEX" if membership.driver is None else "USING INDEX"
+                # the whole repository's walk and the journal works' read the works' index alone
+                # (status, version; type, issn_l)
+                using = "USING COVERING INDEX" if index in COVERING else "USING INDEX"
                 assert f"{using} {index} (" in plan, plan
                 if len(membership.values) <= 1:
                     assert "TEMP B-TREE" not in plan, plan
             else:
                 assert "Sort" not in plan or len(membership.values) > 1, plan
-                if membership.driver is None:
+                if index in COVERING:
                     assert f"Index Only Scan using {index}" in plan, plan
             if membership.driver is None:
                 assert index == "ix_works_datestamp_id_status_version"

@@ -110,7 +110,8 @@ def instant(raw: Any) -> datetime:
 #: walks that index, so that it reads its own records, not the rest of the repository.
 DRIVING_COLUMNS = ("issn_l", "type", "centre_id")
 #: The driver of the works in a journal (``issn_l`` set): the partial index
-#: ``ix_works_in_journal_datestamp_id`` (migration 1002), for the formats that need one (JATS).
+#: ``ix_works_in_journal_datestamp_id_status_type_version_issn_l`` (migrations 1002, 1801), for the
+#: formats that need one (JATS); it covers the walk.
 IN_JOURNAL = "in_journal"
 
 

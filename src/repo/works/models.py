@@ -35,7 +35,9 @@ class Work(Base):
         sa.Index("ix_works_issn_l_datestamp_id", "issn_l", "datestamp", "id"),
         sa.Index("ix_works_centre_id_datestamp_id", "centre_id", "datestamp", "id"),
         sa.Index("ix_works_type_datestamp_id", "type", "datestamp", "id"),
-        sa.Index("ix_works_in_journal_datestamp_id", "datestamp", "id", sqlite_where=sa.text("issn_l IS NOT NULL"),
+        # The works in a journal (JATS): the walk reads the index alone (1801).
+        sa.Index("ix_works_in_journal_datestamp_id_status_type_version_issn_l", "datestamp", "id", "status", "type",
+                 "version", "issn_l", sqlite_where=sa.text("issn_l IS NOT NULL"),
                  postgresql_where=sa.text("issn_l IS NOT NULL")),
         # OAI completeListSize: a covering count of records in a datestamp window.
         sa.Index("ix_works_status_datestamp", "status", "datestamp"),

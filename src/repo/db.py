@@ -388,7 +388,7 @@ def _psycopg() -> Any:
     from psycopg import pq
     from psycopg.adapt import PyFormat, Transformer
 
-    return types.SimpleNamespace(Error=psycopg.OperationalError, Transformer=Transformer,
+    return types.SimpleNamespace(OperationalError=psycopg.OperationalError, Transformer=Transformer,
                                  TEXT=PyFormat.TEXT, BINARY=pq.Format.BINARY, COMMAND_OK=pq.ExecStatus.COMMAND_OK,
                                  TUPLES_OK=pq.ExecStatus.TUPLES_OK)
 
@@ -454,7 +454,7 @@ def _check(results: list[Any], status: Any) -> Any:
     if len(results) == 1 and results[0].status == status:
         return results[0]
     messages = [result.error_message.decode("utf-8", "replace") for result in results if result.error_message]
-    raise _psycopg().Error("; ".join(messages) or f"unexpected results: {[r.status for r in results]}")
+    raise _psycopg().OperationalError("; ".join(messages) or f"unexpected results: {[r.status for r in results]}")
 
 
 class _Compiled:

@@ -113,4 +113,4 @@ def test_an_envelope_made_ahead_is_the_one_render_makes() -> None:
                                            items=[b"<item/>"])
                 before, after = envelopes.around(base_url, at, echo, verb)
                 assert before + b"<item/>" + after == whole
-    assert len(envelopes.trees) == 2 * 4  # one tree per shape: base URL, verb, names of the arguments (in order)
+    assert len(envelopes.shapes) == 2 * 4  # one tree per shape: base URL, verb, names of the arguments (in order)

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
@@ -214,6 +214,16 @@ def due(connection: sa.Connection, today: date) -> bool:
     return bool(connection.scalar(_DUE, {"today": today}))
 
 
+class _Shape(NamedTuple):
+    """An envelope's shape (:class:`_Envelopes`): its tree, and its bytes cut where the values go."""
+    root: Any  # the tree, made by render (the escaping path)
+    stamp: Any  # its <responseDate>
+    request: Any  # its <request>
+    pieces: list[bytes]  # the declaration and the envelope up to the items, cut at each value
+    order: list[int]  # which value goes at each cut: 0 the date, 1… the arguments in echo's order
+    after: bytes  # what follows the items
+
+
 class _Envelopes(threading.local):
     """Envelopes made from pieces of bytes cut once per shape, one set per thread.
 
@@ -223,46 +233,41 @@ class _Envelopes(threading.local):
     parsed back, then serialized once more with a marker for the response date and for each
     argument's value and cut at the markers. A reply joins the pieces with its date (formatted
     once per second) and its values when none of them needs escaping (:data:`_PLAIN`: every
-    identifier, prefix, date and token this service makes), 3.7 µs against 11 for filling in the
-    tree and serializing it (in-process; 30-40 µs less in a live server); any other value (``<``, ``&``, quotes, controls, non-ASCII) is set
-    in the tree and lxml serializes it, escaped as ``render``'s tree would be. Either way the
-    bytes are ``render``'s.
+    identifier, prefix, date and token this service makes): 3.7 µs against 11 for filling in the
+    tree and serializing it in-process, 30-40 µs less in a live server. Any other value (``<``,
+    ``&``, quotes, controls, non-ASCII) is set in the tree and lxml serializes it, escaped as
+    ``render``'s tree would be. Either way the bytes are ``render``'s.
     """
 
     def __init__(self) -> None:
-        self.trees: dict[tuple[str, tuple[str, ...], str | None], tuple[Any, Any, Any, list[bytes], list[int], bytes]] = {}
+        self.shapes: dict[tuple[str, tuple[str, ...], str | None], _Shape] = {}
         self.stamped: tuple[datetime, bytes] | None = None  # the last response date, formatted
 
     def around(self, base_url: str, response_date: datetime, echo: dict[str, str] | None,
                verb: str | None) -> tuple[bytes, bytes]:
         echo = echo or {}
         key = (base_url, tuple(echo), verb)
-        tree = self.trees.get(key)
-        if tree is None:
-            tree = self.trees[key] = self._shape(base_url, response_date, echo, verb)
-        root, stamp, request, pieces, order, after = tree
+        shape = self.shapes.get(key)
+        if shape is None:
+            shape = self.shapes[key] = self._shape(base_url, response_date, echo, verb)
         values = echo.values()
         if all(map(_PLAIN.fullmatch, values)):
             stamped = self.stamped
             if stamped is None or stamped[0] != response_date:
                 stamped = self.stamped = (response_date, envelope.datestamp(response_date).encode("ascii"))
             slots = [stamped[1], *(value.encode("ascii") for value in values)]
-            parts = [pieces[0]]
-            for slot, piece in zip(order, pieces[1:]):
+            parts = [shape.pieces[0]]
+            for slot, piece in zip(shape.order, shape.pieces[1:]):
                 parts += (slots[slot], piece)
-            return b"".join(parts), after
-        stamp.text = envelope.datestamp(response_date)
+            return b"".join(parts), shape.after
+        shape.stamp.text = envelope.datestamp(response_date)
         for name, value in echo.items():
-            request.set(name, envelope.text(value))
-        before, _, after = etree.tostring(root, encoding="UTF-8").partition(_ITEMS)
+            shape.request.set(name, envelope.text(value))
+        before, _, after = etree.tostring(shape.root, encoding="UTF-8").partition(_ITEMS)
         return envelope.DECLARATION + before, after
 
     @staticmethod
-    def _shape(base_url: str, response_date: datetime, echo: dict[str, str],
-               verb: str | None) -> tuple[Any, Any, Any, list[bytes], list[int], bytes]:
-        """The tree of a shape; its serialization (declaration first) cut where the date (slot 0)
-        and each value (slot 1…, in ``echo``'s order) go, up to the items; the slots in the order
-        the cuts come; what follows the items."""
+    def _shape(base_url: str, response_date: datetime, echo: dict[str, str], verb: str | None) -> _Shape:
         (whole,) = envelope.render(response_date=response_date, base_url=base_url, arguments=echo, verb=verb,
                                    items=[_ITEMS])
         root = etree.fromstring(whole)
@@ -276,7 +281,7 @@ class _Envelopes(threading.local):
         pieces[0] = envelope.DECLARATION + pieces[0]
         pieces[-1], items, after = pieces[-1].partition(_ITEMS)  # the items come after <request>: in the last piece
         assert items, "the items' place is not after the last value"
-        return root, stamp, request, pieces, order, after
+        return _Shape(root, stamp, request, pieces, order, after)
 
 
 _ITEMS = b"<!--items-->"  # where a reply's items go in an envelope tree (_Envelopes); escaped in any value
